@@ -1,0 +1,12 @@
+//! The one integration-test binary (ripgrep's layout): each module below holds
+//! the tests for one feature; shared helpers live in `util` and `postfix`.
+
+// Real, isolated Postfix instances under a temp dir, built once per run.
+mod postfix;
+// Test-command helpers: the qsurgeon binary, golden files, diffs.
+mod util;
+
+// Sanity of the real-Postfix test bed itself (every queue populated, …).
+mod bed;
+// `qsurgeon show` against postcat: samples, golden files, real queue files.
+mod show;
