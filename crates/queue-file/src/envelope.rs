@@ -249,21 +249,11 @@ impl<'a> Envelope<'a> {
     ) {
         let payload = rec.payload;
         match rec.ty {
-            REC_TYPE_SIZE => {
-                if self.size.is_none() {
-                    self.size = SizeRecord::parse(payload);
-                }
-            }
-            REC_TYPE_TIME => {
-                if self.arrival_time.is_none() {
-                    self.arrival_time = Some(parse_time(payload));
-                }
-            }
-            REC_TYPE_FROM => {
-                if self.sender.is_none() {
-                    self.sender = Some(c_str(payload));
-                }
-            }
+            // The first well-formed C, the first T and the first S count,
+            // as in showq and qmgr.
+            REC_TYPE_SIZE => self.size = self.size.or_else(|| SizeRecord::parse(payload)),
+            REC_TYPE_TIME => self.arrival_time = self.arrival_time.or(Some(parse_time(payload))),
+            REC_TYPE_FROM => self.sender = self.sender.or(Some(c_str(payload))),
             REC_TYPE_FULL => self.full_name = Some(c_str(payload)),
             REC_TYPE_FILT => self.content_filter = Some(c_str(payload)),
             REC_TYPE_RDR => self.redirect = Some(c_str(payload)),
