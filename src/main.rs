@@ -1,1 +1,144 @@
-fn main() {}
+//! qsurgeon: a power tool for Postfix mail queues.
+//!
+//! This binary only wires the libraries together: `cli` parses, the
+//! command functions here resolve options and call `queue-file` and
+//! `queue-scan`, and exit codes are decided in one place (0 done or
+//! selected, 1 nothing matched, 2 error).
+
+mod cli;
+mod json;
+mod sanitize;
+mod show;
+mod timefmt;
+
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use queue_scan::{is_valid_queue_id, QueueLayout};
+
+use crate::cli::{Command, Opts, ShowArgs};
+use crate::show::PostcatFlags;
+
+/// Exit status when an error occurred (an unreadable file, a bad flag).
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    match run(opts) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("qsurgeon: error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(opts: Opts) -> Result<ExitCode> {
+    match &opts.command {
+        Command::Show(args) => show(&opts, args),
+    }
+}
+
+/// The queue layout: `--queue-dir` as given, else Postfix's configuration.
+fn layout(opts: &Opts) -> Result<QueueLayout> {
+    match &opts.queue_dir {
+        Some(dir) => Ok(QueueLayout::with_defaults(dir)),
+        None => Ok(queue_scan::layout_from_postconf(
+            opts.config_dir.as_deref(),
+        )?),
+    }
+}
+
+/// Reads one `show` argument: a path, or with `-q` a queue ID looked up in
+/// the queues. Returns the path to display and the file's bytes.
+fn read_show_target(arg: &OsStr, layout: Option<&QueueLayout>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let Some(layout) = layout else {
+        let bytes =
+            std::fs::read(arg).with_context(|| format!("open {}", arg.to_string_lossy()))?;
+        return Ok((arg.as_bytes().to_vec(), bytes));
+    };
+    let id = arg.to_str().filter(|id| is_valid_queue_id(id));
+    let id = id.with_context(|| format!("bad mail queue ID: {}", arg.to_string_lossy()))?;
+    let (_, relative) = layout
+        .find(id)
+        .with_context(|| format!("search queue file {id}"))?
+        .with_context(|| format!("queue file {id}: not found in any queue"))?;
+    let path = layout.queue_dir().join(&relative);
+    let bytes =
+        std::fs::read(&path).with_context(|| format!("open queue file {}", path.display()))?;
+    Ok((relative.as_os_str().as_bytes().to_vec(), bytes))
+}
+
+fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
+    let flags = PostcatFlags {
+        envelope: args.envelope,
+        header: args.header,
+        body: args.body,
+        offsets: args.offsets,
+        decimal_types: args.decimal_types,
+        verbose: args.verbose,
+        raw: args.raw,
+    }
+    .with_defaults();
+    let layout = if args.queue_ids {
+        Some(layout(opts)?)
+    } else {
+        None
+    };
+    let stdout = std::io::stdout();
+    let to_terminal = stdout.is_terminal();
+    let mut stdout = stdout.lock();
+    let mut failed = false;
+    let mut out = Vec::new();
+    for arg in &args.files {
+        let (path, bytes) = match read_show_target(arg, layout.as_ref()) {
+            Ok(target) => target,
+            Err(err) => {
+                eprintln!("qsurgeon: error: {err:#}");
+                failed = true;
+                continue;
+            }
+        };
+        let shown_path = String::from_utf8_lossy(&path).into_owned();
+        out.clear();
+        if args.json {
+            let (doc, error) = show::to_json(&path, &bytes);
+            serde_json::to_writer(&mut out, &doc)?;
+            out.push(b'\n');
+            if let Some(err) = error {
+                eprintln!("qsurgeon: error: {shown_path}: {err}");
+                failed = true;
+            }
+        } else {
+            let mut warn = |w: String| eprintln!("qsurgeon: warning: {w}");
+            if let Err(err) = show::postcat(&mut out, &path, &bytes, flags, &mut warn) {
+                eprintln!("qsurgeon: error: {shown_path}: {err}");
+                failed = true;
+            }
+        }
+        if to_terminal {
+            stdout.write_all(&sanitize::for_terminal(&out))?;
+        } else {
+            stdout.write_all(&out)?;
+        }
+    }
+    stdout.flush()?;
+    Ok(if failed {
+        ExitCode::from(EXIT_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

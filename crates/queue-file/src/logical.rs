@@ -98,7 +98,7 @@ impl<'a> LogicalReader<'a> {
                 return Ok(Some(rec));
             }
             match rec.ty {
-                REC_TYPE_PTR => self.jump(&rec)?,
+                REC_TYPE_PTR => self.follow_pointer(&rec)?,
                 REC_TYPE_DTXT => {}
                 REC_TYPE_END => {
                     self.ended = true;
@@ -109,8 +109,10 @@ impl<'a> LogicalReader<'a> {
         }
     }
 
-    /// Follows a pointer record (`rec_goto`): offset 0 is a dummy.
-    fn jump(&mut self, rec: &Record<'a>) -> Result<()> {
+    /// Follows a pointer record as `rec_goto` does: offset 0 is a dummy.
+    /// [`ReadMode::Logical`] does this itself; raw readers (`postcat -v`)
+    /// call it for the pointers they choose to follow.
+    pub fn follow_pointer(&mut self, rec: &Record<'a>) -> Result<()> {
         let target = parse_pointer(rec.payload).ok_or(Error::new(
             ErrorKind::MalformedPointer,
             rec.offset,

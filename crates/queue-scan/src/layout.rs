@@ -1,0 +1,197 @@
+//! Where Postfix keeps queue files: queue names, hashed subdirectories and
+//! queue ID syntax (postfix `src/global/mail_queue.c`, `src/util/dir_forest.c`).
+
+use std::path::{Path, PathBuf};
+
+/// Message queues, in the order `postcat -q` searches them
+/// (`src/postcat/postcat.c`).
+pub const POSTCAT_SEARCH_ORDER: &[&str] = &[
+    "maildrop", "incoming", "active", "deferred", "hold", "saved",
+];
+
+/// Message queues that hold mail, in the order showq lists them
+/// (`src/showq/showq.c`), plus `corrupt`, which only qsurgeon reads.
+pub const MESSAGE_QUEUES: &[&str] = &[
+    "maildrop", "active", "incoming", "deferred", "hold", "corrupt",
+];
+
+/// The 52 digits of long queue IDs (`src/global/safe_ultostr.c`): digits,
+/// then consonants.
+const BASE52: &[u8] = b"0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
+
+/// Where the queue lives and how it is hashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueLayout {
+    /// `queue_directory`.
+    pub queue_dir: PathBuf,
+    /// `hash_queue_names`, lower-cased.
+    pub hash_queue_names: Vec<String>,
+    /// `hash_queue_depth` (at least 1).
+    pub hash_queue_depth: usize,
+}
+
+impl QueueLayout {
+    /// A layout with Postfix's default hashing (`deferred, defer`, depth 1).
+    pub fn with_defaults(queue_dir: impl Into<PathBuf>) -> QueueLayout {
+        QueueLayout {
+            queue_dir: queue_dir.into(),
+            hash_queue_names: vec!["deferred".into(), "defer".into()],
+            hash_queue_depth: 1,
+        }
+    }
+
+    /// A layout from the values of `hash_queue_names` (commas and blanks
+    /// separate names) and `hash_queue_depth`.
+    pub fn new(queue_dir: impl Into<PathBuf>, hash_queue_names: &str, depth: usize) -> QueueLayout {
+        QueueLayout {
+            queue_dir: queue_dir.into(),
+            hash_queue_names: hash_queue_names
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
+            hash_queue_depth: depth.max(1),
+        }
+    }
+
+    /// True when `queue` is hashed.
+    pub fn is_hashed(&self, queue: &str) -> bool {
+        self.hash_queue_names
+            .iter()
+            .any(|q| q.eq_ignore_ascii_case(queue))
+    }
+
+    /// The path of `id` in `queue`, relative to the queue directory, as
+    /// `mail_queue_path()` builds it: `deferred/A/A45E798E3F5`.
+    pub fn relative_path(&self, queue: &str, id: &str) -> PathBuf {
+        let mut path = PathBuf::from(queue);
+        if self.is_hashed(queue) {
+            let key = hash_key(id);
+            for level in 0..self.hash_queue_depth {
+                let c = key.as_bytes().get(level).copied().unwrap_or(b'_');
+                path.push((c as char).to_string());
+            }
+        }
+        path.push(id);
+        path
+    }
+
+    /// The absolute path of `id` in `queue`.
+    pub fn path(&self, queue: &str, id: &str) -> PathBuf {
+        self.queue_dir.join(self.relative_path(queue, id))
+    }
+
+    /// Finds `id` as `postcat -q` does: each queue of
+    /// [`POSTCAT_SEARCH_ORDER`] at its hashed path, in two passes so a
+    /// message that moves between queues meanwhile is still found. Returns
+    /// the queue and the path relative to the queue directory.
+    pub fn find(&self, id: &str) -> std::io::Result<Option<(&'static str, PathBuf)>> {
+        for _pass in 0..2 {
+            for &queue in POSTCAT_SEARCH_ORDER {
+                let relative = self.relative_path(queue, id);
+                match std::fs::symlink_metadata(self.queue_dir.join(&relative)) {
+                    Ok(meta) if meta.is_file() => return Ok(Some((queue, relative))),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The queue directory.
+    pub fn queue_dir(&self) -> &Path {
+        &self.queue_dir
+    }
+}
+
+/// `mail_queue_id_ok()`: 1 to 255 characters from `[A-Za-z0-9_]`.
+pub fn is_valid_queue_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The index of the `z` that separates a long ID's time from its inode
+/// number: the last `z`, when it sits at index 10 or later.
+fn long_id_separator(id: &str) -> Option<usize> {
+    id.rfind('z').filter(|&at| at >= 10)
+}
+
+/// True when `id` has the long (non-repeating) form.
+pub fn is_long_queue_id(id: &str) -> bool {
+    long_id_separator(id).is_some()
+}
+
+/// Decodes base-52 digits; `None` on a bad digit or overflow.
+fn decode_base52(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |acc, &d| {
+        let value = BASE52.iter().position(|&c| c == d)? as u64;
+        acc.checked_mul(52)?.checked_add(value)
+    })
+}
+
+/// The string whose first characters name the hash directories: the ID
+/// itself for short IDs; for long IDs the microseconds as `%05X`.
+pub fn hash_key(id: &str) -> String {
+    match long_id_separator(id) {
+        Some(z) => {
+            let usec = decode_base52(&id.as_bytes()[z - 4..z]).unwrap_or(0);
+            format!("{usec:05X}")
+        }
+        None => id.to_string(),
+    }
+}
+
+/// The arrival second encoded in a long queue ID.
+pub fn long_id_seconds(id: &str) -> Option<u64> {
+    let z = long_id_separator(id)?;
+    decode_base52(&id.as_bytes()[..z - 4])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_mail_queue_path() {
+        let layout = QueueLayout::with_defaults("/q");
+        assert_eq!(
+            layout.relative_path("deferred", "A45E798E3F5"),
+            Path::new("deferred/A/A45E798E3F5")
+        );
+        assert_eq!(
+            layout.relative_path("hold", "A45E798E3F5"),
+            Path::new("hold/A45E798E3F5")
+        );
+        assert_eq!(
+            layout.relative_path("deferred", "4jXXK158vnz1SY32"),
+            Path::new("deferred/B/4jXXK158vnz1SY32")
+        );
+        let deep = QueueLayout::new("/q", "deferred, defer", 2);
+        assert_eq!(
+            deep.relative_path("defer", "A45E798E3F5"),
+            Path::new("defer/A/4/A45E798E3F5")
+        );
+        assert_eq!(
+            deep.relative_path("deferred", "4jXXFm13m3z1SVv1"),
+            Path::new("deferred/2/4/4jXXFm13m3z1SVv1")
+        );
+    }
+
+    #[test]
+    fn long_ids_decode_as_the_spec_says() {
+        assert_eq!(hash_key("4jXXK158vnz1SY32"), "B1875");
+        assert_eq!(long_id_seconds("4jXXK158vnz1SY32"), Some(1795359541));
+        assert!(!is_long_queue_id("A45E798E3F5"));
+    }
+
+    #[test]
+    fn queue_id_syntax() {
+        assert!(is_valid_queue_id("A45E798E3F5"));
+        assert!(is_valid_queue_id("4jXXK158vnz1SY32"));
+        assert!(!is_valid_queue_id("A45E798E3F5*"));
+        assert!(!is_valid_queue_id(""));
+        assert!(!is_valid_queue_id("../etc"));
+        assert!(!is_valid_queue_id("123.456"));
+    }
+}

@@ -1,0 +1,13 @@
+//! The Postfix queue directory: its layout, its configuration, and a
+//! parallel scan of its queue files.
+//!
+//! - [`layout`]: queue names, hashed paths, queue ID syntax.
+//! - [`config`]: the layout of an instance, read through `postconf`.
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod layout;
+
+pub use config::{layout_from_postconf, ConfigError};
+pub use layout::{is_valid_queue_id, QueueLayout};
