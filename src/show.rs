@@ -373,10 +373,10 @@ pub fn to_json(path: &[u8], bytes: &[u8]) -> (serde_json::Value, Option<queue_fi
                 break;
             }
         };
-        match rec.ty {
-            REC_TYPE_MESG if segment == "envelope" => segment = "content",
-            REC_TYPE_XTRA if segment == "content" => segment = "extracted",
-            _ => {}
+        // M ends the envelope segment; X starts the extracted one.
+        let starts_content = rec.ty == REC_TYPE_MESG && segment == "envelope";
+        if rec.ty == REC_TYPE_XTRA && segment == "content" {
+            segment = "extracted";
         }
         let mut obj = Map::new();
         obj.insert("offset".into(), json!(rec.offset));
@@ -424,6 +424,9 @@ pub fn to_json(path: &[u8], bytes: &[u8]) -> (serde_json::Value, Option<queue_fi
             _ => {}
         }
         records.push(Value::Object(obj));
+        if starts_content {
+            segment = "content";
+        }
     }
     let mut doc = json!({
         "path": data(path),
