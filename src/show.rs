@@ -442,3 +442,57 @@ pub fn to_json(path: &[u8], bytes: &[u8]) -> (serde_json::Value, Option<queue_fi
     }
     (doc, error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SAMPLE: &[u8] = include_bytes!("../testdata/postfix-samples/538D798E0FA.milter-edited-ptr-chains");
+
+    fn all_flag_sets() -> Vec<PostcatFlags> {
+        let mut sets = Vec::new();
+        for bits in 0u8..128 {
+            let bit = |n: u8| bits & (1u8 << n) != 0;
+            sets.push(
+                PostcatFlags {
+                    envelope: bit(0),
+                    header: bit(1),
+                    body: bit(2),
+                    offsets: bit(3),
+                    decimal_types: bit(4),
+                    verbose: bit(5),
+                    raw: bit(6),
+                }
+                .with_defaults(),
+            );
+        }
+        sets
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// postcat's state machine never panics, whatever the bytes and flags.
+        #[test]
+        fn printing_any_bytes_never_panics(
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            cut in any::<prop::sample::Index>(),
+            random in prop::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let mut bytes = SAMPLE.to_vec();
+            for (at, value) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = value;
+            }
+            let cut_bytes = &bytes[..cut.index(bytes.len())];
+            for flags in all_flag_sets() {
+                for input in [&bytes[..], cut_bytes, &random[..]] {
+                    let mut out = Vec::new();
+                    let _ = postcat(&mut out, b"f", input, flags, &mut |_| {});
+                }
+            }
+            let _ = to_json(b"f", &bytes);
+        }
+    }
+}

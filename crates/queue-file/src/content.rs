@@ -53,7 +53,7 @@ impl Headers {
         let mut line_start = 0;
         loop {
             let Some(rec) = reader.next_record()? else {
-                return Err(Error::new(ErrorKind::MissingEnd, reader.position(), None));
+                return Err(Error::new(ErrorKind::MissingEnd, view.file_len(), None));
             };
             match rec.ty {
                 REC_TYPE_CONT | REC_TYPE_NORM => self.buf.extend_from_slice(rec.payload),

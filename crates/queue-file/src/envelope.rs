@@ -156,6 +156,8 @@ pub struct Envelope<'a> {
     pub extracted_offset: u64,
     /// Attributes that `split_nameval` refused.
     pub malformed_attributes: u32,
+    /// Offset of the `C` record that [`size`](Self::size) came from.
+    pub size_offset: u64,
 }
 
 impl<'a> Envelope<'a> {
@@ -188,7 +190,7 @@ impl<'a> Envelope<'a> {
         let mut segment = Segment::Envelope;
         loop {
             let Some(rec) = reader.next_record()? else {
-                return Err(Error::new(ErrorKind::MissingEnd, reader.position(), None));
+                return Err(Error::new(ErrorKind::MissingEnd, view.file_len(), None));
             };
             match rec.ty {
                 REC_TYPE_MESG if segment == Segment::Envelope => {
@@ -207,15 +209,13 @@ impl<'a> Envelope<'a> {
     fn skip_content(&mut self, reader: &mut LogicalReader<'a>) -> Result<()> {
         if let Some(x_offset) = self.size.and_then(|s| s.extracted_offset()) {
             // Skip as qmgr does: data_offset + data_size is the X record.
-            let rec = reader
-                .view()
-                .record_at(x_offset)?
-                .filter(|rec| rec.ty == REC_TYPE_XTRA)
-                .ok_or(Error::new(
-                    ErrorKind::BadSizeRecord,
-                    x_offset,
-                    Some(REC_TYPE_SIZE),
-                ))?;
+            // A size record that points elsewhere is reported at itself.
+            let bad_size = Error::new(ErrorKind::BadSizeRecord, self.size_offset, Some(REC_TYPE_SIZE));
+            let rec = match reader.view().record_at(x_offset) {
+                Ok(Some(rec)) if rec.ty == REC_TYPE_XTRA => rec,
+                Err(e) if e.is_not_loaded() => return Err(e),
+                _ => return Err(bad_size),
+            };
             self.extracted_offset = x_offset;
             reader.seek(rec.end);
             return Ok(());
@@ -236,7 +236,7 @@ impl<'a> Envelope<'a> {
                         Some(rec.ty),
                     ))
                 }
-                None => return Err(Error::new(ErrorKind::MissingEnd, at, None)),
+                None => return Err(Error::new(ErrorKind::MissingEnd, at.min(reader.view().file_len()), None)),
             }
         }
     }
@@ -251,7 +251,12 @@ impl<'a> Envelope<'a> {
         match rec.ty {
             // The first well-formed C, the first T and the first S count,
             // as in showq and qmgr.
-            REC_TYPE_SIZE => self.size = self.size.or_else(|| SizeRecord::parse(payload)),
+            REC_TYPE_SIZE => {
+                if self.size.is_none() {
+                    self.size = SizeRecord::parse(payload);
+                    self.size_offset = rec.offset;
+                }
+            }
             REC_TYPE_TIME => self.arrival_time = self.arrival_time.or(Some(parse_time(payload))),
             REC_TYPE_FROM => self.sender = self.sender.or(Some(c_str(payload))),
             REC_TYPE_FULL => self.full_name = Some(c_str(payload)),
