@@ -7,6 +7,7 @@
 
 mod cli;
 mod json;
+mod man;
 mod sanitize;
 mod show;
 mod timefmt;

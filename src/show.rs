@@ -448,7 +448,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SAMPLE: &[u8] = include_bytes!("../testdata/postfix-samples/538D798E0FA.milter-edited-ptr-chains");
+    const SAMPLE: &[u8] =
+        include_bytes!("../testdata/postfix-samples/538D798E0FA.milter-edited-ptr-chains");
 
     fn all_flag_sets() -> Vec<PostcatFlags> {
         let mut sets = Vec::new();
