@@ -463,6 +463,40 @@ fn an_instance_starts_stops_and_cleans_up() {
     assert!(!root.exists(), "{} left after drop", root.display());
 }
 
+#[test]
+fn hash_queue_depth_two_nests_deferred_files() {
+    if !require_postfix() {
+        return;
+    }
+    let options = Options {
+        hash_queue_depth: 2,
+        ..Options::new(IdStyle::Long, Some(Profile::Demo))
+    };
+    let bed = Instance::build(options);
+    let deferred = bed.files_in("deferred");
+    assert!(!deferred.is_empty());
+    for file in &deferred {
+        // deferred/<h1>/<h2>/<ID>; showq skips files at the wrong depth, so it must list them.
+        assert_eq!(
+            file.rel_path.components().count(),
+            4,
+            "{}",
+            file.rel_path.display()
+        );
+        assert!(
+            bed.log_file("defer", &file.id).is_some(),
+            "defer log of {}",
+            file.id
+        );
+    }
+    let listed = bed.postqueue_json();
+    assert_eq!(
+        listed.len(),
+        bed.message_files().len(),
+        "postqueue -j vs the spool"
+    );
+}
+
 /// `^[0-9A-F]{6,}$` (postfix-queue-format.md §6.2).
 fn is_short_id(id: &str) -> bool {
     id.len() >= 6

@@ -5,8 +5,10 @@
 //! `plan.rs`. The machine's own Postfix instance is never touched: every command gets
 //! `-c config_dir` (`sendmail -C`).
 //!
-//! Instances are left stopped after building. A shared instance lives in a `static` and so is
-//! never dropped: its temp dir is removed by the next test process (`sweep_stale_instances`).
+//! Instances are left stopped after building. Dropping one stops Postfix; a watchdog process
+//! stops it if the test process is killed instead (`spawn_watchdog`). A shared instance lives
+//! in a `static` and so is never dropped: its temp dir is removed by the next test process
+//! (`sweep_stale_instances`).
 
 // Not every test module uses every helper.
 #![allow(dead_code)]
@@ -24,7 +26,7 @@ use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -100,6 +102,8 @@ pub struct Instance {
     pub milter_smtp_port: u16,
     /// Queue IDs of notable messages, by label (`label::*`), as assigned while building.
     pub labels: BTreeMap<String, String>,
+    /// PIDs of the watchdogs `start` spawned (see `spawn_watchdog`).
+    watchdogs: Mutex<Vec<u32>>,
     _dir: tempfile::TempDir,
 }
 
@@ -114,7 +118,7 @@ impl Instance {
             IdStyle::Long => &LONG,
         };
         // A failed build is remembered, so that the other tests fail at once instead of
-        // rebuilding (about a minute each) and failing the same way.
+        // each rebuilding and failing the same way (with the same long log in the output).
         let built = cell.get_or_init(|| {
             std::panic::catch_unwind(|| Instance::new_populated(ids)).map_err(|e| {
                 e.downcast_ref::<String>()
@@ -194,11 +198,61 @@ impl Instance {
         self.wait_for("smtpd to listen", Duration::from_secs(30), || {
             TcpStream::connect(("127.0.0.1", self.smtp_port)).is_ok()
         });
+        self.spawn_watchdog();
+    }
+
+    /// Starts a detached `sh` loop that runs `postfix stop` if the test process dies while
+    /// this instance runs (a CI timeout's SIGKILL skips `Drop`). It runs in its own session
+    /// (`setsid`), so a Ctrl-C of `cargo test` does not take it down first, and `stop` kills
+    /// its process group (the loop and its `sleep`) by PID; otherwise it exits within a second
+    /// of Postfix stopping or the test process ending. It is detached (`&` in an outer shell we
+    /// wait for), so it leaves no zombie, and has no `MAIL_CONFIG`, so `postfix_processes`
+    /// does not count it.
+    fn spawn_watchdog(&self) {
+        const SCRIPT: &str = r#"
+            while kill -0 "$1" 2>/dev/null; do
+                kill -0 $(sed 1q "$2" 2>/dev/null) 2>/dev/null || exit 0
+                sleep 1
+            done
+            "$3" -c "$4" stop >/dev/null 2>&1
+        "#;
+        let postfix = find_tool("postfix").unwrap_or_else(|| "postfix".into());
+        let pid_file = self.queue_dir.join("pid/master.pid");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"setsid sh -c "$0" watchdog "$@" </dev/null >/dev/null 2>&1 & echo $!"#)
+            .arg(SCRIPT)
+            .arg(std::process::id().to_string())
+            .args([&pid_file, &postfix, &self.config_dir]);
+        let out = self.run(&mut cmd, None);
+        let pid = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("watchdog PID");
+        self.watchdogs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(pid);
+    }
+
+    /// Stops Postfix and this instance's watchdogs.
+    fn shut_down(&self) -> Result<(), String> {
+        let stopped = stop_postfix(&self.config_dir);
+        for pid in self
+            .watchdogs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            // Its process group (setsid made it the leader); it may be gone already.
+            kill("TERM", &format!("-{pid}"));
+        }
+        stopped
     }
 
     /// Stops Postfix (if running) and waits until none of its processes is left.
     pub fn stop(&self) {
-        if let Err(e) = stop_postfix(&self.config_dir) {
+        if let Err(e) = self.shut_down() {
             panic!("{e}\n{}", self.maillog_tail(30));
         }
     }
@@ -352,6 +406,7 @@ impl Instance {
             smtp_port: free_port(),
             milter_smtp_port: free_port(),
             labels: BTreeMap::new(),
+            watchdogs: Mutex::new(Vec::new()),
             _dir: dir,
         };
         instance.write_main_cf(options);
@@ -647,7 +702,7 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         // Never panic here (a panic while unwinding aborts the test binary).
-        if let Err(e) = stop_postfix(&self.config_dir) {
+        if let Err(e) = self.shut_down() {
             eprintln!(
                 "postfix bed: stopping {} on drop: {e}",
                 self.config_dir.display()
@@ -788,14 +843,25 @@ fn stop_postfix(config_dir: &Path) -> Result<(), String> {
     }
     let left = postfix_processes(config_dir);
     for (pid, _) in &left {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(pid.to_string())
-            .status();
+        kill("KILL", &pid.to_string());
     }
     Err(format!(
         "Postfix processes still running 10 s after stop, killed: {left:?}"
     ))
+}
+
+/// Sends `signal` to a PID (or `-PGID`) that the bed started. std has no kill(2), and
+/// /bin/kill (procps) is not on a minimal Debian, so this uses sh's builtin.
+fn kill(signal: &str, target: &str) {
+    let _ = Command::new("sh")
+        .args([
+            "-c",
+            r#"kill -s "$1" -- "$2" 2>/dev/null"#,
+            "kill",
+            signal,
+            target,
+        ])
+        .status();
 }
 
 /// `(pid, comm)` of every process whose environment has `MAIL_CONFIG=config_dir`.

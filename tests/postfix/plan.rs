@@ -14,6 +14,8 @@
 //! | `sales@alias.example` | virtual alias | two recipients with `O` = the alias |
 //! | any other domain | relayhost `[127.0.0.1]:1` (closed) | deferred, "Connection refused" |
 
+use std::time::Duration;
+
 use super::smtp::{Mail, Session};
 
 /// Our own domain (`mydomain`): the spammer forges senders in it.
@@ -375,8 +377,13 @@ fn demo_plan() -> Plan {
             Fate::Active,
             mail("dave", "a1@slow.example", "Slow one"),
         );
+    let mut smtp = vec![alice, bob, dave, spammer(20)];
+    for submission in &mut smtp {
+        // About 1.2 s in all, so that the IDs (and hash dirs) do not all start with 0–2.
+        submission.session.pause = Duration::from_millis(40);
+    }
     Plan {
-        smtp: vec![alice, bob, dave, spammer(20)],
+        smtp,
         incoming: Vec::new(),
         maildrop: Vec::new(),
         hold: vec![HELD_BY_POSTSUPER],

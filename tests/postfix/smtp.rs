@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::net::TcpStream;
+use std::thread;
 use std::time::Duration;
 
 /// One SMTP connection's worth of mail: optional client attributes, then transactions.
@@ -20,6 +21,9 @@ pub struct Session {
     /// transaction.
     pub xforward: Vec<(&'static str, String)>,
     pub mails: Vec<Mail>,
+    /// Pause before each mail but the first. Spreads queue IDs: their first hex digit (the
+    /// microseconds) picks the hash subdirectory (postfix-queue-format.md §5.2).
+    pub pause: Duration,
 }
 
 /// One mail transaction.
@@ -90,7 +94,10 @@ impl Conn {
             self.command(&format!("AUTH PLAIN {token}"), 235)?;
         }
         let mut ids = Vec::new();
-        for mail in &session.mails {
+        for (i, mail) in session.mails.iter().enumerate() {
+            if i > 0 {
+                thread::sleep(session.pause);
+            }
             if !session.xforward.is_empty() {
                 self.command(&format!("XFORWARD {}", attributes(&session.xforward)), 250)?;
             }
