@@ -7,10 +7,15 @@
 
 mod cli;
 mod json;
+mod list;
 mod man;
+mod output;
+mod progress;
 mod sanitize;
+mod selection;
 mod show;
 mod timefmt;
+mod view;
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
@@ -25,7 +30,7 @@ use crate::cli::{Command, Opts, ShowArgs};
 use crate::show::PostcatFlags;
 
 /// Exit status when an error occurred (an unreadable file, a bad flag).
-const EXIT_ERROR: u8 = 2;
+pub const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let opts = Opts::parse();
@@ -50,6 +55,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(opts: Opts) -> Result<ExitCode> {
     match &opts.command {
         Command::Show(args) => show(&opts, args),
+        Command::List(args) => list::run(&layout(&opts)?, args),
     }
 }
 

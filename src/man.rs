@@ -1,6 +1,8 @@
 //! The man page: generated from the clap definitions (so options never go
 //! stale) plus the hand-written prose in `man/prose.roff`.
 
+#![cfg_attr(not(test), allow(dead_code))]
+
 use clap::CommandFactory;
 
 use crate::cli::Opts;

@@ -50,6 +50,14 @@ pub fn for_terminal(bytes: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// [`for_terminal`] for text that is already a `str`.
+pub fn for_terminal_str(text: &str) -> Cow<'_, str> {
+    match for_terminal(text.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,7 +210,11 @@ impl<'a> Envelope<'a> {
         if let Some(x_offset) = self.size.and_then(|s| s.extracted_offset()) {
             // Skip as qmgr does: data_offset + data_size is the X record.
             // A size record that points elsewhere is reported at itself.
-            let bad_size = Error::new(ErrorKind::BadSizeRecord, self.size_offset, Some(REC_TYPE_SIZE));
+            let bad_size = Error::new(
+                ErrorKind::BadSizeRecord,
+                self.size_offset,
+                Some(REC_TYPE_SIZE),
+            );
             let rec = match reader.view().record_at(x_offset) {
                 Ok(Some(rec)) if rec.ty == REC_TYPE_XTRA => rec,
                 Err(e) if e.is_not_loaded() => return Err(e),
@@ -236,7 +240,13 @@ impl<'a> Envelope<'a> {
                         Some(rec.ty),
                     ))
                 }
-                None => return Err(Error::new(ErrorKind::MissingEnd, at.min(reader.view().file_len()), None)),
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::MissingEnd,
+                        at.min(reader.view().file_len()),
+                        None,
+                    ))
+                }
             }
         }
     }
@@ -251,11 +261,9 @@ impl<'a> Envelope<'a> {
         match rec.ty {
             // The first well-formed C, the first T and the first S count,
             // as in showq and qmgr.
-            REC_TYPE_SIZE => {
-                if self.size.is_none() {
-                    self.size = SizeRecord::parse(payload);
-                    self.size_offset = rec.offset;
-                }
+            REC_TYPE_SIZE if self.size.is_none() => {
+                self.size = SizeRecord::parse(payload);
+                self.size_offset = rec.offset;
             }
             REC_TYPE_TIME => self.arrival_time = self.arrival_time.or(Some(parse_time(payload))),
             REC_TYPE_FROM => self.sender = self.sender.or(Some(c_str(payload))),

@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use queue_file::write::BuilderRecipient;
-use queue_file::{Envelope, FileView, Headers, LogicalReader, QueueFileBuilder, ReadMode, Records, RecordWriter};
+use queue_file::{
+    Envelope, FileView, Headers, LogicalReader, QueueFileBuilder, ReadMode, RecordWriter, Records,
+};
 
 /// Record types that matter to the decoders, plus any byte.
 fn record_type() -> impl Strategy<Value = u8> {
@@ -138,8 +140,13 @@ const SAMPLES: &[&str] = &[
 #[test]
 fn all_sample_files_decode() {
     for sample in SAMPLES {
-        let bytes = std::fs::read(format!("{}/../../testdata/postfix-samples/{sample}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        let env = Envelope::decode(FileView::whole(&bytes)).unwrap_or_else(|e| panic!("{sample}: {e}"));
+        let bytes = std::fs::read(format!(
+            "{}/../../testdata/postfix-samples/{sample}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let env =
+            Envelope::decode(FileView::whole(&bytes)).unwrap_or_else(|e| panic!("{sample}: {e}"));
         assert!(env.sender.is_some(), "{sample}");
         assert!(!env.recipients.is_empty(), "{sample}");
     }

@@ -3,11 +3,17 @@
 //!
 //! - [`layout`]: queue names, hashed paths, queue ID syntax.
 //! - [`config`]: the layout of an instance, read through `postconf`.
+//! - [`scan`]: the parallel scan and the per-message view it lends out.
 
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod layout;
+pub mod scan;
 
 pub use config::{layout_from_postconf, ConfigError};
-pub use layout::{is_valid_queue_id, QueueLayout};
+pub use layout::{is_valid_queue_id, QueueLayout, MESSAGE_QUEUES};
+pub use scan::{
+    read_one, scan, FileInfo, Message, ReadPlan, ScanError, ScanErrorKind, ScanOptions,
+    ScanProgress, ScanStats, Visitor,
+};

@@ -1,0 +1,707 @@
+//! The parallel scan: find every queue file, decode what the caller needs,
+//! hand each message to a per-thread visitor.
+//!
+//! Postfix's own rules decide what is a message (postfix-queue-format.md
+//! §5–6, `src/global/mail_scan_dir.c`, `src/global/mail_open_ok.c`):
+//! one-character names are hash subdirectories; other names must be valid
+//! queue IDs (names with a `.` are files still being created); a file is
+//! complete only when its owner bits are `rwx`; a file at a hash depth the
+//! current settings would not produce is invisible to Postfix and skipped
+//! here too. A file that vanishes between listing and opening is normal on
+//! a live queue: it is counted, never an error.
+//!
+//! Each rayon worker owns its buffers (file bytes, defer log, envelope,
+//! headers) and reuses them from file to file. The content between the
+//! envelope and the extracted segment is not read unless headers are asked
+//! for, and even then the body is not.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use queue_file::{Envelope, FileView, Headers, SizeRecord};
+use rayon::prelude::*;
+
+use crate::layout::{is_valid_queue_id, QueueLayout};
+
+/// How much of a file the first read takes: most queue files of real mail
+/// are smaller, so one read gets the whole file.
+const FIRST_READ: usize = 16 * 1024;
+
+/// How far past the start of the content to read for the headers before
+/// falling back to the whole file.
+const HEADER_READ: u64 = 32 * 1024;
+
+/// What to read for each message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// Read the primary header block.
+    pub headers: bool,
+    /// Read the defer logfile (delay reasons, DSN status).
+    pub defer_log: bool,
+}
+
+/// What to scan and how.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Queues to scan, in order (see [`crate::layout::MESSAGE_QUEUES`]).
+    pub queues: Vec<&'static str>,
+    /// What to read per message.
+    pub read: ReadPlan,
+}
+
+/// File facts from `fstat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// `st_mode` (permission bits carry meaning: 0700 complete, 0010
+    /// forced to expire).
+    pub mode: u32,
+    /// Modification time, epoch seconds (the next retry time for deferred
+    /// mail).
+    pub mtime: i64,
+    /// Inode number (short queue IDs encode it).
+    pub inode: u64,
+    /// Device number.
+    pub device: u64,
+}
+
+/// One decoded message, lent to a [`Visitor`].
+#[derive(Clone, Copy, Debug)]
+pub struct Message<'a> {
+    /// The queue it is in.
+    pub queue: &'static str,
+    /// Its queue ID (the file name).
+    pub id: &'a str,
+    /// Its path.
+    pub path: &'a Path,
+    /// `fstat` facts.
+    pub info: FileInfo,
+    /// The decoded envelope and extracted segment.
+    pub envelope: &'a Envelope<'a>,
+    /// The header block, when [`ReadPlan::headers`] asked for it.
+    pub headers: Option<&'a Headers>,
+    /// The defer logfile's bytes, when asked for and present.
+    pub defer_log: Option<&'a [u8]>,
+    /// The bytes that were read (the whole file, or head and tail).
+    pub view: FileView<'a>,
+}
+
+impl Message<'_> {
+    /// Forced to expire (`postsuper -e`): the group-execute bit.
+    pub fn forced_expire(&self) -> bool {
+        self.info.mode & 0o010 != 0
+    }
+
+    /// Arrival time as showq reports it: the first `T` record's seconds
+    /// when positive, else the file's mtime.
+    pub fn arrival_time(&self) -> i64 {
+        match self.envelope.arrival_time {
+            Some((sec, _)) if sec > 0 => sec,
+            _ => self.info.mtime,
+        }
+    }
+
+    /// Message size as showq reports it: the `C` record's first field when
+    /// its payload is only digits and spaces (not in maildrop), else the
+    /// file size.
+    pub fn message_size(&self) -> u64 {
+        if self.queue != "maildrop" {
+            if let Some(size) = self.envelope.size {
+                if size.content_size >= 0 && self.envelope_size_is_plain() {
+                    return size.content_size as u64;
+                }
+            }
+        }
+        self.info.size
+    }
+
+    fn envelope_size_is_plain(&self) -> bool {
+        match self.view.record_at(self.envelope.size_offset) {
+            Ok(Some(rec)) => rec.payload.iter().all(|b| b.is_ascii_digit() || *b == b' '),
+            _ => false,
+        }
+    }
+}
+
+/// A file that could not be read or decoded.
+#[derive(Debug)]
+pub struct ScanError {
+    /// The file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub kind: ScanErrorKind,
+}
+
+/// What went wrong with a file.
+#[derive(Debug)]
+pub enum ScanErrorKind {
+    /// Reading failed.
+    Io(io::Error),
+    /// The bytes are not a sound queue file.
+    Decode(queue_file::Error),
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ScanErrorKind::Io(e) => write!(f, "{}: {e}", self.path.display()),
+            ScanErrorKind::Decode(e) => write!(f, "{}: {e}", self.path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ScanError {}
+
+/// Receives the scan's results on the worker threads. One visitor is made
+/// per worker job; it can buffer output and flush it when dropped.
+pub trait Visitor {
+    /// A complete, decoded message.
+    fn message(&mut self, message: &Message<'_>);
+    /// A file that could not be read or decoded; the scan goes on.
+    fn error(&mut self, error: ScanError);
+}
+
+/// Counters, updated while the scan runs (a progress display may read
+/// them from another thread).
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    /// Queue files found by listing the directories.
+    pub listed: AtomicU64,
+    /// Files looked at so far (any outcome).
+    pub done: AtomicU64,
+    /// Messages decoded and given to the visitor.
+    pub scanned: AtomicU64,
+    /// Files still being written (owner bits not rwx, or temporary names).
+    pub in_progress: AtomicU64,
+    /// Files gone between listing and opening.
+    pub vanished: AtomicU64,
+    /// Files that could not be read or decoded.
+    pub unreadable: AtomicU64,
+    /// Files at a hash depth Postfix would not look at.
+    pub misplaced: AtomicU64,
+    /// Set to stop the scan early (Ctrl-C); the files under way finish.
+    pub stop: AtomicBool,
+}
+
+/// A plain copy of the counters at the end of a scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Messages decoded.
+    pub scanned: u64,
+    /// Files still being written.
+    pub in_progress: u64,
+    /// Files that vanished.
+    pub vanished: u64,
+    /// Files that could not be read or decoded.
+    pub unreadable: u64,
+    /// Files at a hash depth Postfix would not look at.
+    pub misplaced: u64,
+}
+
+impl ScanProgress {
+    /// The counters now.
+    pub fn stats(&self) -> ScanStats {
+        ScanStats {
+            scanned: self.scanned.load(Ordering::Relaxed),
+            in_progress: self.in_progress.load(Ordering::Relaxed),
+            vanished: self.vanished.load(Ordering::Relaxed),
+            unreadable: self.unreadable.load(Ordering::Relaxed),
+            misplaced: self.misplaced.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The names found in one directory, packed in one buffer.
+struct DirListing {
+    queue: &'static str,
+    dir: PathBuf,
+    names: String,
+    ends: Vec<u32>,
+}
+
+impl DirListing {
+    fn names(&self) -> impl IndexedParallelIterator<Item = &str> + '_ {
+        (0..self.ends.len()).into_par_iter().map(move |i| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            &self.names[start..self.ends[i] as usize]
+        })
+    }
+}
+
+/// Lists `dir` (a queue or one of its hash subdirectories) into
+/// `listings`, entering one-character subdirectories as showq does.
+fn list_dir(
+    layout: &QueueLayout,
+    queue: &'static str,
+    dir: PathBuf,
+    depth: usize,
+    progress: &ScanProgress,
+    listings: &mut Vec<DirListing>,
+    errors: &mut Vec<ScanError>,
+) {
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            errors.push(ScanError {
+                path: dir,
+                kind: ScanErrorKind::Io(e),
+            });
+            return;
+        }
+    };
+    let mut listing = DirListing {
+        queue,
+        dir: dir.clone(),
+        names: String::new(),
+        ends: Vec::new(),
+    };
+    let mut subdirs = Vec::new();
+    // Hash directories sit at exactly this depth for this queue.
+    let expected_depth = if layout.is_hashed(queue) {
+        layout.hash_queue_depth
+    } else {
+        0
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(ScanError {
+                    path: dir.clone(),
+                    kind: ScanErrorKind::Io(e),
+                });
+                continue;
+            }
+        };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.len() == 1 {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                subdirs.push(entry.path());
+            }
+            continue;
+        }
+        if !is_valid_queue_id(name) {
+            // `<usec>.<pid>`: mail_queue_enter() is still creating it.
+            if name.contains('.') && name.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                progress.in_progress.fetch_add(1, Ordering::Relaxed);
+            }
+            continue;
+        }
+        if depth != expected_depth
+            || layout.relative_path(queue, name).parent()
+                != dir.strip_prefix(&layout.queue_dir).ok()
+        {
+            progress.misplaced.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        listing.names.push_str(name);
+        listing.ends.push(listing.names.len() as u32);
+    }
+    progress
+        .listed
+        .fetch_add(listing.ends.len() as u64, Ordering::Relaxed);
+    if !listing.ends.is_empty() {
+        listings.push(listing);
+    }
+    subdirs.sort();
+    for sub in subdirs {
+        list_dir(layout, queue, sub, depth + 1, progress, listings, errors);
+    }
+}
+
+/// Where the files of one directory are and what to read of them.
+#[derive(Clone, Copy)]
+struct Job<'j> {
+    layout: &'j QueueLayout,
+    read: ReadPlan,
+    queue: &'static str,
+    dir: &'j Path,
+}
+
+/// Per-worker reusable state.
+struct Worker {
+    path: PathBuf,
+    log_path: PathBuf,
+    buf: Vec<u8>,
+    log: Vec<u8>,
+    spare: Envelope<'static>,
+    headers: Headers,
+}
+
+enum Skip {
+    InProgress,
+    Vanished,
+    NotAFile,
+}
+
+impl Worker {
+    fn new() -> Worker {
+        Worker {
+            path: PathBuf::new(),
+            log_path: PathBuf::new(),
+            buf: Vec::with_capacity(FIRST_READ * 2),
+            log: Vec::new(),
+            spare: Envelope::default(),
+            headers: Headers::new(),
+        }
+    }
+
+    /// Reads, decodes and visits one file.
+    fn process<V: Visitor>(
+        &mut self,
+        job: &Job<'_>,
+        id: &str,
+        visitor: &mut V,
+        progress: &ScanProgress,
+    ) {
+        let Job {
+            layout,
+            read,
+            queue,
+            dir,
+        } = *job;
+        self.path.clear();
+        self.path.push(dir);
+        self.path.push(id);
+        let (info, view_parts) = match self.read_file(read) {
+            Ok(Ok(read)) => read,
+            Ok(Err(skip)) => {
+                let counter = match skip {
+                    Skip::InProgress => &progress.in_progress,
+                    Skip::Vanished => &progress.vanished,
+                    Skip::NotAFile => &progress.unreadable,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => {
+                progress.unreadable.fetch_add(1, Ordering::Relaxed);
+                visitor.error(ScanError {
+                    path: self.path.clone(),
+                    kind: ScanErrorKind::Io(e),
+                });
+                return;
+            }
+        };
+        let defer_log = if read.defer_log {
+            self.read_log(layout, "defer", id)
+        } else {
+            false
+        };
+
+        let view = view_parts.view(&self.buf, info.size);
+        let mut envelope = std::mem::take(&mut self.spare).recycle();
+        let mut decoded = envelope.decode_from(view);
+        let mut headers_read = Ok(());
+        if decoded.is_ok() && read.headers {
+            headers_read = self.headers.read(view, envelope.content_offset);
+        }
+        let needs_whole = matches!(&decoded, Err(e) if e.is_not_loaded())
+            || matches!(&headers_read, Err(e) if e.is_not_loaded());
+        if needs_whole {
+            // The envelope or headers reach into what was not read: read
+            // the whole file and decode again.
+            self.spare = envelope.recycle();
+            if let Err(e) = self.read_whole(info.size) {
+                progress.unreadable.fetch_add(1, Ordering::Relaxed);
+                visitor.error(ScanError {
+                    path: self.path.clone(),
+                    kind: ScanErrorKind::Io(e),
+                });
+                return;
+            }
+            envelope = std::mem::take(&mut self.spare).recycle();
+            let view = FileView::whole(&self.buf);
+            decoded = envelope.decode_from(view);
+            if decoded.is_ok() && read.headers {
+                headers_read = self.headers.read(view, envelope.content_offset);
+            }
+        }
+        let view = if needs_whole {
+            FileView::whole(&self.buf)
+        } else {
+            view_parts.view(&self.buf, info.size)
+        };
+        match decoded.and(headers_read) {
+            Ok(()) => {
+                progress.scanned.fetch_add(1, Ordering::Relaxed);
+                visitor.message(&Message {
+                    queue,
+                    id,
+                    path: &self.path,
+                    info,
+                    envelope: &envelope,
+                    headers: read.headers.then_some(&self.headers),
+                    defer_log: defer_log.then_some(&self.log[..]),
+                    view,
+                });
+            }
+            Err(e) => {
+                progress.unreadable.fetch_add(1, Ordering::Relaxed);
+                visitor.error(ScanError {
+                    path: self.path.clone(),
+                    kind: ScanErrorKind::Decode(e),
+                });
+            }
+        }
+        self.spare = envelope.recycle();
+    }
+
+    /// Opens, checks and reads the parts of `self.path` that the plan
+    /// needs. The outer error is an I/O failure; the inner one a file
+    /// that is skipped.
+    fn read_file(&mut self, read: ReadPlan) -> io::Result<Result<(FileInfo, ViewParts), Skip>> {
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Err(Skip::Vanished)),
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(Err(Skip::NotAFile));
+        }
+        // mail_open_ok(): complete files have owner bits rwx.
+        if meta.mode() & 0o700 != 0o700 {
+            return Ok(Err(Skip::InProgress));
+        }
+        let info = FileInfo {
+            size: meta.len(),
+            mode: meta.mode(),
+            mtime: meta.mtime(),
+            inode: meta.ino(),
+            device: meta.dev(),
+        };
+        let size = info.size;
+        self.buf.clear();
+        read_up_to(&file, 0, size.min(FIRST_READ as u64), &mut self.buf)?;
+        if (self.buf.len() as u64) < size.min(FIRST_READ as u64) {
+            // The file shrank under us: it was removed or rewritten.
+            return Ok(Err(Skip::Vanished));
+        }
+        if self.buf.len() as u64 >= size {
+            return Ok(Ok((info, ViewParts::Whole)));
+        }
+        // A large file: use the size record to read the envelope, then the
+        // extracted segment from X to the end, skipping the content.
+        let Some((data_offset, x_offset)) = size_record_offsets(&self.buf) else {
+            read_up_to(
+                &file,
+                self.buf.len() as u64,
+                size - self.buf.len() as u64,
+                &mut self.buf,
+            )?;
+            return Ok(Ok((info, ViewParts::Whole)));
+        };
+        let mut head_end = data_offset;
+        if read.headers {
+            head_end = data_offset.saturating_add(HEADER_READ);
+        }
+        let head_end = head_end.max(self.buf.len() as u64).min(size);
+        if head_end >= x_offset {
+            read_up_to(
+                &file,
+                self.buf.len() as u64,
+                size - self.buf.len() as u64,
+                &mut self.buf,
+            )?;
+            return Ok(Ok((info, ViewParts::Whole)));
+        }
+        read_up_to(
+            &file,
+            self.buf.len() as u64,
+            head_end - self.buf.len() as u64,
+            &mut self.buf,
+        )?;
+        let head_len = self.buf.len();
+        read_up_to(
+            &file,
+            x_offset,
+            size.saturating_sub(x_offset),
+            &mut self.buf,
+        )?;
+        Ok(Ok((
+            info,
+            ViewParts::Split {
+                head_len,
+                tail_start: x_offset,
+            },
+        )))
+    }
+
+    fn read_whole(&mut self, size: u64) -> io::Result<()> {
+        self.buf.clear();
+        let file = File::open(&self.path)?;
+        read_up_to(&file, 0, size, &mut self.buf)?;
+        let mut rest = Vec::new();
+        (&file).read_to_end(&mut rest)?;
+        self.buf.extend_from_slice(&rest);
+        Ok(())
+    }
+
+    /// Reads the `kind` logfile of `id` into `self.log`; false when there is none.
+    fn read_log(&mut self, layout: &QueueLayout, kind: &str, id: &str) -> bool {
+        self.log_path.clear();
+        self.log_path.push(&layout.queue_dir);
+        self.log_path.push(layout.relative_path(kind, id));
+        self.log.clear();
+        match File::open(&self.log_path) {
+            Ok(mut file) => file.read_to_end(&mut self.log).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Where the bytes of `Worker::buf` sit in the file.
+#[derive(Clone, Copy)]
+enum ViewParts {
+    Whole,
+    Split { head_len: usize, tail_start: u64 },
+}
+
+impl ViewParts {
+    fn view<'b>(&self, buf: &'b [u8], file_len: u64) -> FileView<'b> {
+        match *self {
+            ViewParts::Whole => FileView::whole(buf),
+            ViewParts::Split {
+                head_len,
+                tail_start,
+            } => FileView::partial(&buf[..head_len], tail_start, &buf[head_len..], file_len),
+        }
+    }
+}
+
+/// Appends up to `len` bytes at `offset` of `file` to `buf` (fewer at EOF).
+fn read_up_to(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    let start = buf.len();
+    buf.resize(start + len as usize, 0);
+    let mut filled = 0;
+    while filled < len as usize {
+        match file.read_at(&mut buf[start + filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(start + filled);
+    Ok(())
+}
+
+/// The content's start and the `X` record's offset, from a `C` record at
+/// the start of `head`.
+fn size_record_offsets(head: &[u8]) -> Option<(u64, u64)> {
+    let rec = FileView::whole(head).record_at(0).ok()??;
+    if rec.ty != queue_file::rec_type::REC_TYPE_SIZE {
+        return None;
+    }
+    let size = SizeRecord::parse(rec.payload)?;
+    Some((size.data_offset as u64, size.extracted_offset()?))
+}
+
+/// Scans the queues of `layout` named in `options`, calling a visitor made
+/// by `make_visitor` for every message, in parallel. Directory listing
+/// errors are reported to a visitor too.
+pub fn scan<V, F>(
+    layout: &QueueLayout,
+    options: &ScanOptions,
+    progress: &ScanProgress,
+    make_visitor: F,
+) where
+    F: Fn() -> V + Sync,
+    V: Visitor + Send,
+{
+    let mut listings = Vec::new();
+    let mut errors = Vec::new();
+    for &queue in &options.queues {
+        list_dir(
+            layout,
+            queue,
+            layout.queue_dir.join(queue),
+            0,
+            progress,
+            &mut listings,
+            &mut errors,
+        );
+    }
+    if !errors.is_empty() {
+        let mut visitor = make_visitor();
+        for e in errors {
+            progress.unreadable.fetch_add(1, Ordering::Relaxed);
+            visitor.error(e);
+        }
+    }
+    let read = options.read;
+    for listing in &listings {
+        if progress.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        listing.names().for_each_init(
+            || (Worker::new(), make_visitor()),
+            |(worker, visitor), id| {
+                if progress.stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let job = Job {
+                    layout,
+                    read,
+                    queue: listing.queue,
+                    dir: &listing.dir,
+                };
+                worker.process(&job, id, visitor, progress);
+                progress.done.fetch_add(1, Ordering::Relaxed);
+            },
+        );
+    }
+}
+
+/// Reads and decodes one message by queue and ID (for `--explain` and the
+/// re-check before acting) and calls `f` with it. `None` when the file is
+/// gone or still being written.
+pub fn read_one<R>(
+    layout: &QueueLayout,
+    queue: &'static str,
+    id: &str,
+    read: ReadPlan,
+    f: impl FnOnce(Result<&Message<'_>, ScanError>) -> R,
+) -> Option<R> {
+    struct One<F, R> {
+        f: Option<F>,
+        result: Option<R>,
+    }
+    impl<F: FnOnce(Result<&Message<'_>, ScanError>) -> R, R> Visitor for One<F, R> {
+        fn message(&mut self, message: &Message<'_>) {
+            if let Some(f) = self.f.take() {
+                self.result = Some(f(Ok(message)));
+            }
+        }
+        fn error(&mut self, error: ScanError) {
+            if let Some(f) = self.f.take() {
+                self.result = Some(f(Err(error)));
+            }
+        }
+    }
+    let path = layout.path(queue, id);
+    let dir = path.parent().unwrap_or(&layout.queue_dir);
+    let mut visitor = One {
+        f: Some(f),
+        result: None,
+    };
+    let job = Job {
+        layout,
+        read,
+        queue,
+        dir,
+    };
+    Worker::new().process(&job, id, &mut visitor, &ScanProgress::default());
+    visitor.result
+}

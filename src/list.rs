@@ -1,0 +1,265 @@
+//! `qsurgeon list`: the selected messages as mailq prints them, as
+//! postqueue -j JSON (plus richer fields), as IDs, CSV or a count.
+//!
+//! Output streams from the scan's worker threads, one whole message block
+//! at a time, unless `--sort` asks for order.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
+use select::Selection;
+
+use crate::cli::{ListArgs, SortField};
+use crate::output::{self, Format};
+use crate::view::MessageView;
+use crate::{progress, selection};
+
+/// Exit status when nothing matched.
+pub const EXIT_NO_MATCH: u8 = 1;
+
+/// State shared by the visitors of one `list` run.
+struct Shared<'s> {
+    selection: &'s Selection,
+    ctx: select::Context,
+    format: Format,
+    limit: Option<u64>,
+    sort: Option<SortField>,
+    selected: AtomicU64,
+    bytes: AtomicU64,
+    sink: Mutex<Sink>,
+    progress: &'s ScanProgress,
+}
+
+/// Where formatted output goes, under one lock.
+struct Sink {
+    out: std::io::Stdout,
+    started: bool,
+    error: Option<std::io::Error>,
+    /// With --sort: (key, formatted block).
+    collected: Vec<(SortKey, Vec<u8>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey {
+    Text(Vec<u8>, String),
+    Number(i64, String),
+}
+
+impl Sink {
+    fn write(&mut self, format: Format, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            let mut head = Vec::new();
+            output::heading(format, &mut head);
+            if let Err(e) = self.out.write_all(&head) {
+                self.error = Some(e);
+                return;
+            }
+        }
+        if let Err(e) = self.out.write_all(bytes) {
+            self.error = Some(e);
+        }
+    }
+}
+
+struct ListVisitor<'s, 'a> {
+    shared: &'a Shared<'s>,
+    buf: Vec<u8>,
+    scratch: output::Scratch,
+}
+
+impl ListVisitor<'_, '_> {
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let mut sink = self.shared.sink.lock().unwrap_or_else(|e| e.into_inner());
+            sink.write(self.shared.format, &self.buf);
+            self.buf.clear();
+        }
+    }
+}
+
+impl Visitor for ListVisitor<'_, '_> {
+    fn message(&mut self, msg: &Message<'_>) {
+        let shared = self.shared;
+        let view = MessageView {
+            msg,
+            nonexistent_local_sender: false,
+        };
+        if !shared.selection.matches(&view, &shared.ctx) {
+            return;
+        }
+        let n = shared.selected.fetch_add(1, Ordering::Relaxed) + 1;
+        if shared.limit.is_some_and(|limit| n > limit) {
+            shared.selected.fetch_sub(1, Ordering::Relaxed);
+            shared.progress.stop.store(true, Ordering::Relaxed);
+            return;
+        }
+        shared
+            .bytes
+            .fetch_add(msg.message_size(), Ordering::Relaxed);
+        if shared.format == Format::Count {
+            return;
+        }
+        if let Some(field) = shared.sort {
+            let mut block = Vec::new();
+            output::format_message(shared.format, msg, &mut self.scratch, &mut block);
+            let key = sort_key(field, msg);
+            shared
+                .sink
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .collected
+                .push((key, block));
+            return;
+        }
+        output::format_message(shared.format, msg, &mut self.scratch, &mut self.buf);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush();
+        }
+    }
+
+    fn error(&mut self, error: ScanError) {
+        self.flush();
+        eprintln!(
+            "qsurgeon: error: {}",
+            crate::sanitize::for_terminal_str(&error.to_string())
+        );
+    }
+}
+
+impl Drop for ListVisitor<'_, '_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
+    let id = msg.id.to_string();
+    match field {
+        SortField::Id => SortKey::Text(Vec::new(), id),
+        SortField::Queue => SortKey::Text(msg.queue.as_bytes().to_vec(), id),
+        SortField::Arrival => SortKey::Number(msg.arrival_time(), id),
+        SortField::Size => SortKey::Number(msg.message_size() as i64, id),
+        SortField::Sender => SortKey::Text(msg.envelope.sender.unwrap_or_default().to_vec(), id),
+        SortField::Recipients => SortKey::Number(msg.envelope.todo_recipients().count() as i64, id),
+    }
+}
+
+/// Runs `list`.
+pub fn run(layout: &QueueLayout, args: &ListArgs) -> Result<ExitCode> {
+    let selection = selection::build(&args.select)?;
+    let format = Format::from_args(args);
+    let options = ScanOptions {
+        queues: selection::queues(&args.select)?,
+        read: selection::read_plan(&selection, output::read_plan(format, args.with_headers)),
+    };
+    if let Some(id) = &args.explain {
+        return explain(layout, &selection, id);
+    }
+    let progress = ScanProgress::default();
+    let shared = Shared {
+        selection: &selection,
+        ctx: select::Context::now(),
+        format,
+        limit: args.limit,
+        sort: args.sort,
+        selected: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        sink: Mutex::new(Sink {
+            out: std::io::stdout(),
+            started: false,
+            error: None,
+            collected: Vec::new(),
+        }),
+        progress: &progress,
+    };
+    let (stats, elapsed) =
+        progress::scan_with_progress(layout, &options, &progress, || ListVisitor {
+            shared: &shared,
+            buf: Vec::new(),
+            scratch: output::Scratch::default(),
+        });
+    let selected = shared.selected.load(Ordering::Relaxed);
+    let bytes = shared.bytes.load(Ordering::Relaxed);
+    let mut sink = shared.sink.into_inner().unwrap_or_else(|e| e.into_inner());
+    if args.sort.is_some() {
+        let mut collected = std::mem::take(&mut sink.collected);
+        collected.sort_by(|a, b| a.0.cmp(&b.0));
+        if args.reverse {
+            collected.reverse();
+        }
+        for (_, block) in collected {
+            sink.write(format, &block);
+        }
+    }
+    let mut tail = Vec::new();
+    output::footer(format, selected, bytes, &mut tail);
+    if !tail.is_empty() {
+        if let Err(e) = sink.out.write_all(&tail) {
+            sink.error.get_or_insert(e);
+        }
+    }
+    if let Err(e) = sink.out.flush() {
+        sink.error.get_or_insert(e);
+    }
+    if let Some(e) = sink.error {
+        return Err(e).context("write output");
+    }
+    eprintln!("{}", progress::stats_line(&stats, selected, elapsed));
+    Ok(if stats.unreadable > 0 {
+        ExitCode::from(crate::EXIT_ERROR)
+    } else if selected == 0 {
+        ExitCode::from(EXIT_NO_MATCH)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--explain ID`: the selection's verdict on one message, test by test.
+fn explain(layout: &QueueLayout, selection: &Selection, id: &str) -> Result<ExitCode> {
+    anyhow::ensure!(
+        queue_scan::is_valid_queue_id(id),
+        "--explain {id:?}: not a queue ID"
+    );
+    let (queue, _) = layout
+        .find(id)?
+        .with_context(|| format!("queue file {id}: not found in any queue"))?;
+    let queue = queue_scan::MESSAGE_QUEUES
+        .iter()
+        .find(|q| **q == queue)
+        .copied()
+        .unwrap_or("saved");
+    let read = ReadPlan {
+        headers: true,
+        defer_log: true,
+    };
+    let ctx = select::Context::now();
+    let verdict = queue_scan::read_one(layout, queue, id, read, |msg| -> Result<(bool, String)> {
+        let msg = msg.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let view = MessageView {
+            msg,
+            nonexistent_local_sender: false,
+        };
+        let trace = selection.explain(&view, &ctx);
+        Ok((selection.matches(&view, &ctx), trace.to_string()))
+    });
+    let (matched, trace) =
+        verdict.with_context(|| format!("queue file {id}: gone or still being written"))??;
+    print!("{}", crate::sanitize::for_terminal_str(&trace));
+    println!(
+        "{queue}/{id}: {}",
+        if matched { "selected" } else { "not selected" }
+    );
+    Ok(if matched {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NO_MATCH)
+    })
+}
