@@ -7,7 +7,7 @@ use std::fmt;
 use crate::fields::{Field, RecipientState};
 use crate::matcher::{Case, TextMatcher};
 use crate::needs::{Data, Needs};
-use crate::value::{format_duration, format_size, Net};
+use crate::value::{format_duration, format_size, is_glob, Net};
 
 /// A selection expression.
 ///
@@ -400,13 +400,34 @@ impl Pattern {
         attr: &Attribute,
         in_list: bool,
     ) -> fmt::Result {
+        let address = matches!(attr.kind(), Kind::Text(Case::Address));
         match self {
-            Pattern::Exact(s)
-                if s.is_empty() && matches!(attr.kind(), Kind::Text(Case::Address)) =>
-            {
-                f.write_str("<>")
+            Pattern::Exact(s) if s.is_empty() && address => f.write_str("<>"),
+            Pattern::Exact(s) | Pattern::Glob(s) => {
+                // Undo what parsing strips, so the text reads back the same:
+                // one pair of angle brackets around an address, one `@`
+                // before a domain.
+                let mut text = Cow::Borrowed(s.as_str());
+                if address && s.len() >= 2 && s.starts_with('<') && s.ends_with('>') {
+                    text = format!("<{s}>").into();
+                }
+                if attr.is_domain() && s.starts_with('@') {
+                    text = format!("@{s}").into();
+                }
+                if matches!(self, Pattern::Exact(_)) && is_glob(&text) {
+                    // A literal value with glob characters (an ID read from
+                    // a file) prints as a glob that matches only itself.
+                    let mut quoted = String::with_capacity(text.len() + 4);
+                    for c in text.chars() {
+                        if matches!(c, '*' | '?' | '\\') {
+                            quoted.push('\\');
+                        }
+                        quoted.push(c);
+                    }
+                    text = quoted.into();
+                }
+                write_text(f, &text, in_list)
             }
-            Pattern::Exact(s) | Pattern::Glob(s) => write_text(f, s, in_list),
             Pattern::Regex { src, flags } => write!(f, "/{src}/{flags}"),
             Pattern::Net(n) => write!(f, "{n}"),
         }
