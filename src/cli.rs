@@ -33,7 +33,17 @@ pub enum Command {
     /// List selected messages like mailq / postqueue -p, or as JSON, IDs, CSV, a count.
     #[command(after_help = LIST_EXAMPLES)]
     List(Box<ListArgs>),
+    /// Who fills the queue: top senders, SASL users, clients, domains, reasons, ages.
+    #[command(after_help = SUMMARY_EXAMPLES)]
+    Summary(Box<SummaryArgs>),
 }
+
+const SUMMARY_EXAMPLES: &str = "\
+Examples:
+  qsurgeon summary                              every table, top 10 rows each
+  qsurgeon summary --by sasl-user --by client-net --top 5
+  qsurgeon summary --queue deferred --matrix recipient-domain
+  qsurgeon summary --sasl-user mallory --by recipient-domain --json";
 
 const LIST_EXAMPLES: &str = "\
 Examples:
@@ -289,4 +299,76 @@ pub enum SortField {
     Sender,
     /// Number of to-do recipients.
     Recipients,
+}
+
+/// Options of `summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Dimensions to tabulate (repeatable); default: all of them.
+    #[arg(long = "by", value_name = "DIM")]
+    pub by: Vec<Dimension>,
+    /// Rows per table.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// Also print a qshape-style matrix of age buckets by this dimension.
+    #[arg(long, value_name = "DIM")]
+    pub matrix: Option<Dimension>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `summary` can group messages by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Dimension {
+    /// Queue name.
+    Queue,
+    /// SASL login (sasl_username).
+    SaslUser,
+    /// Envelope sender.
+    Sender,
+    /// Envelope sender's domain.
+    SenderDomain,
+    /// Client IP address.
+    Client,
+    /// Client network (/24 for IPv4, /64 for IPv6).
+    ClientNet,
+    /// Domains of the to-do recipients (a message counts once per domain).
+    RecipientDomain,
+    /// Delay reasons from the defer log, with addresses and numbers masked.
+    Reason,
+    /// DSN status codes from the defer log.
+    DsnStatus,
+}
+
+impl Dimension {
+    /// Every dimension, in the order tables are printed.
+    pub const ALL: [Dimension; 9] = [
+        Dimension::Queue,
+        Dimension::SaslUser,
+        Dimension::Sender,
+        Dimension::SenderDomain,
+        Dimension::Client,
+        Dimension::ClientNet,
+        Dimension::RecipientDomain,
+        Dimension::Reason,
+        Dimension::DsnStatus,
+    ];
+
+    /// The name used in JSON and headings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Queue => "queue",
+            Dimension::SaslUser => "sasl_user",
+            Dimension::Sender => "sender",
+            Dimension::SenderDomain => "sender_domain",
+            Dimension::Client => "client",
+            Dimension::ClientNet => "client_net",
+            Dimension::RecipientDomain => "recipient_domain",
+            Dimension::Reason => "reason",
+            Dimension::DsnStatus => "dsn_status",
+        }
+    }
 }

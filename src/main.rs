@@ -14,6 +14,7 @@ mod progress;
 mod sanitize;
 mod selection;
 mod show;
+mod summary;
 mod timefmt;
 mod view;
 
@@ -56,6 +57,7 @@ fn run(opts: Opts) -> Result<ExitCode> {
     match &opts.command {
         Command::Show(args) => show(&opts, args),
         Command::List(args) => list::run(&layout(&opts)?, args),
+        Command::Summary(args) => summary::run(&layout(&opts)?, args),
     }
 }
 
