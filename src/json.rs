@@ -33,6 +33,14 @@ pub fn data(bytes: &[u8]) -> Value {
     }
 }
 
+/// A JSON string when `bytes` are UTF-8, else `{"bytes": base64}`.
+pub fn string_or_bytes(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Value::String(text.to_string()),
+        Err(_) => json!({ "bytes": base64(bytes) }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,13 +59,5 @@ mod tests {
         }
         assert_eq!(data(b"\xff"), json!({"bytes": "/w=="}));
         assert_eq!(data(b"ok"), json!({"text": "ok"}));
-    }
-}
-
-/// A JSON string when `bytes` are UTF-8, else `{"bytes": base64}`.
-pub fn string_or_bytes(bytes: &[u8]) -> Value {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Value::String(text.to_string()),
-        Err(_) => json!({ "bytes": base64(bytes) }),
     }
 }
