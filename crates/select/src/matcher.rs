@@ -136,7 +136,9 @@ pub(crate) fn compare(
     values: &[RawValue],
 ) -> Result<Test, ValueError> {
     if attr.is_number() {
-        let raw = &values[0];
+        let Some(raw) = values.first() else {
+            return Err(ValueError::new(0, "expected a value"));
+        };
         if raw.regex_flags.is_some() {
             return Err(ValueError::new(
                 raw.text_at.saturating_sub(1),
@@ -170,7 +172,10 @@ pub(crate) fn compare(
         }
         TextMatcher::Set(Arc::new(set))
     } else {
-        TextMatcher::One(compile(&attr, &patterns[0]).map_err(|e| values[0].err(e))?)
+        match (patterns.first(), values.first()) {
+            (Some(p), Some(raw)) => TextMatcher::One(compile(&attr, p).map_err(|e| raw.err(e))?),
+            _ => return Err(ValueError::new(0, "expected a value")),
+        }
     };
     Ok(Test(TestKind::Text {
         quant,
