@@ -198,13 +198,18 @@ pub fn normalize_reason(reason: &[u8]) -> Vec<u8> {
                     }
                 }
                 let run = &text[start..end];
+                // Trailing dots and colons are punctuation, not part of it.
+                let core = run.trim_end_matches(['.', ':']);
+                let trail = &run[core.len()..];
                 let prev_is_word = out
                     .chars()
                     .last()
                     .is_some_and(|p| p.is_alphanumeric() || p == '-' || p == '_');
-                if !prev_is_word && (run.parse::<std::net::IpAddr>().is_ok() || is_long_number(run))
-                {
+                let is_port = out.ends_with("]:") && core.bytes().all(|b| b.is_ascii_digit());
+                let is_address = core.parse::<std::net::IpAddr>().is_ok() || is_long_number(core);
+                if is_port || (!prev_is_word && is_address) {
                     out.push('*');
+                    out.push_str(trail);
                 } else {
                     out.push_str(run);
                 }
