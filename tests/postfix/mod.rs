@@ -25,7 +25,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
@@ -566,8 +566,8 @@ impl Instance {
         if plan
             .smtp
             .iter()
-            .flat_map(|s| &s.meta)
-            .any(|(_, _, ndr)| *ndr)
+            .flat_map(|s| &s.expected)
+            .any(|e| e.makes_ndr)
         {
             let ndr = self.ndr_id();
             self.labels.insert(label::NDR.to_string(), ndr);
@@ -614,8 +614,8 @@ impl Instance {
                 self.maillog_tail(30)
             ),
         };
-        for ((label, _, _), id) in submission.meta.iter().zip(ids) {
-            self.labels.insert(label.clone(), id);
+        for (expected, id) in submission.expected.iter().zip(ids) {
+            self.labels.insert(expected.label.clone(), id);
         }
     }
 
@@ -741,14 +741,14 @@ impl Counts {
 /// each NDR is one more deferred message.
 fn expected_counts(submissions: &[Submission], before: Counts) -> Counts {
     let mut c = before;
-    for (_, fate, ndr) in submissions.iter().flat_map(|s| &s.meta) {
-        match fate {
+    for expected in submissions.iter().flat_map(|s| &s.expected) {
+        match expected.fate {
             Fate::Deferred => c.deferred += 1,
             Fate::Hold => c.hold += 1,
             Fate::Active => c.active += 1,
             Fate::Incoming => c.incoming += 1,
         }
-        c.deferred += usize::from(*ndr);
+        c.deferred += usize::from(expected.makes_ndr);
     }
     c
 }
@@ -1075,11 +1075,29 @@ fn set_mode(path: &Path, mode: u32) {
         .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released for Postfix to take).
+/// A free TCP port on 127.0.0.1 for smtpd (bound, then released for Postfix to take). It is
+/// taken from 10000–29999, below Linux's ephemeral range (32768–60999), so that no outgoing
+/// connection (Postfix's own, to the closed relayhost) can grab it before master binds it.
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0 to find a free port");
-    listener
-        .local_addr()
-        .expect("local address of a bound socket")
-        .port()
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ (u64::from(std::process::id()) << 20);
+    for _ in 0..1000 {
+        // A cheap spread (splitmix64 step) over the range; collisions just try again.
+        let mut x = seed.wrapping_add(
+            COUNTER
+                .fetch_add(1, Ordering::SeqCst)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let port = 10_000 + ((x ^ (x >> 31)) % 20_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free TCP port on 127.0.0.1 in 10000-29999 after 1000 tries");
 }

@@ -104,12 +104,20 @@ pub enum Listener {
     Milter,
 }
 
-/// One SMTP session and, for each of its mails, a label and the expected fate.
+/// One SMTP session and, for each of its mails, what should become of it.
 pub struct Submission {
     pub listener: Listener,
     pub session: Session,
-    /// `(label, fate, makes_an_ndr)` for `session.mails[i]`.
-    pub meta: Vec<(String, Fate, bool)>,
+    /// `expected[i]` is about `session.mails[i]`.
+    pub expected: Vec<Expected>,
+}
+
+/// What should become of one mail.
+pub struct Expected {
+    pub label: String,
+    pub fate: Fate,
+    /// A recipient bounces (`bounce.example`), so Postfix makes a (deferred) NDR.
+    pub makes_ndr: bool,
 }
 
 impl Submission {
@@ -121,17 +129,22 @@ impl Submission {
         Submission {
             listener,
             session,
-            meta: Vec::new(),
+            expected: Vec::new(),
         }
     }
 
     fn mail(mut self, label: &str, fate: Fate, mail: Mail) -> Submission {
-        let ndr = mail
+        let makes_ndr = mail
             .rcpts
             .iter()
             .any(|(r, _)| r.ends_with("@bounce.example"));
         self.session.mails.push(mail);
-        self.meta.push((label.to_string(), fate, ndr));
+        let label = label.to_string();
+        self.expected.push(Expected {
+            label,
+            fate,
+            makes_ndr,
+        });
         self
     }
 }
