@@ -106,7 +106,7 @@ enum Text {
 impl Text {
     const EMPTY: Text = Text::Fixed(b"");
 
-    fn get<'a>(self, buf: &'a [u8]) -> &'a [u8] {
+    fn get(self, buf: &[u8]) -> &[u8] {
         match self {
             Text::Span(start, end) => &buf[start as usize..end as usize],
             Text::Fixed(text) => text,
@@ -332,7 +332,12 @@ fn span(from: usize, to: usize) -> Text {
 }
 
 /// Parses one sanitised, non-blank line `text[start..end]` into `entry`.
-fn parse_line(text: &[u8], start: usize, end: usize, entry: &mut RawEntry) -> Option<LogWarningKind> {
+fn parse_line(
+    text: &[u8],
+    start: usize,
+    end: usize,
+    entry: &mut RawEntry,
+) -> Option<LogWarningKind> {
     let line = &text[start..end];
     let first = line[0];
     if first.is_ascii_alphanumeric() {
@@ -455,7 +460,10 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
         assert_eq!(first.notify_flags, 6);
         assert_eq!(first.status, b"4.4.1");
         assert_eq!(first.action, b"delayed");
-        assert_eq!(first.reason, b"connect to 127.0.0.1[127.0.0.1]:9: Connection refused");
+        assert_eq!(
+            first.reason,
+            b"connect to 127.0.0.1[127.0.0.1]:9: Connection refused"
+        );
         let second = log.entry(1).unwrap();
         assert_eq!(second.recipient, b"\"odd user\"@remote.example");
         assert_eq!(second.diag_type, b"smtp");
@@ -485,7 +493,10 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
 
     #[test]
     fn empty_addresses_read_as_mailer_daemon() {
-        let log = parse(b"recipient=\noriginal_recipient=  \nreason=x\n\n<>: y\n\n", LogKind::Defer);
+        let log = parse(
+            b"recipient=\noriginal_recipient=  \nreason=x\n\n<>: y\n\n",
+            LogKind::Defer,
+        );
         let e = log.entry(0).unwrap();
         assert_eq!(e.recipient, NULL_RECIPIENT);
         assert_eq!(e.original_recipient, NULL_RECIPIENT);
@@ -504,7 +515,10 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
 
     #[test]
     fn later_lines_override_earlier_ones() {
-        let log = parse(b"<old@x>:   old text \nrecipient=new@x\n\n<a@x>: first\n<b@x>: second\n\n", LogKind::Defer);
+        let log = parse(
+            b"<old@x>:   old text \nrecipient=new@x\n\n<a@x>: first\n<b@x>: second\n\n",
+            LogKind::Defer,
+        );
         let e = log.entry(0).unwrap();
         assert_eq!(e.recipient, b"new@x");
         assert_eq!(e.reason, b"old text ");
@@ -523,7 +537,10 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
 
     #[test]
     fn a_pending_entry_at_eof_is_dropped() {
-        let log = parse(b"recipient=a\nreason=x\n\nrecipient=b\nreason=y\n", LogKind::Defer);
+        let log = parse(
+            b"recipient=a\nreason=x\n\nrecipient=b\nreason=y\n",
+            LogKind::Defer,
+        );
         assert_eq!(log.len(), 1);
         let log = parse(b"recipient=a\nreason=x", LogKind::Defer);
         assert_eq!(log.len(), 0);
@@ -534,7 +551,10 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
 
     #[test]
     fn malformed_and_unknown_lines_warn_but_keep_the_entry() {
-        let log = parse(b"recipient=a\nbogus=1\nnovalue\n>junk\n<no separator>\n-x=1\n\n", LogKind::Defer);
+        let log = parse(
+            b"recipient=a\nbogus=1\nnovalue\n>junk\n<no separator>\n-x=1\n\n",
+            LogKind::Defer,
+        );
         assert_eq!(log.len(), 1);
         let kinds: Vec<_> = log.warnings().iter().map(|w| (w.line, w.kind)).collect();
         assert_eq!(
@@ -554,7 +574,10 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
 
     #[test]
     fn lines_are_made_printable_and_cut_at_nul() {
-        let log = parse(b"recipient=a\tb@x\nreason=caf\xc3\xa9 \x01\xff\x00 ignored\n\n", LogKind::Defer);
+        let log = parse(
+            b"recipient=a\tb@x\nreason=caf\xc3\xa9 \x01\xff\x00 ignored\n\n",
+            LogKind::Defer,
+        );
         let e = log.entry(0).unwrap();
         assert_eq!(e.recipient, b"a?b@x");
         assert_eq!(e.reason, b"caf\xc3\xa9 ??");
@@ -579,7 +602,10 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
             let mut line = b"notify_flags=".to_vec();
             line.extend_from_slice(value);
             line.extend_from_slice(b"\n\n");
-            assert_eq!(parse(&line, LogKind::Defer).entry(0).unwrap().notify_flags, want);
+            assert_eq!(
+                parse(&line, LogKind::Defer).entry(0).unwrap().notify_flags,
+                want
+            );
         }
         let log = parse(b"offset=-5\n\noffset=7x\n\n", LogKind::Defer);
         assert_eq!(log.entry(0).unwrap().offset, 0);
@@ -593,5 +619,58 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\
         log.parse_into(b"recipient=z\n\n", LogKind::Defer, true);
         assert_eq!(log.len(), 1);
         assert_eq!(log.entries().next().unwrap().recipient, b"z");
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines that look like logfile lines more often than random bytes do.
+    fn log_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let line = prop_oneof![
+            prop::sample::select(vec![
+                &b"recipient="[..],
+                b"original_recipient=",
+                b"offset=",
+                b"notify_flags=",
+                b"status=",
+                b"reason=",
+                b"<",
+                b">: ",
+                b"",
+            ])
+            .prop_map(<[u8]>::to_vec),
+            prop::collection::vec(any::<u8>(), 0..20),
+        ];
+        prop::collection::vec((line, prop::bool::weighted(0.7)), 0..30).prop_map(|parts| {
+            let mut out = Vec::new();
+            for (part, newline) in parts {
+                out.extend_from_slice(&part);
+                if newline {
+                    out.push(b'\n');
+                }
+            }
+            out
+        })
+    }
+
+    proptest! {
+        /// Any bytes: no panic, and every entry has Postfix's non-empty
+        /// fields and printable text.
+        #[test]
+        fn parser_never_panics(bytes in log_bytes(), utf8: bool) {
+            let mut log = BounceLog::new();
+            log.parse_into(&bytes, LogKind::Defer, utf8);
+            for entry in log.entries() {
+                prop_assert!(!entry.recipient.is_empty());
+                prop_assert!(!entry.reason.is_empty());
+                prop_assert!(!entry.status.is_empty());
+                prop_assert!(crate::quote::is_printable(entry.recipient, utf8));
+                prop_assert!(crate::quote::is_printable(entry.reason, utf8));
+            }
+            prop_assert!(log.len() <= bytes.len());
+        }
     }
 }

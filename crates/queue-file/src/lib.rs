@@ -35,18 +35,23 @@
 
 #![deny(missing_docs)]
 
+pub mod bounce_log;
 pub mod content;
 pub mod envelope;
 pub mod error;
 pub mod logical;
+pub mod quote;
 pub mod rec_type;
 pub mod record;
+pub mod showq;
 pub mod text;
 pub mod write;
 
+pub use bounce_log::{BounceLog, LogEntry, LogKind};
 pub use content::{Header, Headers};
 pub use envelope::{Attribute, Envelope, Recipient, RecipientState, Segment, SizeRecord};
 pub use error::{Error, ErrorKind, Result};
 pub use logical::{LogicalReader, ReadMode};
 pub use record::{FileView, Record, Records};
+pub use showq::{Showq, ShowqInput, ShowqMessage, ShowqOptions, ShowqRecipient};
 pub use write::{QueueFileBuilder, RecordWriter};

@@ -285,7 +285,10 @@ mod tests {
             eight_bit_clean: false,
             ..QuoteFlags::DEFAULT
         };
-        assert_eq!(quoted_flags(b"j\xc3\xa9@d", no_8bit), b"\"j\\\xc3\\\xa9\"@d");
+        assert_eq!(
+            quoted_flags(b"j\xc3\xa9@d", no_8bit),
+            b"\"j\\\xc3\\\xa9\"@d"
+        );
         let expose = QuoteFlags {
             expose_at: true,
             bare_localpart: true,
@@ -408,5 +411,35 @@ mod tests {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes: no panic, and the documented invariants hold.
+        #[test]
+        fn sanitisers_never_panic(input in prop::collection::vec(any::<u8>(), 0..200), utf8: bool) {
+            let mut quoted = Vec::new();
+            quote_822_local(&input, &mut quoted);
+            let mut out = Vec::new();
+            printable(&quoted, b'?', utf8, &mut out);
+            // printable keeps the length of the C-string part, and is
+            // idempotent (postqueue applies it again).
+            prop_assert_eq!(out.len(), c_str(&quoted).len());
+            prop_assert!(is_printable(&out, utf8));
+            let mut again = Vec::new();
+            printable(&out, b'?', utf8, &mut again);
+            prop_assert_eq!(&again, &out);
+            if !utf8 {
+                prop_assert!(out.iter().all(|b| (0x20..0x7f).contains(b)));
+            }
+            let mut json = Vec::new();
+            quote_for_json(&input, &mut json);
+            prop_assert!(json.iter().all(|b| *b >= 0x20 && *b != 0x7f));
+        }
     }
 }
