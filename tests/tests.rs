@@ -8,5 +8,7 @@ mod util;
 
 // Sanity of the real-Postfix test bed itself (every queue populated, …).
 mod bed;
+// `list` and `summary` on the demo queue against real postqueue output.
+mod list;
 // `qsurgeon show` against postcat: samples, golden files, real queue files.
 mod show;

@@ -1,0 +1,280 @@
+//! `qsurgeon list` and `summary` on the demo queue (real queue files made
+//! by real Postfix): every selection flag and expression form checked
+//! against what real `postqueue -j` printed for the same queue, and the
+//! exit codes.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::util::{assert_exit, qsurgeon, run, testdata};
+
+/// `postqueue -j` over the demo queue, as real Postfix printed it.
+fn postqueue_j() -> Vec<Value> {
+    let text = std::fs::read_to_string(testdata("demo-queue.postqueue-j.out")).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// IDs of the postqueue -j messages for which `pred` holds.
+fn ids_where(pred: impl Fn(&Value) -> bool) -> BTreeSet<String> {
+    postqueue_j()
+        .iter()
+        .filter(|m| pred(m))
+        .map(|m| m["queue_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn sender(m: &Value) -> &str {
+    m["sender"].as_str().unwrap()
+}
+
+fn recipients(m: &Value) -> impl Iterator<Item = &Value> {
+    m["recipients"].as_array().unwrap().iter()
+}
+
+/// `qsurgeon --queue-dir demo list ARGS --ids` as a set, with the exit code.
+fn list_ids(args: &[&str]) -> (BTreeSet<String>, Option<i32>) {
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .arg("list")
+        .args(args)
+        .arg("--ids"));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    (
+        stdout.lines().map(str::to_string).collect(),
+        output.status.code(),
+    )
+}
+
+/// One row: selection arguments, and which postqueue -j messages they must
+/// select. `forged` = mallory's messages (forged A?@ourdomain.example senders).
+macro_rules! selects {
+    ($($name:ident: [$($arg:expr),*] => $pred:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            let args: &[&str] = &[$($arg),*];
+            let want = ids_where($pred);
+            let (got, code) = list_ids(args);
+            assert_eq!(got, want, "list {args:?}");
+            assert_eq!(code, Some(if want.is_empty() { 1 } else { 0 }), "exit code of list {args:?}");
+        }
+    )*};
+}
+
+fn forged(m: &Value) -> bool {
+    let s = sender(m);
+    s.len() == "AA@ourdomain.example".len()
+        && s.starts_with('A')
+        && s.ends_with("@ourdomain.example")
+}
+
+selects! {
+    select_everything: [] => |_| true,
+    select_sasl_user: ["--sasl-user", "mallory"] => forged,
+    select_sasl_user_is_exact: ["--sasl-user", "MALLORY"] => |_| false,
+    select_sasl_user_regex_ignoring_case: ["--sasl-user", "/^MALLORY$/i"] => forged,
+    select_sender_glob: ["--sender", "A?@ourdomain.example"] => forged,
+    select_sender_domain_ignores_case: ["--sender-domain", "OurDomain.Example"] => |m| sender(m).ends_with("@ourdomain.example"),
+    select_null_sender_flag: ["--null-sender"] => |m| sender(m) == "MAILER-DAEMON",
+    select_null_sender_value: ["--sender", "<>"] => |m| sender(m) == "MAILER-DAEMON",
+    select_queue: ["--queue", "hold"] => |m| m["queue_name"] == "hold",
+    select_queues: ["--queue", "active,hold"] => |m| m["queue_name"] == "hold" || m["queue_name"] == "active",
+    select_recipient_domain: ["--recipient-domain", "greylist.example"] => |m| recipients(m).any(|r| r["address"].as_str().unwrap().ends_with("@greylist.example")),
+    select_recipient_regex: ["--recipient", "/^victim1[0-9]@/"] => |m| recipients(m).any(|r| r["address"].as_str().unwrap().starts_with("victim1") && r["address"].as_str().unwrap().as_bytes()[7].is_ascii_digit() && r["address"].as_str().unwrap().as_bytes()[8] == b'@'),
+    select_all_recipients: ["--recipient-domain", "greylist.example", "--all-recipients"] => |m| recipients(m).all(|r| r["address"].as_str().unwrap().ends_with("@greylist.example")),
+    select_client_cidr: ["--client", "203.0.113.0/24"] => forged,
+    select_client_outside_cidr: ["--client", "198.51.100.0/24"] => |_| false,
+    select_reason: ["--reason", "Greylisted"] => |m| recipients(m).any(|r| r["delay_reason"].as_str().unwrap_or("").contains("Greylisted")),
+    select_reason_and_sasl: ["--reason", "slow down", "--sasl-user", "mallory"] => |m| forged(m) && recipients(m).any(|r| r["delay_reason"].as_str().unwrap_or("").contains("slow down")),
+    select_older_than: ["--older-than", "1m"] => |_| true,
+    select_newer_than: ["--newer-than", "1s"] => |_| false,
+    select_larger_than: ["--larger-than", "1K"] => |m| m["message_size"].as_u64().unwrap() > 1024,
+    select_smaller_than: ["--smaller-than", "500"] => |m| m["message_size"].as_u64().unwrap() < 500,
+    select_id: ["--id", "D079698C534"] => |m| m["queue_id"] == "D079698C534",
+    select_where_or: ["--where", "sasl_user = mallory or queue = hold"] => |m| forged(m) || m["queue_name"] == "hold",
+    select_where_not: ["--where", "not sender_domain = ourdomain.example"] => |m| !sender(m).ends_with("@ourdomain.example"),
+    select_where_parens: ["--where", "(queue = active or queue = hold) and not sasl_user = mallory"] => |m| m["queue_name"] == "active" || m["queue_name"] == "hold",
+    select_where_attribute: ["--where", "attr.log_client_address = 203.0.113.66"] => forged,
+    select_flags_and_where_and_together: ["--sasl-user", "mallory", "--where", "recipient_domain = ratelimit.example"] => |m| forged(m) && recipients(m).any(|r| r["address"].as_str().unwrap().ends_with("@ratelimit.example")),
+}
+
+#[test]
+fn a_bad_expression_points_at_its_column_and_exits_2() {
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args(["list", "--where", "age > 2d and sasl_user ="]));
+    assert_exit(&output, 2, "bad --where");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("age > 2d and sasl_user ="), "{stderr}");
+    assert!(stderr.contains('^'), "a caret under the column: {stderr}");
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args(["list", "--older-than", "2 days"]));
+    assert_exit(&output, 2, "bad duration");
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args(["list", "--queue", "nosuchqueue"]));
+    assert_exit(&output, 2, "bad queue");
+}
+
+#[test]
+fn count_csv_and_nul_separated_ids() {
+    let dir = testdata("demo-queue");
+    let output = run(qsurgeon().arg("--queue-dir").arg(&dir).args([
+        "list",
+        "--sasl-user",
+        "mallory",
+        "--count",
+    ]));
+    assert_exit(&output, 0, "count");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{}\n", ids_where(forged).len())
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("29 messages scanned") && stderr.contains("20 selected"),
+        "{stderr}"
+    );
+
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(&dir)
+        .args(["list", "--queue", "hold", "--ids", "-0"]));
+    let ids: BTreeSet<String> = output
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8(s.to_vec()).unwrap())
+        .collect();
+    assert_eq!(ids, ids_where(|m| m["queue_name"] == "hold"));
+    assert_eq!(output.stdout.last(), Some(&0));
+
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(&dir)
+        .args(["list", "--csv", "--sort", "id"]));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 29);
+    let ids: Vec<&str> = rows.iter().map(|r| r.split(',').nth(1).unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "--sort id");
+    for m in postqueue_j() {
+        let id = m["queue_id"].as_str().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.split(',').nth(1) == Some(id))
+            .unwrap();
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields[0], m["queue_name"].as_str().unwrap());
+        assert_eq!(fields[2], m["arrival_time"].to_string());
+        assert_eq!(fields[3], m["message_size"].to_string());
+    }
+}
+
+#[test]
+fn limit_stops_after_n_messages() {
+    let (ids, code) = list_ids(&["--limit", "5"]);
+    assert_eq!(ids.len(), 5);
+    assert_eq!(code, Some(0));
+    assert!(ids.is_subset(&ids_where(|_| true)));
+}
+
+#[test]
+fn explain_shows_each_test_and_the_verdict() {
+    let forged_id = ids_where(forged).into_iter().next().unwrap();
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args([
+            "list",
+            "--explain",
+            &forged_id,
+            "--sasl-user",
+            "mallory",
+            "--queue",
+            "hold",
+        ]));
+    assert_exit(&output, 1, "explain a non-match");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("mallory"),
+        "the SASL user value seen: {stdout}"
+    );
+    assert!(
+        stdout.contains("deferred"),
+        "the queue value seen: {stdout}"
+    );
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with(&format!("deferred/{forged_id}: not selected")),
+        "{stdout}"
+    );
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args(["list", "--explain", &forged_id, "--sasl-user", "mallory"]));
+    assert_exit(&output, 0, "explain a match");
+}
+
+#[test]
+fn summary_finds_the_spammer() {
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args(["summary", "--json", "--top", "3"]));
+    assert_exit(&output, 0, "summary --json");
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let all = postqueue_j();
+    assert_eq!(doc["total"]["messages"], all.len());
+    let bytes: u64 = all
+        .iter()
+        .map(|m| m["message_size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(doc["total"]["bytes"], bytes);
+    let top_sasl = &doc["by"]["sasl_user"]["top"][0];
+    assert_eq!(top_sasl["key"], "mallory");
+    assert_eq!(top_sasl["messages"], ids_where(forged).len());
+    assert_eq!(doc["by"]["client_net"]["top"][0]["key"], "203.0.113.0/24");
+    let queues = &doc["by"]["queue"]["top"];
+    let deferred = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "deferred")
+        .unwrap();
+    assert_eq!(
+        deferred["messages"],
+        ids_where(|m| m["queue_name"] == "deferred").len()
+    );
+
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args([
+            "summary",
+            "--by",
+            "sasl-user",
+            "--matrix",
+            "recipient-domain",
+        ]));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("By sasl user (5 distinct)"), "{text}");
+    assert!(text.contains("Age (minutes) by recipient domain"), "{text}");
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args(["summary", "--sasl-user", "nobody"]));
+    assert_exit(&output, 1, "summary of nothing");
+}
