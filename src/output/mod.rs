@@ -2,6 +2,8 @@
 //! fields, IDs, CSV and counts. Each message is formatted as one whole
 //! block so blocks from parallel workers never interleave.
 
+pub mod postqueue;
+
 use queue_scan::{Message, ReadPlan};
 
 use crate::cli::ListArgs;
