@@ -37,7 +37,10 @@ fn decode_all(bytes: &[u8]) {
     }
 }
 
-fn built_file() -> impl Strategy<Value = (Vec<u8>, Vec<u8>, Vec<(Vec<u8>, bool)>)> {
+/// A built file, its sender, and its recipients with their done flag.
+type BuiltFile = (Vec<u8>, Vec<u8>, Vec<(Vec<u8>, bool)>);
+
+fn built_file() -> impl Strategy<Value = BuiltFile> {
     let address = prop::collection::vec(any::<u8>().prop_filter("no NUL", |b| *b != 0), 0..40);
     (
         address.clone(),
