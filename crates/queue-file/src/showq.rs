@@ -23,14 +23,22 @@
 //!
 //! - [`Showq::report_envelope`] works from an already decoded [`Envelope`].
 //!   It agrees with showq on every file Postfix writes. On hand-damaged
-//!   files it can differ: a zero first `T` followed by another `T`, a `C`
+//!   files it can differ: a zero first `T` followed by another `T`; a `C`
 //!   record that `SizeRecord::parse` accepts but that holds bytes other than
-//!   digits and spaces (a tab, a sign), a second `S`, or `R` before `S`.
+//!   digits and spaces (a tab, a sign), or an empty `C` (showq: size 0); a
+//!   second `S`; `R` before `S`; and (3.11 only) an `O` whose `R` follows a
+//!   `D`.
 //! - [`Showq::report_file`] re-reads the records the way showq's loop does
 //!   and is exact in those cases too, including files that
 //!   [`Envelope::decode`] rejects: showq lists what it read before a bad
 //!   record. Use it when decoding fails, or always when exactness matters
 //!   more than one extra pass over the envelope records.
+//!
+//! [`Showq::report_file`] and the `postqueue` formatters of the binary were
+//! checked against the real showq/postqueue of Postfix 3.7.11 on a few
+//! thousand generated files (odd addresses, 8-bit and control bytes, mixed
+//! old/new-style defer logs, damaged `C`/`T` records, every queue and
+//! mode), with identical output.
 //!
 //! Where 3.7.11 itself has undefined behaviour (its missing `return` after
 //! "duplicate sender" and "missing sender", fixed in 3.7.22), the fixed
