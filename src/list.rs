@@ -10,11 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
+use queue_scan::{
+    InstanceConfig, Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor,
+};
 use select::Selection;
 
 use crate::cli::{ListArgs, SortField};
-use crate::output::{self, Format};
+use crate::output::{self, Format, OutputConfig};
 use crate::view::MessageView;
 use crate::{progress, selection};
 
@@ -25,7 +27,7 @@ pub const EXIT_NO_MATCH: u8 = 1;
 struct Shared<'s> {
     selection: &'s Selection,
     ctx: select::Context,
-    format: Format,
+    output: OutputConfig,
     limit: Option<u64>,
     sort: Option<SortField>,
     selected: AtomicU64,
@@ -50,14 +52,14 @@ enum SortKey {
 }
 
 impl Sink {
-    fn write(&mut self, format: Format, bytes: &[u8]) {
+    fn write(&mut self, output: &OutputConfig, bytes: &[u8]) {
         if self.error.is_some() {
             return;
         }
         if !self.started {
             self.started = true;
             let mut head = Vec::new();
-            output::heading(format, &mut head);
+            output::heading(output, &mut head);
             if let Err(e) = self.out.write_all(&head) {
                 self.error = Some(e);
                 return;
@@ -79,7 +81,7 @@ impl ListVisitor<'_, '_> {
     fn flush(&mut self) {
         if !self.buf.is_empty() {
             let mut sink = self.shared.sink.lock().unwrap_or_else(|e| e.into_inner());
-            sink.write(self.shared.format, &self.buf);
+            sink.write(&self.shared.output, &self.buf);
             self.buf.clear();
         }
     }
@@ -104,12 +106,12 @@ impl Visitor for ListVisitor<'_, '_> {
         shared
             .bytes
             .fetch_add(msg.message_size(), Ordering::Relaxed);
-        if shared.format == Format::Count {
+        if shared.output.format == Format::Count {
             return;
         }
         if let Some(field) = shared.sort {
             let mut block = Vec::new();
-            output::format_message(shared.format, msg, &mut self.scratch, &mut block);
+            output::format_message(&shared.output, msg, &mut self.scratch, &mut block);
             let key = sort_key(field, msg);
             shared
                 .sink
@@ -119,7 +121,7 @@ impl Visitor for ListVisitor<'_, '_> {
                 .push((key, block));
             return;
         }
-        output::format_message(shared.format, msg, &mut self.scratch, &mut self.buf);
+        output::format_message(&shared.output, msg, &mut self.scratch, &mut self.buf);
         if self.buf.len() >= 64 * 1024 {
             self.flush();
         }
@@ -153,9 +155,11 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
 }
 
 /// Runs `list`.
-pub fn run(layout: &QueueLayout, args: &ListArgs) -> Result<ExitCode> {
+pub fn run(instance: &InstanceConfig, args: &ListArgs) -> Result<ExitCode> {
+    let layout = &instance.layout;
     let selection = selection::build(&args.select)?;
     let format = Format::from_args(args);
+    let output_config = OutputConfig::new(format, instance, args.with_headers);
     let options = ScanOptions {
         queues: selection::queues(&args.select)?,
         read: selection::read_plan(&selection, output::read_plan(format, args.with_headers)),
@@ -167,7 +171,7 @@ pub fn run(layout: &QueueLayout, args: &ListArgs) -> Result<ExitCode> {
     let shared = Shared {
         selection: &selection,
         ctx: select::Context::now(),
-        format,
+        output: output_config,
         limit: args.limit,
         sort: args.sort,
         selected: AtomicU64::new(0),
@@ -184,10 +188,11 @@ pub fn run(layout: &QueueLayout, args: &ListArgs) -> Result<ExitCode> {
         progress::scan_with_progress(layout, &options, &progress, || ListVisitor {
             shared: &shared,
             buf: Vec::new(),
-            scratch: output::Scratch::default(),
+            scratch: output::Scratch::new(&shared.output),
         });
     let selected = shared.selected.load(Ordering::Relaxed);
     let bytes = shared.bytes.load(Ordering::Relaxed);
+    let shared_output = shared.output;
     let mut sink = shared.sink.into_inner().unwrap_or_else(|e| e.into_inner());
     if args.sort.is_some() {
         let mut collected = std::mem::take(&mut sink.collected);
@@ -196,11 +201,15 @@ pub fn run(layout: &QueueLayout, args: &ListArgs) -> Result<ExitCode> {
             collected.reverse();
         }
         for (_, block) in collected {
-            sink.write(format, &block);
+            sink.write(&shared_output, &block);
         }
     }
     let mut tail = Vec::new();
-    output::footer(format, selected, bytes, &mut tail);
+    if !sink.started && format == Format::Mailq && selected > 0 {
+        // Only possible with --sort and nothing printed yet.
+        output::heading(&shared_output, &mut tail);
+    }
+    output::footer(&shared_output, selected, bytes, &mut tail);
     if !tail.is_empty() {
         if let Err(e) = sink.out.write_all(&tail) {
             sink.error.get_or_insert(e);

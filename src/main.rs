@@ -8,6 +8,7 @@
 mod cli;
 mod json;
 mod list;
+mod local_sender;
 mod man;
 mod output;
 mod progress;
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use queue_scan::{is_valid_queue_id, QueueLayout};
+use queue_scan::{is_valid_queue_id, InstanceConfig, QueueLayout};
 
 use crate::cli::{Command, Opts, ShowArgs};
 use crate::show::PostcatFlags;
@@ -56,18 +57,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(opts: Opts) -> Result<ExitCode> {
     match &opts.command {
         Command::Show(args) => show(&opts, args),
-        Command::List(args) => list::run(&layout(&opts)?, args),
-        Command::Summary(args) => summary::run(&layout(&opts)?, args),
+        Command::List(args) => list::run(&instance(&opts)?, args),
+        Command::Summary(args) => summary::run(&instance(&opts)?, args),
     }
 }
 
-/// The queue layout: `--queue-dir` as given, else Postfix's configuration.
-fn layout(opts: &Opts) -> Result<QueueLayout> {
+/// The instance: `--queue-dir` with Postfix's defaults, else Postfix's
+/// own configuration (through postconf).
+fn instance(opts: &Opts) -> Result<InstanceConfig> {
     match &opts.queue_dir {
-        Some(dir) => Ok(QueueLayout::with_defaults(dir)),
-        None => Ok(queue_scan::layout_from_postconf(
-            opts.config_dir.as_deref(),
-        )?),
+        Some(dir) => Ok(InstanceConfig::with_defaults(dir)),
+        None => Ok(InstanceConfig::from_postconf(opts.config_dir.as_deref())?),
     }
 }
 
@@ -103,7 +103,7 @@ fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
     }
     .with_defaults();
     let layout = if args.queue_ids {
-        Some(layout(opts)?)
+        Some(instance(opts)?.layout)
     } else {
         None
     };

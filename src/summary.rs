@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::Result;
-use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
+use queue_scan::{
+    InstanceConfig, Message, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor,
+};
 use serde_json::json;
 
 use crate::cli::{Dimension, SummaryArgs};
@@ -298,7 +300,8 @@ impl Drop for SummaryVisitor<'_, '_> {
 }
 
 /// Runs `summary`.
-pub fn run(layout: &QueueLayout, args: &SummaryArgs) -> Result<ExitCode> {
+pub fn run(instance: &InstanceConfig, args: &SummaryArgs) -> Result<ExitCode> {
+    let layout = &instance.layout;
     let selection = selection::build(&args.select)?;
     let dims: Vec<Dimension> = if args.by.is_empty() {
         Dimension::ALL.to_vec()

@@ -278,3 +278,149 @@ fn summary_finds_the_spammer() {
         .args(["summary", "--sasl-user", "nobody"]));
     assert_exit(&output, 1, "summary of nothing");
 }
+
+/// Splits mailq output into (heading, message blocks keyed by ID, footer).
+fn mailq_blocks(text: &str) -> (String, std::collections::BTreeMap<String, String>, String) {
+    let mut lines = text.split_inclusive('\n');
+    let heading = lines.next().unwrap_or_default().to_string();
+    let rest: String = lines.collect();
+    let (body, footer) = match rest.rfind("\n-- ") {
+        Some(at) => (&rest[..at + 1], rest[at + 1..].to_string()),
+        None => (&rest[..], String::new()),
+    };
+    let blocks = body
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| {
+            let id = b
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches(['*', '!', '#'])
+                .to_string();
+            (id, b.trim_end_matches('\n').to_string())
+        })
+        .collect();
+    (heading, blocks, footer)
+}
+
+/// `list` prints what `postqueue -p` printed (message order aside: both
+/// follow readdir order, and qsurgeon reads in parallel).
+#[test]
+fn list_text_equals_postqueue_p() {
+    let expected = std::fs::read_to_string(testdata("demo-queue.postqueue-p.out")).unwrap();
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .arg("list"));
+    assert_exit(&output, 0, "list");
+    let actual = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(actual.len(), expected.len(), "same length\n{actual}");
+    assert_eq!(mailq_blocks(&actual), mailq_blocks(&expected));
+}
+
+/// `list --json` starts every line with exactly postqueue -j's members and
+/// values, then adds its own.
+#[test]
+fn list_json_extends_postqueue_j_line_for_line() {
+    let expected = std::fs::read_to_string(testdata("demo-queue.postqueue-j.out")).unwrap();
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(testdata("demo-queue"))
+        .args(["list", "--json", "--with-headers"]));
+    assert_exit(&output, 0, "list --json");
+    let actual = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(actual.lines().count(), expected.lines().count());
+    for want in expected.lines() {
+        let id = serde_json::from_str::<Value>(want).unwrap()["queue_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let got = actual
+            .lines()
+            .find(|l| l.contains(&format!("\"queue_id\": \"{id}\"")))
+            .unwrap();
+        let prefix = &want[..want.len() - 1]; // without the closing brace
+        assert!(
+            got.starts_with(prefix) && got[prefix.len()..].starts_with(", \"sender_raw\""),
+            "{id}:\n{want}\n{got}"
+        );
+        let doc: Value = serde_json::from_str(got).unwrap();
+        assert!(
+            doc.get("sasl_username").is_some() && doc.get("subject").is_some(),
+            "{got}"
+        );
+    }
+    let mallory = actual
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|d| d["sasl_username"] == "mallory")
+        .count();
+    assert_eq!(mallory, ids_where(forged).len());
+}
+
+/// On real instances (every queue populated, delay reasons, forced expiry,
+/// short and long IDs): `list` equals `postqueue -p`, and `list --json`
+/// equals `postqueue -j` member for member, for the same messages.
+fn list_matches_postqueue_on(ids: crate::postfix::IdStyle) {
+    use crate::postfix::{require_postfix, Instance};
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::shared(ids);
+    let postqueue_j = instance.run(instance.postqueue().arg("-j"), None);
+    let expected = String::from_utf8(postqueue_j.stdout).unwrap();
+    let queues: BTreeSet<String> = expected
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["queue_name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(queues.len(), 5, "every queue populated: {queues:?}");
+    let ours = run(qsurgeon()
+        .arg("-c")
+        .arg(&instance.config_dir)
+        .args(["list", "--json"]));
+    assert_exit(&ours, 0, "list --json");
+    let actual = String::from_utf8(ours.stdout).unwrap();
+    assert_eq!(
+        actual.lines().count(),
+        expected.lines().count(),
+        "same messages\n{actual}\n---\n{expected}"
+    );
+    for want in expected.lines() {
+        let id = serde_json::from_str::<Value>(want).unwrap()["queue_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let got = actual
+            .lines()
+            .find(|l| l.contains(&format!("\"queue_id\": \"{id}\"")))
+            .unwrap_or_else(|| panic!("{id} missing"));
+        let prefix = &want[..want.len() - 1];
+        assert!(
+            got.starts_with(prefix),
+            "{id}:\npostqueue: {want}\nqsurgeon:  {got}"
+        );
+    }
+
+    let postqueue_p = instance.run(instance.postqueue().arg("-p"), None);
+    let expected = String::from_utf8(postqueue_p.stdout).unwrap();
+    let ours = run(qsurgeon().arg("-c").arg(&instance.config_dir).arg("list"));
+    let actual = String::from_utf8(ours.stdout).unwrap();
+    assert_eq!(mailq_blocks(&actual), mailq_blocks(&expected));
+    assert_eq!(actual.len(), expected.len());
+}
+
+#[test]
+fn list_matches_postqueue_on_a_real_instance_short_ids() {
+    list_matches_postqueue_on(crate::postfix::IdStyle::Short);
+}
+
+#[test]
+fn list_matches_postqueue_on_a_real_instance_long_ids() {
+    list_matches_postqueue_on(crate::postfix::IdStyle::Long);
+}

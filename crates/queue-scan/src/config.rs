@@ -54,19 +54,70 @@ pub fn postconf(config_dir: Option<&Path>, names: &[&str]) -> Result<Vec<String>
     Ok(values)
 }
 
+/// What qsurgeon needs to know about a Postfix instance: where its queue
+/// is, and the settings that change how showq and postqueue print it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// Queue directory and hashing.
+    pub layout: QueueLayout,
+    /// `enable_long_queue_ids`: selects mailq's wide layout.
+    pub long_queue_ids: bool,
+    /// `smtputf8_enable`: what `printable()` keeps.
+    pub smtputf8: bool,
+    /// `empty_address_recipient`: how the null sender is shown.
+    pub empty_address_recipient: String,
+    /// `duplicate_filter_limit`: showq's logfile duplicate filter size.
+    pub duplicate_filter_limit: usize,
+}
+
+impl InstanceConfig {
+    /// Postfix's defaults for a queue directory read without Postfix.
+    pub fn with_defaults(queue_dir: impl Into<PathBuf>) -> InstanceConfig {
+        InstanceConfig {
+            layout: QueueLayout::with_defaults(queue_dir),
+            long_queue_ids: false,
+            smtputf8: true,
+            empty_address_recipient: "MAILER-DAEMON".into(),
+            duplicate_filter_limit: 1000,
+        }
+    }
+
+    /// Reads the instance whose configuration is in `config_dir` (the
+    /// default instance when `None`) with one `postconf` call.
+    pub fn from_postconf(config_dir: Option<&Path>) -> Result<InstanceConfig, ConfigError> {
+        let names = [
+            "queue_directory",
+            "hash_queue_names",
+            "hash_queue_depth",
+            "enable_long_queue_ids",
+            "smtputf8_enable",
+            "empty_address_recipient",
+            "duplicate_filter_limit",
+        ];
+        let values = postconf(config_dir, &names)?;
+        let number = |i: usize| {
+            values[i].trim().parse::<usize>().map_err(|_| ConfigError {
+                message: format!("{} is not a number: {:?}", names[i], values[i]),
+            })
+        };
+        let yes = |i: usize| {
+            matches!(
+                values[i].trim().to_ascii_lowercase().as_str(),
+                "yes" | "true" | "1"
+            )
+        };
+        Ok(InstanceConfig {
+            layout: QueueLayout::new(PathBuf::from(&values[0]), &values[1], number(2)?),
+            long_queue_ids: yes(3),
+            smtputf8: yes(4),
+            empty_address_recipient: values[5].trim().to_string(),
+            duplicate_filter_limit: number(6)?,
+        })
+    }
+}
+
 /// The queue layout of the instance whose configuration is in `config_dir`
 /// (the default instance when `None`).
 pub fn layout_from_postconf(config_dir: Option<&Path>) -> Result<QueueLayout, ConfigError> {
-    let values = postconf(
-        config_dir,
-        &["queue_directory", "hash_queue_names", "hash_queue_depth"],
-    )?;
-    let depth = values[2].trim().parse().map_err(|_| ConfigError {
-        message: format!("hash_queue_depth is not a number: {:?}", values[2]),
-    })?;
-    Ok(QueueLayout::new(
-        PathBuf::from(&values[0]),
-        &values[1],
-        depth,
-    ))
+    Ok(InstanceConfig::from_postconf(config_dir)?.layout)
 }

@@ -11,7 +11,7 @@ pub mod config;
 pub mod layout;
 pub mod scan;
 
-pub use config::{layout_from_postconf, ConfigError};
+pub use config::{layout_from_postconf, ConfigError, InstanceConfig};
 pub use layout::{is_valid_queue_id, QueueLayout, MESSAGE_QUEUES};
 pub use scan::{
     read_one, scan, FileInfo, Message, ReadPlan, ScanError, ScanErrorKind, ScanOptions,

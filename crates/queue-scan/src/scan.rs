@@ -106,15 +106,14 @@ impl Message<'_> {
         }
     }
 
-    /// Message size as showq reports it: the `C` record's first field when
-    /// its payload is only digits and spaces (not in maildrop), else the
-    /// file size.
+    /// Message size as showq (3.7) reports it: the `C` record's first
+    /// field when its payload is only digits and spaces, else the file size.
+    /// (A 3.11+ sendmail's preliminary maildrop `C` holds `-1` fields, so it
+    /// falls back to the file size too.)
     pub fn message_size(&self) -> u64 {
-        if self.queue != "maildrop" {
-            if let Some(size) = self.envelope.size {
-                if size.content_size >= 0 && self.envelope_size_is_plain() {
-                    return size.content_size as u64;
-                }
+        if let Some(size) = self.envelope.size {
+            if size.content_size >= 0 && self.envelope_size_is_plain() {
+                return size.content_size as u64;
             }
         }
         self.info.size
