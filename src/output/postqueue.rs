@@ -347,11 +347,6 @@ impl MailqText {
     pub fn finish(&self, out: &mut Vec<u8>) {
         mailq_footer(self.count, self.bytes, out);
     }
-
-    /// Messages written so far.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
 }
 
 #[cfg(test)]
