@@ -10,5 +10,6 @@ mod util;
 mod bed;
 // `list` and `summary` on the demo queue against real postqueue output.
 mod list;
+mod local_sender;
 // `qsurgeon show` against postcat: samples, golden files, real queue files.
 mod show;

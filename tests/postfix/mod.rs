@@ -1101,3 +1101,64 @@ fn free_port() -> u16 {
     }
     panic!("no free TCP port on 127.0.0.1 in 10000-29999 after 1000 tries");
 }
+
+// ---- Plain SMTP injection for feature tests (tests/local_sender.rs) ----
+
+impl Instance {
+    /// `postmap -c config_dir`, TZ=UTC.
+    pub fn postmap(&self) -> Command {
+        self.tool("postmap", "-c")
+    }
+    /// `postalias -c config_dir`, TZ=UTC.
+    pub fn postalias(&self) -> Command {
+        self.tool("postalias", "-c")
+    }
+
+    /// Sends one mail per `(sender, recipient)` in one SMTP session to the plain listener,
+    /// from 127.0.0.1 (in `mynetworks`, so any recipient is relayed), and returns the queue
+    /// IDs in order. `""` is the null sender; a non-ASCII sender gets `SMTPUTF8`. Postfix must
+    /// be running.
+    pub fn send_mails(&self, mails: &[(&str, &str)]) -> Vec<String> {
+        let session = smtp::Session {
+            mails: mails
+                .iter()
+                .map(|(from, rcpt)| smtp::Mail {
+                    from: from.to_string(),
+                    from_params: if from.is_ascii() { "" } else { "SMTPUTF8" }.to_string(),
+                    rcpts: vec![(rcpt.to_string(), String::new())],
+                    content: format!(
+                        "From: <{from}>\nTo: <{rcpt}>\nSubject: test\n\nA test message.\n"
+                    ),
+                })
+                .collect(),
+            ..smtp::Session::default()
+        };
+        smtp::send(self.smtp_port, &session).unwrap_or_else(|e| {
+            panic!(
+                "SMTP injection into 127.0.0.1:{} failed: {e}\n{}",
+                self.smtp_port,
+                self.maillog_tail(30)
+            )
+        })
+    }
+
+    /// Waits (up to 60 s) until the deferred queue holds exactly `n` messages, each with its
+    /// defer log, and nothing is left in incoming or active.
+    pub fn wait_for_deferred(&self, n: usize) {
+        self.wait_for(
+            &format!("{n} deferred messages"),
+            Duration::from_secs(60),
+            || {
+                let files = self.message_files();
+                files.iter().filter(|f| f.queue == "deferred").count() == n
+                    && files
+                        .iter()
+                        .all(|f| f.queue != "incoming" && f.queue != "active")
+                    && self
+                        .files_in("deferred")
+                        .iter()
+                        .all(|f| self.log_file("defer", &f.id).is_some())
+            },
+        );
+    }
+}
