@@ -16,6 +16,7 @@ mod sanitize;
 mod selection;
 mod show;
 mod summary;
+mod surgery;
 mod timefmt;
 mod view;
 
