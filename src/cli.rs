@@ -36,6 +36,9 @@ pub enum Command {
     /// Who fills the queue: top senders, SASL users, clients, domains, reasons, ages.
     #[command(after_help = SUMMARY_EXAMPLES)]
     Summary(Box<SummaryArgs>),
+    /// Re-inject the messages saved by `delete --backup DIR` (through postdrop).
+    #[command(after_help = RESTORE_EXAMPLES)]
+    Restore(RestoreArgs),
 }
 
 const SUMMARY_EXAMPLES: &str = "\
@@ -371,4 +374,30 @@ impl Dimension {
             Dimension::DsnStatus => "dsn_status",
         }
     }
+}
+
+// ---- restore (src/surgery/backup.rs) ----
+
+const RESTORE_EXAMPLES: &str = "\
+Examples:
+  qsurgeon restore /var/backups/qsurgeon --dry-run    what would be re-injected
+  qsurgeon restore /var/backups/qsurgeon              ask, then re-inject
+
+Each message goes back through postdrop under a new queue ID, with its sender and
+only its to-do recipients. What was re-injected is recorded in DIR/restored.jsonl
+and skipped by a later run.
+Exit status: 0 restored, 1 nothing to restore, 2 error.";
+
+/// Options of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup directory (`delete --backup DIR`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Print what would be re-injected, change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Re-inject without asking. Needed when not on a terminal.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }

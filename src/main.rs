@@ -60,6 +60,7 @@ fn run(opts: Opts) -> Result<ExitCode> {
         Command::Show(args) => show(&opts, args),
         Command::List(args) => list::run(&instance(&opts)?, args),
         Command::Summary(args) => summary::run(&instance(&opts)?, args),
+        Command::Restore(args) => surgery::backup::run_restore(opts.config_dir.as_deref(), args),
     }
 }
 

@@ -13,3 +13,5 @@ mod list;
 mod local_sender;
 // `qsurgeon show` against postcat: samples, golden files, real queue files.
 mod show;
+// `delete --backup` then `restore`: round trips through real Postfix, delivery included.
+mod restore;
