@@ -36,10 +36,39 @@ pub enum Command {
     /// Who fills the queue: top senders, SASL users, clients, domains, reasons, ages.
     #[command(after_help = SUMMARY_EXAMPLES)]
     Summary(Box<SummaryArgs>),
+    /// Put the selected messages on hold (postsuper -h).
+    #[command(after_help = ACT_EXAMPLES)]
+    Hold(Box<ActArgs>),
+    /// Release the selected held messages (postsuper -H).
+    #[command(after_help = ACT_EXAMPLES)]
+    Release(Box<ActArgs>),
+    /// Requeue the selected messages: re-run address rewriting (postsuper -r).
+    #[command(after_help = ACT_EXAMPLES)]
+    Requeue(Box<ActArgs>),
+    /// Delete the selected messages (postsuper -d), optionally backing them up first.
+    #[command(after_help = ACT_EXAMPLES)]
+    Delete(Box<DeleteArgs>),
+    /// Force the selected messages to expire: bounce them at the next attempt (postsuper -e, -f in hold).
+    #[command(after_help = ACT_EXAMPLES)]
+    Expire(Box<ActArgs>),
+    /// Deliver the selected messages now (postqueue -i).
+    #[command(after_help = ACT_EXAMPLES)]
+    Flush(Box<ActArgs>),
     /// Re-inject the messages saved by `delete --backup DIR` (through postdrop).
     #[command(after_help = RESTORE_EXAMPLES)]
     Restore(RestoreArgs),
 }
+
+const ACT_EXAMPLES: &str = "\
+Examples:
+  qsurgeon delete --sasl-user mallory                  preview, ask, delete one spammer's mail
+  qsurgeon delete --sasl-user mallory --dry-run        what would be sent to postsuper
+  qsurgeon hold --client 203.0.113.0/24 --yes
+  qsurgeon release --queue hold --rate 50 --yes        release slowly
+  qsurgeon delete --queue deferred --older-than 5d --reason '4\\.[0-9]\\.[0-9]' \\
+      --max 10000 --backup /var/backups/qsurgeon --yes --quiet      (cron)
+
+Exit status: 0 acted, 1 nothing matched, 2 error, 3 refused by --max.";
 
 const SUMMARY_EXAMPLES: &str = "\
 Examples:
@@ -374,6 +403,55 @@ impl Dimension {
             Dimension::DsnStatus => "dsn_status",
         }
     }
+}
+
+/// Options shared by the verbs that change the queue.
+#[derive(Debug, Args)]
+pub struct ActArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Act without asking. Needed when not on a terminal (cron).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Scan and select, print what would be sent to postsuper, change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Refuse (exit 3, change nothing) when more than N messages are selected.
+    #[arg(long, value_name = "N")]
+    pub max: Option<u64>,
+    /// Allow an empty selection (every message in the scanned queues).
+    #[arg(long)]
+    pub all: bool,
+    /// Queue IDs per postsuper process.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub batch_size: usize,
+    /// Pace the actions: at most N messages per second (release, requeue, flush).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Only errors and a one-line summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Append the audit trail to FILE (JSON lines).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/log/qsurgeon.journal",
+        env = "QSURGEON_JOURNAL"
+    )]
+    pub journal: PathBuf,
+    /// Keep no audit trail.
+    #[arg(long, conflicts_with = "journal")]
+    pub no_journal: bool,
+}
+
+/// Options of `delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub act: ActArgs,
+    /// Copy each queue file and its logs to DIR before deleting it (see `qsurgeon restore`).
+    #[arg(long, value_name = "DIR")]
+    pub backup: Option<PathBuf>,
 }
 
 // ---- restore (src/surgery/backup.rs) ----

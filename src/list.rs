@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use queue_scan::{
-    InstanceConfig, Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor,
-};
+use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
 use select::Selection;
 
 use crate::cli::{ListArgs, SortField};
+use crate::local_sender::LocalSenderCheck;
 use crate::output::{self, Format, OutputConfig};
+use crate::selection::Target;
 use crate::view::MessageView;
 use crate::{progress, selection};
 
@@ -26,6 +26,7 @@ pub const EXIT_NO_MATCH: u8 = 1;
 /// State shared by the visitors of one `list` run.
 struct Shared<'s> {
     selection: &'s Selection,
+    local: Option<LocalSenderCheck>,
     ctx: select::Context,
     output: OutputConfig,
     limit: Option<u64>,
@@ -92,7 +93,7 @@ impl Visitor for ListVisitor<'_, '_> {
         let shared = self.shared;
         let view = MessageView {
             msg,
-            nonexistent_local_sender: false,
+            local: shared.local.as_ref(),
         };
         if !shared.selection.matches(&view, &shared.ctx) {
             return;
@@ -155,7 +156,8 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
 }
 
 /// Runs `list`.
-pub fn run(instance: &InstanceConfig, args: &ListArgs) -> Result<ExitCode> {
+pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
+    let instance = &target.instance;
     let layout = &instance.layout;
     let selection = selection::build(&args.select)?;
     let format = Format::from_args(args);
@@ -165,11 +167,14 @@ pub fn run(instance: &InstanceConfig, args: &ListArgs) -> Result<ExitCode> {
         read: selection::read_plan(&selection, output::read_plan(format, args.with_headers)),
     };
     if let Some(id) = &args.explain {
-        return explain(layout, &selection, id);
+        let local = selection::local_sender_check(target, &options.queues, &selection, false)?;
+        return explain(layout, &selection, local.as_ref(), id);
     }
     let progress = ScanProgress::default();
+    let local = selection::local_sender_check(target, &options.queues, &selection, false)?;
     let shared = Shared {
         selection: &selection,
+        local,
         ctx: select::Context::now(),
         output: output_config,
         limit: args.limit,
@@ -232,7 +237,12 @@ pub fn run(instance: &InstanceConfig, args: &ListArgs) -> Result<ExitCode> {
 }
 
 /// `--explain ID`: the selection's verdict on one message, test by test.
-fn explain(layout: &QueueLayout, selection: &Selection, id: &str) -> Result<ExitCode> {
+fn explain(
+    layout: &QueueLayout,
+    selection: &Selection,
+    local: Option<&LocalSenderCheck>,
+    id: &str,
+) -> Result<ExitCode> {
     anyhow::ensure!(
         queue_scan::is_valid_queue_id(id),
         "--explain {id:?}: not a queue ID"
@@ -252,10 +262,7 @@ fn explain(layout: &QueueLayout, selection: &Selection, id: &str) -> Result<Exit
     let ctx = select::Context::now();
     let verdict = queue_scan::read_one(layout, queue, id, read, |msg| -> Result<(bool, String)> {
         let msg = msg.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let view = MessageView {
-            msg,
-            nonexistent_local_sender: false,
-        };
+        let view = MessageView { msg, local };
         let trace = selection.explain(&view, &ctx);
         Ok((selection.matches(&view, &ctx), trace.to_string()))
     });

@@ -5,6 +5,7 @@
 //! `queue-scan`, and exit codes are decided in one place (0 done or
 //! selected, 1 nothing matched, 2 error).
 
+mod act;
 mod cli;
 mod json;
 mod list;
@@ -29,7 +30,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use queue_scan::{is_valid_queue_id, InstanceConfig, QueueLayout};
 
-use crate::cli::{Command, Opts, ShowArgs};
+use crate::act::Verb;
+use crate::cli::{ActArgs, Command, Opts, ShowArgs};
 use crate::show::PostcatFlags;
 
 /// Exit status when an error occurred (an unreadable file, a bad flag).
@@ -58,10 +60,38 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(opts: Opts) -> Result<ExitCode> {
     match &opts.command {
         Command::Show(args) => show(&opts, args),
-        Command::List(args) => list::run(&instance(&opts)?, args),
-        Command::Summary(args) => summary::run(&instance(&opts)?, args),
+        Command::List(args) => list::run(&target(&opts)?, args),
+        Command::Summary(args) => summary::run(&target(&opts)?, args),
+        Command::Hold(args) => act_on(&opts, Verb::Hold, args, None),
+        Command::Release(args) => act_on(&opts, Verb::Release, args, None),
+        Command::Requeue(args) => act_on(&opts, Verb::Requeue, args, None),
+        Command::Delete(args) => act_on(&opts, Verb::Delete, &args.act, args.backup.as_ref()),
+        Command::Expire(args) => act_on(&opts, Verb::Expire, args, None),
+        Command::Flush(args) => act_on(&opts, Verb::Flush, args, None),
         Command::Restore(args) => surgery::backup::run_restore(opts.config_dir.as_deref(), args),
     }
+}
+
+/// Runs a verb that changes the queue.
+fn act_on(
+    opts: &Opts,
+    verb: Verb,
+    args: &ActArgs,
+    backup: Option<&std::path::PathBuf>,
+) -> Result<ExitCode> {
+    if opts.queue_dir.is_some() && opts.config_dir.is_none() {
+        anyhow::bail!("{verb:?} acts through postsuper, which needs the instance's configuration: use -c CONFIG_DIR, not --queue-dir");
+    }
+    act::run(&target(opts)?, verb, args, backup)
+}
+
+/// The instance to work on, with the `-c` directory to pass on.
+fn target(opts: &Opts) -> Result<selection::Target> {
+    Ok(selection::Target {
+        instance: instance(opts)?,
+        config_dir: opts.config_dir.clone(),
+        has_postfix_config: opts.queue_dir.is_none(),
+    })
 }
 
 /// The instance: `--queue-dir` with Postfix's defaults, else Postfix's

@@ -15,10 +15,40 @@ pub const DEFAULT_QUEUES: &[&str] = &["maildrop", "active", "incoming", "deferre
 /// Compiles the flags of `args` into one selection (all flags ANDed).
 pub fn build(args: &SelectArgs) -> Result<Selection> {
     let mut builder = Selection::builder();
-    for (name, value) in args.valued_flags() {
-        builder = builder
-            .flag(name, Some(value))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A flag given several times means any of its values (`--id A --id B`,
+    // `--sender x --sender y`); different flags AND together.
+    let flags = args.valued_flags();
+    let mut names: Vec<&str> = flags.iter().map(|(name, _)| *name).collect();
+    names.dedup();
+    for name in names {
+        let values: Vec<&str> = flags
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .collect();
+        let always_and = matches!(
+            name,
+            "--where" | "--older-than" | "--newer-than" | "--larger-than" | "--smaller-than"
+        );
+        if values.len() == 1 || always_and {
+            for value in values {
+                builder = builder
+                    .flag(name, Some(value))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+        } else if name == "--id" {
+            if let Some(bad) = values.iter().find(|id| !queue_scan::is_valid_queue_id(id)) {
+                anyhow::bail!("--id {bad:?}: not a queue ID");
+            }
+            builder = builder.ids(values);
+        } else {
+            let tests = values
+                .iter()
+                .map(|v| select::flag_test(name, Some(v)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            builder = builder.expr(select::Expr::Or(tests));
+        }
     }
     if let Some(path) = &args.ids_from {
         let mut text = String::new();
@@ -89,4 +119,89 @@ pub fn read_plan(selection: &Selection, output_needs: ReadPlan) -> ReadPlan {
         headers: output_needs.headers || needs.contains(Data::HEADERS),
         defer_log: output_needs.defer_log || needs.contains(Data::DEFER_LOG),
     }
+}
+
+/// The Postfix instance a command works on.
+pub struct Target {
+    /// Its queue layout and settings.
+    pub instance: queue_scan::InstanceConfig,
+    /// `-c DIR`, passed on to postconf, postsuper, postqueue.
+    pub config_dir: Option<std::path::PathBuf>,
+    /// False with `--queue-dir`: there is no Postfix configuration to ask.
+    pub has_postfix_config: bool,
+}
+
+/// Resolves the nonexistent-local-sender verdicts when `selection` needs
+/// them: a first, envelope-only scan collects the distinct senders in our
+/// domains, and each is looked up once, in batches, with Postfix's own
+/// tools.
+pub fn local_sender_check(
+    target: &Target,
+    queues: &[&'static str],
+    selection: &Selection,
+    quiet: bool,
+) -> Result<Option<crate::local_sender::LocalSenderCheck>> {
+    if !selection.needs().contains(Data::LOCAL_SENDER_CHECK) {
+        return Ok(None);
+    }
+    anyhow::ensure!(
+        target.has_postfix_config,
+        "--nonexistent-local-sender asks Postfix which addresses exist: use -c CONFIG_DIR (or the default instance), not --queue-dir"
+    );
+    let mut check =
+        crate::local_sender::LocalSenderCheck::from_postconf(target.config_dir.as_deref())?;
+    struct Senders<'c, 'm> {
+        check: &'c crate::local_sender::LocalSenderCheck,
+        found: std::collections::HashSet<Vec<u8>>,
+        all: &'m std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
+    }
+    impl queue_scan::Visitor for Senders<'_, '_> {
+        fn message(&mut self, msg: &queue_scan::Message<'_>) {
+            if let Some(sender) = msg.envelope.sender {
+                let domain = crate::summary::domain_of(sender);
+                if !domain.is_empty()
+                    && !self.found.contains(sender)
+                    && self.check.is_local_domain(&domain)
+                {
+                    self.found.insert(sender.to_vec());
+                }
+            }
+        }
+        fn error(&mut self, _: queue_scan::ScanError) {}
+    }
+    impl Drop for Senders<'_, '_> {
+        fn drop(&mut self) {
+            self.all
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(self.found.drain());
+        }
+    }
+    let all = std::sync::Mutex::new(std::collections::HashSet::new());
+    let options = queue_scan::ScanOptions {
+        queues: queues.to_vec(),
+        read: ReadPlan::default(),
+    };
+    queue_scan::scan(
+        &target.instance.layout,
+        &options,
+        &queue_scan::ScanProgress::default(),
+        || Senders {
+            check: &check,
+            found: Default::default(),
+            all: &all,
+        },
+    );
+    let senders = all.into_inner().unwrap_or_else(|e| e.into_inner());
+    check.resolve(senders.iter().map(Vec::as_slice))?;
+    if !quiet {
+        eprintln!(
+            "qsurgeon: {} distinct senders in our domains checked against:",
+            senders.len()
+        );
+        for line in check.describe() {
+            eprintln!("qsurgeon:   {line}");
+        }
+    }
+    Ok(Some(check))
 }

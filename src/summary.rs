@@ -11,12 +11,12 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::Result;
-use queue_scan::{
-    InstanceConfig, Message, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor,
-};
+use queue_scan::{Message, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
 use serde_json::json;
 
 use crate::cli::{Dimension, SummaryArgs};
+use crate::local_sender::LocalSenderCheck;
+use crate::selection::Target;
 use crate::view::{log_values, MessageView};
 use crate::{progress, selection};
 
@@ -232,6 +232,7 @@ fn is_long_number(run: &str) -> bool {
 
 struct Shared<'s> {
     selection: &'s select::Selection,
+    local: Option<LocalSenderCheck>,
     ctx: select::Context,
     dims: &'s [Dimension],
     matrix: Option<Dimension>,
@@ -249,7 +250,7 @@ impl Visitor for SummaryVisitor<'_, '_> {
         let shared = self.shared;
         let view = MessageView {
             msg,
-            nonexistent_local_sender: false,
+            local: shared.local.as_ref(),
         };
         if !shared.selection.matches(&view, &shared.ctx) {
             return;
@@ -300,8 +301,8 @@ impl Drop for SummaryVisitor<'_, '_> {
 }
 
 /// Runs `summary`.
-pub fn run(instance: &InstanceConfig, args: &SummaryArgs) -> Result<ExitCode> {
-    let layout = &instance.layout;
+pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
+    let layout = &target.instance.layout;
     let selection = selection::build(&args.select)?;
     let dims: Vec<Dimension> = if args.by.is_empty() {
         Dimension::ALL.to_vec()
@@ -322,8 +323,10 @@ pub fn run(instance: &InstanceConfig, args: &SummaryArgs) -> Result<ExitCode> {
             },
         ),
     };
+    let local = selection::local_sender_check(target, &options.queues, &selection, false)?;
     let shared = Shared {
         selection: &selection,
+        local,
         ctx: select::Context::now(),
         dims: &dims,
         matrix: args.matrix,

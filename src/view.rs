@@ -9,13 +9,15 @@ use queue_file::RecipientState;
 use queue_scan::Message;
 use select::{Field, Fields};
 
+use crate::local_sender::LocalSenderCheck;
+
 /// A message as the selection sees it.
 pub struct MessageView<'m, 'a> {
     /// The scanned message.
     pub msg: &'m Message<'a>,
-    /// Whether the sender is a nonexistent address in one of our domains
-    /// (computed before selection when the selection asks for it).
-    pub nonexistent_local_sender: bool,
+    /// The nonexistent-local-sender verdicts, resolved before the scan when
+    /// the selection asks for them.
+    pub local: Option<&'m LocalSenderCheck>,
 }
 
 /// Calls `visit` on the value of each `name=` line of a defer log until it
@@ -85,7 +87,10 @@ impl Fields for MessageView<'_, '_> {
     fn flag(&self, field: Field<'_>) -> bool {
         match field {
             Field::ForcedExpired => self.msg.forced_expire(),
-            Field::NonexistentLocalSender => self.nonexistent_local_sender,
+            Field::NonexistentLocalSender => match (self.local, self.msg.envelope.sender) {
+                (Some(check), Some(sender)) => check.is_nonexistent(sender),
+                _ => false,
+            },
             _ => false,
         }
     }

@@ -11,6 +11,8 @@ mod bed;
 // `list` and `summary` on the demo queue against real postqueue output.
 mod list;
 mod local_sender;
+// The verbs that change the queue, through real postsuper.
+mod act;
 // `qsurgeon show` against postcat: samples, golden files, real queue files.
 mod show;
 // `delete --backup` then `restore`: round trips through real Postfix, delivery included.

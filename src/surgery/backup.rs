@@ -93,7 +93,6 @@
 
 // `Backup` is called by `delete --backup` (src/act.rs), which is committed
 // separately; until then only the unit tests use it. Remove this then.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};

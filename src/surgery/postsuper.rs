@@ -24,8 +24,8 @@
 //!   and the batch in flight ends cleanly instead of dying between two IDs.
 //! * Nothing here retries, prompts or prints; the caller decides.
 
-// The API is consumed by `surgery/mod.rs` (the verb flow), written alongside this module;
-// some entry points (e.g. the stoppable batch and the report helpers) may stay unused there.
+// The verb flow (`src/act.rs`) uses the core; the report helpers, the
+// stoppable batch and `Op::ALL` serve the tests and later callers.
 #![allow(dead_code)]
 
 use std::collections::HashMap;

@@ -1,0 +1,350 @@
+//! The verbs that change the queue, on real instances with real postsuper:
+//! only the selected messages change state (checked with `postqueue -j`
+//! before and after), the safety rails (`--dry-run`, `--max`, `--yes`, an
+//! empty selection), per-ID reports, the journal, and large batches.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::postfix::{label, require_postfix, IdStyle, Instance};
+use crate::util::{assert_exit, qsurgeon, run};
+
+/// queue_id -> (queue_name, forced_expire), from real `postqueue -j`.
+fn queue_state(instance: &Instance) -> BTreeMap<String, (String, bool)> {
+    instance
+        .postqueue_json()
+        .iter()
+        .map(|m| {
+            let id = m["queue_id"].as_str().unwrap().to_string();
+            (
+                id,
+                (
+                    m["queue_name"].as_str().unwrap().to_string(),
+                    m["forced_expire"] == Value::Bool(true),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The spammer's messages, as the bed labelled them when it injected them.
+fn spam_ids(instance: &Instance) -> BTreeSet<String> {
+    instance
+        .labels
+        .iter()
+        .filter(|(k, _)| k.starts_with(label::SPAM_PREFIX))
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+/// `qsurgeon -c DIR VERB ARGS --journal J`.
+fn act(instance: &Instance, journal: &Path, verb: &str, args: &[&str]) -> std::process::Output {
+    run(qsurgeon()
+        .arg("-c")
+        .arg(&instance.config_dir)
+        .arg(verb)
+        .args(args)
+        .arg("--journal")
+        .arg(journal))
+}
+
+fn journal_events(journal: &Path) -> Vec<Value> {
+    std::fs::read_to_string(journal)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn delete_by_sasl_user_removes_exactly_that_users_mail() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::new_populated(IdStyle::Short);
+    let journal = instance.root.join("journal");
+    let before = queue_state(&instance);
+    let spam = spam_ids(&instance);
+    assert!(
+        spam.len() >= 20,
+        "the bed injected the spammer's mail: {spam:?}"
+    );
+    let with_logs: Vec<&String> = spam
+        .iter()
+        .filter(|id| instance.log_file("defer", id).is_some())
+        .collect();
+    assert!(!with_logs.is_empty());
+
+    let output = act(
+        &instance,
+        &journal,
+        "delete",
+        &["--sasl-user", "mallory", "--yes"],
+    );
+    assert_exit(&output, 0, "delete");
+    let after = queue_state(&instance);
+    let removed: BTreeSet<String> = before
+        .keys()
+        .filter(|id| !after.contains_key(*id))
+        .cloned()
+        .collect();
+    assert_eq!(removed, spam, "exactly the spammer's messages are gone");
+    for (id, state) in &after {
+        assert_eq!(Some(state), before.get(id), "{id} untouched");
+    }
+    for id in with_logs {
+        assert!(
+            instance.log_file("defer", id).is_none(),
+            "defer log of {id} removed with it"
+        );
+    }
+    // One line per ID on stdout, saying what postsuper did.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for id in &spam {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("{id}\t")) && l.ends_with("\tdelete")),
+            "{id}: {stdout}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "delete: {} selected, {} done, 0 already gone",
+            spam.len(),
+            spam.len()
+        )),
+        "{stderr}"
+    );
+    // The audit trail: start, batches naming the IDs, end with the outcome.
+    let events = journal_events(&journal);
+    assert_eq!(events.first().unwrap()["event"], "start");
+    assert_eq!(events.last().unwrap()["event"], "end");
+    assert_eq!(events.last().unwrap()["done"], spam.len());
+    let journaled: BTreeSet<String> = events
+        .iter()
+        .filter(|e| e["event"] == "batch")
+        .flat_map(|e| e["delete"]["done"].as_array().cloned().unwrap_or_default())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(journaled, spam);
+    assert_eq!(events[0]["run"]["verb"], "delete");
+
+    // Nothing left to select: exit 1, nothing done.
+    let output = act(
+        &instance,
+        &journal,
+        "delete",
+        &["--sasl-user", "mallory", "--yes"],
+    );
+    assert_exit(&output, 1, "delete again");
+}
+
+#[test]
+fn hold_release_expire_and_requeue_change_only_the_selection() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::new_populated(IdStyle::Long);
+    let journal = instance.root.join("journal");
+    let before = queue_state(&instance);
+    let spam = spam_ids(&instance);
+
+    let output = act(
+        &instance,
+        &journal,
+        "hold",
+        &["--sasl-user", "mallory", "--yes"],
+    );
+    assert_exit(&output, 0, "hold");
+    let held = queue_state(&instance);
+    for (id, (queue, _)) in &held {
+        if spam.contains(id) {
+            assert_eq!(queue, "hold", "{id} held");
+        } else {
+            assert_eq!(
+                Some(&(queue.clone(), held[id].1)),
+                before.get(id),
+                "{id} untouched by hold"
+            );
+        }
+    }
+
+    let output = act(
+        &instance,
+        &journal,
+        "release",
+        &["--sasl-user", "mallory", "--yes", "--rate", "1000"],
+    );
+    assert_exit(&output, 0, "release");
+    let released = queue_state(&instance);
+    for id in &spam {
+        assert_eq!(released[id].0, "deferred", "{id} released to deferred");
+    }
+    let other_held: Vec<&String> = before
+        .iter()
+        .filter(|(_, (q, _))| q == "hold")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!other_held.is_empty());
+    for id in other_held {
+        assert_eq!(
+            released[id].0, "hold",
+            "{id}, held by someone else, stays held"
+        );
+    }
+
+    let one = spam.iter().next().unwrap().as_str();
+    let output = act(&instance, &journal, "expire", &["--id", one, "--yes"]);
+    assert_exit(&output, 0, "expire");
+    let expired = queue_state(&instance);
+    assert!(expired[one].1, "{one} forced to expire");
+    assert_eq!(
+        expired.values().filter(|(_, e)| *e).count(),
+        before.values().filter(|(_, e)| *e).count() + 1
+    );
+
+    let output = act(&instance, &journal, "requeue", &["--id", one, "--yes"]);
+    assert_exit(&output, 0, "requeue");
+    let requeued = queue_state(&instance);
+    assert_eq!(
+        requeued[one].0, "maildrop",
+        "postsuper -r moves {one} to maildrop (pickup is stopped)"
+    );
+}
+
+#[test]
+fn safety_rails_refuse_and_change_nothing() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::shared(IdStyle::Short);
+    let journal = std::env::temp_dir().join(format!("qsurgeon-journal-{}", std::process::id()));
+    let before = queue_state(instance);
+    let spam = spam_ids(instance);
+
+    // Not on a terminal and no --yes.
+    let output = act(instance, &journal, "delete", &["--sasl-user", "mallory"]);
+    assert_exit(&output, 2, "no --yes");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--yes"));
+    // An empty selection.
+    let output = act(instance, &journal, "delete", &["--yes"]);
+    assert_exit(&output, 2, "empty selection");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--all"));
+    // --max.
+    let output = act(
+        instance,
+        &journal,
+        "delete",
+        &["--sasl-user", "mallory", "--yes", "--max", "3"],
+    );
+    assert_exit(&output, 3, "--max");
+    // --dry-run prints the postsuper command and exactly the selected IDs.
+    let output = act(
+        instance,
+        &journal,
+        "delete",
+        &["--sasl-user", "mallory", "--dry-run"],
+    );
+    assert_exit(&output, 0, "--dry-run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("# would run: postsuper -c "), "{stdout}");
+    assert!(stdout.contains(" -d - "), "{stdout}");
+    let ids: BTreeSet<String> = stdout
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids, spam);
+    // --queue-dir is not enough to act.
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(&instance.queue_dir)
+        .args(["delete", "--all", "--yes"]));
+    assert_exit(&output, 2, "--queue-dir");
+
+    assert_eq!(queue_state(instance), before, "nothing changed");
+    assert!(journal_events(&journal).is_empty(), "nothing journaled");
+}
+
+/// Writes `count` copies of a real deferred queue file under new valid
+/// short IDs (postsuper acts by name; it does not check the inode).
+fn clone_deferred(instance: &Instance, count: usize) -> Vec<String> {
+    let template = instance.files_in("deferred").into_iter().next().unwrap();
+    let template_path = instance.queue_dir.join(&template.rel_path);
+    let bytes = std::fs::read(&template_path).unwrap();
+    // Owned by postfix, as showq (which runs as postfix) needs.
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&template_path).unwrap();
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let id = format!("{:05X}{:X}", n % 0x100000, 0xF00000 + n);
+        let path = instance.queue_dir.join("deferred").join(&id[..1]).join(&id);
+        let dir = path.parent().unwrap();
+        if !dir.exists() {
+            std::fs::create_dir(dir).unwrap();
+            std::os::unix::fs::chown(dir, Some(meta.uid()), Some(meta.gid())).unwrap();
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&path, Some(meta.uid()), Some(meta.gid())).unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+#[test]
+fn ten_thousand_ids_go_to_postsuper_in_one_batch() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::new_populated(IdStyle::Short);
+    let journal = instance.root.join("journal");
+    let clones: BTreeSet<String> = clone_deferred(&instance, 10_500).into_iter().collect();
+    let before = queue_state(&instance);
+    assert!(clones.iter().all(|id| before.contains_key(id)));
+    let ids_file = instance.root.join("ids");
+    std::fs::write(
+        &ids_file,
+        clones
+            .iter()
+            .map(|id| format!("{id}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+
+    let output = act(
+        &instance,
+        &journal,
+        "delete",
+        &[
+            "--ids-from",
+            ids_file.to_str().unwrap(),
+            "--batch-size",
+            "20000",
+            "--yes",
+            "--quiet",
+        ],
+    );
+    assert_exit(&output, 0, "delete 10,500");
+    let after = queue_state(&instance);
+    assert!(
+        clones.iter().all(|id| !after.contains_key(id)),
+        "all clones gone"
+    );
+    assert_eq!(after.len(), before.len() - clones.len(), "nothing else");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("delete: 10500 selected, 10500 done"),
+        "{stderr}"
+    );
+    let batches = journal_events(&journal)
+        .iter()
+        .filter(|e| e["event"] == "batch")
+        .count();
+    assert_eq!(batches, 1, "one postsuper process");
+}
