@@ -54,6 +54,9 @@ pub enum Command {
     /// Deliver the selected messages now (postqueue -i).
     #[command(after_help = ACT_EXAMPLES)]
     Flush(Box<ActArgs>),
+    /// Interactive: see who fills the queue, drill in, look at messages, act.
+    #[command(after_help = TRIAGE_EXAMPLES)]
+    Triage(Box<TriageArgs>),
     /// Re-inject the messages saved by `delete --backup DIR` (through postdrop).
     #[command(after_help = RESTORE_EXAMPLES)]
     Restore(RestoreArgs),
@@ -152,7 +155,7 @@ mod tests {
 }
 
 /// Which messages: every flag narrows the selection (all are ANDed).
-#[derive(Debug, Default, Args)]
+#[derive(Clone, Debug, Default, Args)]
 #[command(next_help_heading = "Selection")]
 pub struct SelectArgs {
     /// In one of these queues (maildrop, incoming, active, deferred, hold, corrupt).
@@ -478,4 +481,28 @@ pub struct RestoreArgs {
     /// Re-inject without asking. Needed when not on a terminal.
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+const TRIAGE_EXAMPLES: &str = "\
+Examples:
+  qsurgeon triage                       the whole queue
+  qsurgeon triage --queue deferred      start from the deferred mail only
+  qsurgeon -c /etc/postfix-out triage   another instance
+
+Arrow keys choose, Enter confirms, Esc goes back; type to search long lists.
+On exit the equivalent `qsurgeon list` command line is printed.";
+
+/// Options of `triage`.
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Where actions taken during the session are journaled.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/log/qsurgeon.journal",
+        env = "QSURGEON_JOURNAL"
+    )]
+    pub journal: PathBuf,
 }

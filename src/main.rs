@@ -19,6 +19,7 @@ mod show;
 mod summary;
 mod surgery;
 mod timefmt;
+mod triage;
 mod view;
 
 use std::ffi::OsStr;
@@ -68,6 +69,7 @@ fn run(opts: Opts) -> Result<ExitCode> {
         Command::Delete(args) => act_on(&opts, Verb::Delete, &args.act, args.backup.as_ref()),
         Command::Expire(args) => act_on(&opts, Verb::Expire, args, None),
         Command::Flush(args) => act_on(&opts, Verb::Flush, args, None),
+        Command::Triage(args) => triage::run(&target(&opts)?, args),
         Command::Restore(args) => surgery::backup::run_restore(opts.config_dir.as_deref(), args),
     }
 }
