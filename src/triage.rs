@@ -118,11 +118,12 @@ impl Snapshot {
     }
 }
 
-/// One narrowing step.
+/// One narrowing step. Keys are kept as bytes, not interned numbers: the
+/// snapshot (and its numbering) is replaced after every action.
 #[derive(Clone, Debug)]
 enum Step {
     /// Messages with this key in this dimension.
-    Key(Dimension, u32),
+    Key(Dimension, Box<[u8]>),
     /// Messages older than this many seconds.
     OlderThan(i64),
 }
@@ -321,7 +322,7 @@ fn tally(snap: &Snapshot, set: &[u32], dim: Dimension) -> Vec<(u32, u64, u64, i6
 }
 
 /// The equivalent command-line flag for a step.
-fn step_flag(snap: &Snapshot, step: &Step) -> String {
+fn step_flag(step: &Step) -> String {
     let quote = |s: &str| {
         if s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "@._-+:/".contains(c))
@@ -335,7 +336,7 @@ fn step_flag(snap: &Snapshot, step: &Step) -> String {
     match step {
         Step::OlderThan(secs) => format!("--older-than {}", age_spec(*secs)),
         Step::Key(dim, key) => {
-            let value = String::from_utf8_lossy(snap.strings.get(*key)).into_owned();
+            let value = String::from_utf8_lossy(key).into_owned();
             match dim {
                 Dimension::Sender if value.is_empty() => "--null-sender".into(),
                 Dimension::SaslUser if value.is_empty() => "--where 'sasl_user = \"\"'".into(),
@@ -406,15 +407,15 @@ fn parse_age(text: &str) -> Option<i64> {
 }
 
 /// The flags of the path, as `SelectArgs` (for the verbs) and as text.
-fn path_args(snap: &Snapshot, base: &SelectArgs, path: &[Step]) -> (SelectArgs, Vec<String>) {
+fn path_args(base: &SelectArgs, path: &[Step]) -> (SelectArgs, Vec<String>) {
     let mut args = base.clone();
     let mut flags = Vec::new();
     for step in path {
-        flags.push(step_flag(snap, step));
+        flags.push(step_flag(step));
         match step {
             Step::OlderThan(secs) => args.where_expr.push(format!("age > {}", age_spec(*secs))),
             Step::Key(dim, key) => {
-                let value = String::from_utf8_lossy(snap.strings.get(*key)).into_owned();
+                let value = String::from_utf8_lossy(key).into_owned();
                 let exact = |v: &str| format!("/^{}$/", regex_escape(v));
                 match dim {
                     Dimension::Sender | Dimension::SenderDomain if value.is_empty() => {
@@ -454,11 +455,20 @@ fn regex_escape(text: &str) -> String {
 
 /// The messages of `snap` on `path`.
 fn members(snap: &Snapshot, path: &[Step]) -> Vec<u32> {
+    // Each key's number in this snapshot; a key it does not have selects
+    // nothing.
+    let resolved: Vec<Option<u32>> = path
+        .iter()
+        .map(|step| match step {
+            Step::Key(_, key) => snap.strings.index.get(key).copied(),
+            Step::OlderThan(_) => None,
+        })
+        .collect();
     (0..snap.facts.len() as u32)
         .filter(|&i| {
             let f = &snap.facts[i as usize];
-            path.iter().all(|step| match step {
-                Step::Key(dim, key) => snap.keys_of(f, *dim).any(|k| k == *key),
+            path.iter().zip(&resolved).all(|(step, number)| match step {
+                Step::Key(dim, _) => number.is_some_and(|n| snap.keys_of(f, *dim).any(|k| k == n)),
                 Step::OlderThan(secs) => snap.now - f.arrival > *secs,
             })
         })
@@ -586,7 +596,7 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
     let theme = dialoguer::theme::SimpleTheme;
     loop {
         let set = members(&snap, &path);
-        let (_, flags) = path_args(&snap, &args.select, &path);
+        let (_, flags) = path_args(&args.select, &path);
         let command = command_line(&args.select, &flags);
         eprint!("{}", render_overview(&snap, &set, &command));
         let mut items: Vec<String> = Vec::new();
@@ -646,7 +656,7 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
                     .interact_opt()
                     .context("read the choice")?;
                 if let Some(i) = picked {
-                    path.push(Step::Key(dim, rows[i].0));
+                    path.push(Step::Key(dim, snap.strings.get(rows[i].0).into()));
                 }
             }
             c if c == dims.len() => {
@@ -684,7 +694,7 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
                     eprintln!("acting needs the instance's configuration: start triage with -c CONFIG_DIR");
                     continue;
                 }
-                let (select, _) = path_args(&snap, &args.select, &path);
+                let (select, _) = path_args(&args.select, &path);
                 let act_args = ActArgs {
                     select,
                     yes: false,
@@ -710,7 +720,7 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
             _ => break,
         }
     }
-    let (_, flags) = path_args(&snap, &args.select, &path);
+    let (_, flags) = path_args(&args.select, &path);
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", command_line(&args.select, &flags))?;
     Ok(ExitCode::SUCCESS)

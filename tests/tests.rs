@@ -13,6 +13,10 @@ mod list;
 mod local_sender;
 // The verbs that change the queue, through real postsuper.
 mod act;
+// The prompt on a real terminal, and purges racing a running Postfix.
+mod act_live;
+// `triage` driven in a pseudo-terminal.
+mod triage;
 // `qsurgeon show` against postcat: samples, golden files, real queue files.
 mod show;
 // `delete --backup` then `restore`: round trips through real Postfix, delivery included.
