@@ -21,3 +21,5 @@ mod triage;
 mod show;
 // `delete --backup` then `restore`: round trips through real Postfix, delivery included.
 mod restore;
+// The queue generator (crates/queue-gen) against real postcat, postsuper and postqueue.
+mod gen;
