@@ -60,6 +60,36 @@ pub enum Command {
     /// Re-inject the messages saved by `delete --backup DIR` (through postdrop).
     #[command(after_help = RESTORE_EXAMPLES)]
     Restore(RestoreArgs),
+    /// Write the man pages or the shell completions into DIR (for packagers).
+    #[command(hide = true, after_help = GENERATE_EXAMPLES)]
+    Generate(GenerateArgs),
+}
+
+// ---- generate (src/man.rs, src/completions.rs) ----
+
+const GENERATE_EXAMPLES: &str = "\
+Examples:
+  qsurgeon generate man /usr/share/man/man1            qsurgeon.1 and qsurgeon-<command>.1
+  qsurgeon generate completions ./completions          bash, zsh and fish";
+
+/// Options of the hidden `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to write.
+    #[arg(value_enum)]
+    pub what: GenerateWhat,
+    /// The directory to write into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// What `generate` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenerateWhat {
+    /// qsurgeon.1 and one page per command.
+    Man,
+    /// Completion scripts for bash, zsh and fish.
+    Completions,
 }
 
 const ACT_EXAMPLES: &str = "\

@@ -4,6 +4,7 @@
 //! Output streams from the scan's worker threads, one whole message block
 //! at a time, unless `--sort` asks for order.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use select::Selection;
 use crate::cli::{ListArgs, SortField};
 use crate::local_sender::LocalSenderCheck;
 use crate::output::{self, Format, OutputConfig};
+use crate::sanitize::Terminal;
 use crate::selection::Target;
 use crate::view::MessageView;
 use crate::{progress, selection};
@@ -40,6 +42,8 @@ struct Shared<'s> {
 /// Where formatted output goes, under one lock.
 struct Sink {
     out: std::io::Stdout,
+    /// Escaping on a terminal (see [`shown`]).
+    term: Terminal,
     started: bool,
     error: Option<std::io::Error>,
     /// With --sort: (key, formatted block).
@@ -50,6 +54,18 @@ struct Sink {
 enum SortKey {
     Text(Vec<u8>, String),
     Number(i64, String),
+}
+
+/// `bytes` of `format` as `term` shows them: on a terminal, mailq text and
+/// CSV are escaped and JSON is escaped the JSON way (the same value); IDs
+/// and counts are plain ASCII. Through a pipe everything is exact, so
+/// mailq text stays byte-identical to postqueue -p.
+pub fn shown(term: Terminal, format: Format, bytes: &[u8]) -> Cow<'_, [u8]> {
+    match format {
+        Format::Mailq | Format::Csv => term.text(bytes),
+        Format::Json => term.json(bytes),
+        Format::Ids | Format::IdsNul | Format::Count => Cow::Borrowed(bytes),
+    }
 }
 
 impl Sink {
@@ -66,7 +82,7 @@ impl Sink {
                 return;
             }
         }
-        if let Err(e) = self.out.write_all(bytes) {
+        if let Err(e) = self.out.write_all(&shown(self.term, output.format, bytes)) {
             self.error = Some(e);
         }
     }
@@ -183,6 +199,7 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
         bytes: AtomicU64::new(0),
         sink: Mutex::new(Sink {
             out: std::io::stdout(),
+            term: Terminal::stdout(),
             started: false,
             error: None,
             collected: Vec::new(),

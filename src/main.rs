@@ -7,6 +7,8 @@
 
 mod act;
 mod cli;
+mod completions;
+mod fallback;
 mod json;
 mod list;
 mod local_sender;
@@ -44,7 +46,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("qsurgeon: error: {err:#}");
+            eprintln!(
+                "qsurgeon: error: {}",
+                sanitize::for_stderr(&format!("{err:#}"))
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -61,16 +66,31 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(opts: Opts) -> Result<ExitCode> {
     match &opts.command {
         Command::Show(args) => show(&opts, args),
-        Command::List(args) => list::run(&target(&opts)?, args),
-        Command::Summary(args) => summary::run(&target(&opts)?, args),
+        Command::List(args) => fallback::list(&target(&opts)?, args),
+        Command::Summary(args) => {
+            let target = target(&opts)?;
+            fallback::ensure_readable(&target, &args.select)?;
+            summary::run(&target, args)
+        }
         Command::Hold(args) => act_on(&opts, Verb::Hold, args, None),
         Command::Release(args) => act_on(&opts, Verb::Release, args, None),
         Command::Requeue(args) => act_on(&opts, Verb::Requeue, args, None),
         Command::Delete(args) => act_on(&opts, Verb::Delete, &args.act, args.backup.as_ref()),
         Command::Expire(args) => act_on(&opts, Verb::Expire, args, None),
         Command::Flush(args) => act_on(&opts, Verb::Flush, args, None),
-        Command::Triage(args) => triage::run(&target(&opts)?, args),
+        Command::Triage(args) => {
+            let target = target(&opts)?;
+            fallback::ensure_readable(&target, &args.select)?;
+            triage::run(&target, args)
+        }
         Command::Restore(args) => surgery::backup::run_restore(opts.config_dir.as_deref(), args),
+        Command::Generate(args) => {
+            match args.what {
+                cli::GenerateWhat::Man => man::write_all(&args.dir)?,
+                cli::GenerateWhat::Completions => completions::write_all(&args.dir)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -84,7 +104,9 @@ fn act_on(
     if opts.queue_dir.is_some() && opts.config_dir.is_none() {
         anyhow::bail!("{verb:?} acts through postsuper, which needs the instance's configuration: use -c CONFIG_DIR, not --queue-dir");
     }
-    act::run(&target(opts)?, verb, args, backup)
+    let target = target(opts)?;
+    fallback::ensure_readable(&target, &args.select)?;
+    act::run(&target, verb, args, backup)
 }
 
 /// The instance to work on, with the `-c` directory to pass on.
@@ -142,7 +164,7 @@ fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
         None
     };
     let stdout = std::io::stdout();
-    let to_terminal = stdout.is_terminal();
+    let term = sanitize::Terminal::new(stdout.is_terminal());
     let mut stdout = stdout.lock();
     let mut failed = false;
     let mut out = Vec::new();
@@ -150,7 +172,10 @@ fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
         let (path, bytes) = match read_show_target(arg, layout.as_ref()) {
             Ok(target) => target,
             Err(err) => {
-                eprintln!("qsurgeon: error: {err:#}");
+                eprintln!(
+                    "qsurgeon: error: {}",
+                    sanitize::for_stderr(&format!("{err:#}"))
+                );
                 failed = true;
                 continue;
             }
@@ -162,20 +187,23 @@ fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
             serde_json::to_writer(&mut out, &doc)?;
             out.push(b'\n');
             if let Some(err) = error {
-                eprintln!("qsurgeon: error: {shown_path}: {err}");
+                let text = format!("{shown_path}: {err}");
+                eprintln!("qsurgeon: error: {}", sanitize::for_stderr(&text));
                 failed = true;
             }
         } else {
-            let mut warn = |w: String| eprintln!("qsurgeon: warning: {w}");
+            let mut warn = |w: String| eprintln!("qsurgeon: warning: {}", sanitize::for_stderr(&w));
             if let Err(err) = show::postcat(&mut out, &path, &bytes, flags, &mut warn) {
-                eprintln!("qsurgeon: error: {shown_path}: {err}");
+                let text = format!("{shown_path}: {err}");
+                eprintln!("qsurgeon: error: {}", sanitize::for_stderr(&text));
                 failed = true;
             }
         }
-        if to_terminal {
-            stdout.write_all(&sanitize::for_terminal(&out))?;
+        // On a terminal, escaped (JSON the JSON way); elsewhere exact.
+        if args.json {
+            stdout.write_all(&term.json(&out))?;
         } else {
-            stdout.write_all(&out)?;
+            stdout.write_all(&term.text(&out))?;
         }
     }
     stdout.flush()?;

@@ -3,10 +3,16 @@
 //! Senders, recipients and headers in a queue file are written by
 //! strangers. On a terminal, control characters, bidi overrides,
 //! zero-width characters and invalid UTF-8 could rewrite the screen or
-//! hide text, so they are shown as escapes. Pipes and JSON get the exact
-//! bytes. (fd's `src/sanitize.rs` does the same for file names.)
+//! hide text, so they are shown as escapes. Pipes get the exact bytes.
+//! JSON on a terminal is escaped the JSON way (`\u202e`), so it is still
+//! the same JSON value. (fd's `src/sanitize.rs` does the same for file
+//! names.)
+//!
+//! [`Terminal`] bundles the policy for one output stream: escape or not,
+//! colour or not (only on a terminal, never with `NO_COLOR`).
 
 use std::borrow::Cow;
+use std::io::IsTerminal;
 
 /// True for characters that change how the surrounding text is shown:
 /// C1 controls, bidi embeddings/overrides/isolates and marks, zero-width
@@ -58,6 +64,106 @@ pub fn for_terminal_str(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// [`for_terminal`] for JSON text: characters that would be escaped are
+/// written as JSON `\uXXXX` escapes instead, so the output is the same
+/// JSON value, just safe to look at. serde_json already escapes C0
+/// controls; this adds DEL, C1 controls, bidi and zero-width characters.
+/// Invalid UTF-8 (possible only in postqueue-compatible members, which
+/// copy Postfix's bytes) has no JSON escape and is shown as `\xNN`, as
+/// [`for_terminal`] does.
+pub fn json_for_terminal(json: &[u8]) -> Cow<'_, [u8]> {
+    let clean = |c: char| c == '\n' || c == '\t' || (!c.is_control() && !is_invisible_or_bidi(c));
+    if let Ok(text) = std::str::from_utf8(json) {
+        if text.chars().all(clean) {
+            return Cow::Borrowed(json);
+        }
+    }
+    let mut out = Vec::with_capacity(json.len() + 16);
+    for chunk in json.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if clean(c) {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            } else {
+                // Every such character is in the BMP: one \u escape.
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+            }
+        }
+        for b in chunk.invalid() {
+            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// True when the environment asks for no colour: `NO_COLOR` set to
+/// anything but the empty string (<https://no-color.org>), or a dumb
+/// terminal.
+fn color_refused() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
+/// How human-facing text is written to one stream: escaped and perhaps
+/// coloured on a terminal, exact bytes elsewhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Terminal {
+    /// The stream is a terminal: escape untrusted text.
+    pub escape: bool,
+    /// Colour is wanted: a terminal, and no `NO_COLOR`.
+    pub color: bool,
+}
+
+impl Terminal {
+    /// The policy for a stream that is (or is not) a terminal.
+    pub fn new(is_terminal: bool) -> Terminal {
+        Terminal {
+            escape: is_terminal,
+            color: is_terminal && !color_refused(),
+        }
+    }
+
+    /// The policy for standard output.
+    pub fn stdout() -> Terminal {
+        Terminal::new(std::io::stdout().is_terminal())
+    }
+
+    /// Text (mailq, CSV, tables, postcat output) as this stream shows it.
+    pub fn text<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        if self.escape {
+            for_terminal(bytes)
+        } else {
+            Cow::Borrowed(bytes)
+        }
+    }
+
+    /// JSON as this stream shows it: the same value either way.
+    pub fn json<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        if self.escape {
+            json_for_terminal(bytes)
+        } else {
+            Cow::Borrowed(bytes)
+        }
+    }
+
+    /// A heading, bold when colour is on. `text` must be trusted (our own
+    /// words) or escaped already.
+    pub fn heading(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The text of a diagnostic for standard error, always escaped: messages
+/// quote file names, addresses and postsuper's words, and stderr is read
+/// by people (terminals, cron mail, logs), never parsed as data.
+pub fn for_stderr(text: &str) -> Cow<'_, str> {
+    for_terminal_str(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +181,43 @@ mod tests {
             &*for_terminal("zero\u{200b}width".as_bytes()),
             b"zero\\u{200b}width"
         );
+    }
+
+    #[test]
+    fn json_on_a_terminal_is_the_same_value_escaped() {
+        let value =
+            serde_json::json!({"s": "a\u{1b}[31mb\u{202e}c\u{200b}d\u{9b}e\u{7f}", "t": "plain é"});
+        let json = serde_json::to_vec(&value).unwrap();
+        let shown = json_for_terminal(&json);
+        let text = std::str::from_utf8(&shown).unwrap();
+        assert!(
+            !text.contains('\u{202e}') && !text.contains('\u{200b}') && !text.contains('\u{9b}')
+        );
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7f}'));
+        assert!(text.contains("\\u202e") && text.contains("plain é"));
+        let back: serde_json::Value = serde_json::from_slice(&shown).unwrap();
+        assert_eq!(back, value);
+        assert!(matches!(
+            json_for_terminal(b"{\"a\": \"b\"}"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn pipes_get_exact_bytes_and_no_colour() {
+        let pipe = Terminal::new(false);
+        assert_eq!(&*pipe.text(b"a\x1b[31m\xff"), b"a\x1b[31m\xff");
+        assert_eq!(pipe.heading("By queue"), "By queue");
+        assert!(!pipe.color);
+        let tty = Terminal {
+            escape: true,
+            color: false,
+        };
+        assert_eq!(&*tty.text(b"a\x1b[31m"), b"a\\x1b[31m");
+        let colour = Terminal {
+            escape: true,
+            color: true,
+        };
+        assert_eq!(colour.heading("By queue"), "\x1b[1mBy queue\x1b[0m");
     }
 }

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::cli::{Dimension, SummaryArgs};
 use crate::local_sender::LocalSenderCheck;
+use crate::sanitize::Terminal;
 use crate::selection::Target;
 use crate::view::{log_values, MessageView};
 use crate::{progress, selection};
@@ -344,16 +345,24 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
+    let mut stdout = std::io::stdout().lock();
+    let term = Terminal::new(stdout.is_terminal());
     if args.json {
         serde_json::to_writer(&mut out, &to_json(&agg, &dims, args.top, args.matrix))?;
         out.push(b'\n');
+        stdout.write_all(&term.json(&out))?;
     } else {
-        render_text(&agg, &dims, args.top, args.matrix, shared.ctx.now, &mut out);
-    }
-    let mut stdout = std::io::stdout().lock();
-    if stdout.is_terminal() {
-        stdout.write_all(&crate::sanitize::for_terminal(&out))?;
-    } else {
+        // The tables escape their keys themselves (so columns line up)
+        // and may bold their headings.
+        render_text(
+            &agg,
+            &dims,
+            args.top,
+            args.matrix,
+            shared.ctx.now,
+            term,
+            &mut out,
+        );
         stdout.write_all(&out)?;
     }
     stdout.flush()?;
@@ -465,14 +474,16 @@ pub fn human_age(seconds: i64) -> String {
     }
 }
 
-fn shown_key(dim: Dimension, key: &[u8]) -> String {
+/// A key as a table shows it: escaped on a terminal (from the raw bytes,
+/// so invalid UTF-8 shows as `\xNN`), else lossy text.
+fn shown_key(dim: Dimension, key: &[u8], term: Terminal) -> String {
     if key.is_empty() {
         return match dim {
             Dimension::Sender | Dimension::SenderDomain => "<> (null sender)".into(),
             _ => "(none)".into(),
         };
     }
-    String::from_utf8_lossy(key).into_owned()
+    String::from_utf8_lossy(&term.text(key)).into_owned()
 }
 
 fn render_text(
@@ -481,6 +492,7 @@ fn render_text(
     top: usize,
     matrix: Option<Dimension>,
     now: i64,
+    term: Terminal,
     out: &mut Vec<u8>,
 ) {
     let t = &agg.total;
@@ -505,13 +517,12 @@ fn render_text(
         let rows = top_rows(table, top);
         let width = rows
             .iter()
-            .map(|(k, _)| shown_key(dim, k).chars().count())
+            .map(|(k, _)| shown_key(dim, k, term).chars().count())
             .max()
             .unwrap_or(0)
             .clamp(24, 60);
-        let _ = writeln!(
-            out,
-            "\nBy {} ({} distinct{})",
+        let heading = format!(
+            "By {} ({} distinct{})",
             dim.name().replace('_', " "),
             table.len(),
             if table.len() > rows.len() {
@@ -520,13 +531,14 @@ fn render_text(
                 String::new()
             }
         );
+        let _ = writeln!(out, "\n{}", term.heading(&heading));
         let _ = writeln!(
             out,
             "  {:<width$} {:>9} {:>8} {:>7} {:>7}",
             "", "messages", "bytes", "oldest", "newest"
         );
         for (key, tally) in rows {
-            let mut key = shown_key(dim, key);
+            let mut key = shown_key(dim, key, term);
             if key.chars().count() > width {
                 key = key.chars().take(width - 1).collect::<String>() + "…";
             }
@@ -541,7 +553,8 @@ fn render_text(
         }
     }
     if let Some(dim) = matrix {
-        let _ = writeln!(out, "\nAge (minutes) by {}", dim.name().replace('_', " "));
+        let heading = format!("Age (minutes) by {}", dim.name().replace('_', " "));
+        let _ = writeln!(out, "\n{}", term.heading(&heading));
         let mut header = format!("  {:<30} {:>7}", "", "T");
         for b in &BUCKETS[..BUCKETS.len() - 1] {
             header.push_str(&format!(" {b:>6}"));
@@ -558,7 +571,10 @@ fn render_text(
         for (key, counts) in rows.into_iter().take(top + 1) {
             let mut line = format!(
                 "  {:<30} {:>7}",
-                shown_key(dim, key).chars().take(30).collect::<String>(),
+                shown_key(dim, key, term)
+                    .chars()
+                    .take(30)
+                    .collect::<String>(),
                 counts.iter().sum::<u64>()
             );
             for c in counts {

@@ -21,5 +21,9 @@ mod triage;
 mod show;
 // `delete --backup` then `restore`: round trips through real Postfix, delivery included.
 mod restore;
+// Hostile queue data on a real pseudo-terminal: escaped there, exact in pipes and JSON.
+mod terminal;
+// As a user who cannot read the queue: one clear line, `list` through postqueue -j.
+mod nonroot;
 // The queue generator (crates/queue-gen) against real postcat, postsuper and postqueue.
 mod gen;

@@ -988,7 +988,7 @@ impl<'a> Tracker<'a> {
 
 /// `$ENV` if set and non-empty, else `name` on `PATH` or in the sbin directories, else
 /// `name` (so the spawn error names it).
-fn program_from(env: Option<OsString>, name: &str) -> PathBuf {
+pub(crate) fn program_from(env: Option<OsString>, name: &str) -> PathBuf {
     if let Some(path) = env.filter(|v| !v.is_empty()) {
         return PathBuf::from(path);
     }
