@@ -101,7 +101,7 @@ _qsurgeon() {
 
     case "${cmd}" in
         qsurgeon)
-            opts="-c -h -V --config-dir --queue-dir --help --version show list summary hold release requeue delete expire flush triage restore generate help"
+            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --help --version show list summary hold release requeue delete expire flush triage restore generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,6 +119,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -127,7 +131,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__delete)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --backup --config-dir --queue-dir --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --backup --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -245,6 +249,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -253,7 +261,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__expire)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +372,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --queue-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -375,7 +387,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__flush)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +501,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -497,7 +513,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__generate)
-            opts="-c -h -V --config-dir --queue-dir --help --version man completions"
+            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --help --version man completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -512,6 +528,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --queue-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -719,7 +739,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__hold)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -833,6 +853,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -841,7 +865,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__list)
-            opts="-0 -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --json --ids --count --csv --null --sort --reverse --limit --explain --with-headers --config-dir --queue-dir --help --version"
+            opts="-0 -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --json --ids --count --csv --null --sort --reverse --limit --explain --with-headers --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -951,6 +975,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -959,7 +987,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__release)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1070,6 +1098,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --queue-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1081,7 +1113,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__requeue)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1195,6 +1227,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1203,7 +1239,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__restore)
-            opts="-n -y -c -h -V --dry-run --yes --config-dir --queue-dir --help --version"
+            opts="-n -y -c -h -V --dry-run --yes --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1218,6 +1254,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --queue-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1229,7 +1269,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__show)
-            opts="-b -d -e -h -o -q -v -r -c -V --json --help --config-dir --queue-dir --version"
+            opts="-b -d -e -h -o -q -v -r -c -V --json --help --config-dir --queue-dir --instance --all-instances --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1247,6 +1287,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1255,7 +1299,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__summary)
-            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --by --top --matrix --json --config-dir --queue-dir --help --version"
+            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --by --top --matrix --json --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1365,6 +1409,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1373,7 +1421,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__triage)
-            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --config-dir --queue-dir --help --version"
+            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --config-dir --queue-dir --instance --all-instances --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1472,6 +1520,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --queue-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

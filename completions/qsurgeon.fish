@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qsurgeon_global_optspecs
-    string join \n c/config-dir= queue-dir= h/help V/version
+    string join \n c/config-dir= queue-dir= instance= all-instances h/help V/version
 end
 
 function __fish_qsurgeon_needs_command
@@ -26,6 +26,8 @@ end
 
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "show" -d 'Print queue files as postcat does (byte for byte), or as JSON'
@@ -43,6 +45,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "generate" -d 'Wri
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s b -d 'Show body content (from the first non-header line to the end)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s d -d 'Show the record type in decimal before each line'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s e -d 'Show envelope records (the default with -h and -b unset)'
@@ -53,6 +56,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s v -d 'Show ra
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s r -d 'With -v: do not follow pointer records, and go on after the end record'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l json -d 'Print every record, decoded, as one JSON object per file'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l help -d 'Print help'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l id -d 'This queue ID' -r
@@ -84,6 +88,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l limit -d 'Sto
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l explain -d 'Explain, test by test, why message ID was or was not selected' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -96,6 +101,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l csv -d 'CSV: 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s 0 -l null -d 'With --ids: end each ID with NUL instead of a newline'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l reverse -d 'Reverse the sort'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l with-headers -d 'Add subject and message_id to --json (reads the headers)'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -139,12 +145,14 @@ reason\t'Delay reasons from the defer log, with addresses and numbers masked'
 dsn-status\t'DSN status codes from the defer log'"
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l all-recipients -d 'Recipient tests need every to-do recipient to match, not any'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l include-done -d 'Recipient tests look at done recipients too'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l json -d 'Print JSON instead of tables'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -173,6 +181,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l rate -d 'Pace
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l journal -d 'Append the audit trail to FILE (JSON lines)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -183,6 +192,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s n -l dry-run 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l all -d 'Allow an empty selection (every message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l no-journal -d 'Keep no audit trail'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -211,6 +221,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l rate -d 'P
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l journal -d 'Append the audit trail to FILE (JSON lines)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -221,6 +232,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s n -l dry-r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l all -d 'Allow an empty selection (every message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l no-journal -d 'Keep no audit trail'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -249,6 +261,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l rate -d 'P
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l journal -d 'Append the audit trail to FILE (JSON lines)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -259,6 +272,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s n -l dry-r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l all -d 'Allow an empty selection (every message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l no-journal -d 'Keep no audit trail'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -288,6 +302,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l journal -d 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l backup -d 'Copy each queue file and its logs to DIR before deleting it (see `qsurgeon restore`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -298,6 +313,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s n -l dry-ru
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l all -d 'Allow an empty selection (every message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l no-journal -d 'Keep no audit trail'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -326,6 +342,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l rate -d 'Pa
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l journal -d 'Append the audit trail to FILE (JSON lines)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -336,6 +353,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s n -l dry-ru
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l all -d 'Allow an empty selection (every message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l no-journal -d 'Keep no audit trail'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -364,6 +382,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l rate -d 'Pac
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l journal -d 'Append the audit trail to FILE (JSON lines)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -374,6 +393,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s n -l dry-run
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l all -d 'Allow an empty selection (every message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l no-journal -d 'Keep no audit trail'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -399,21 +419,27 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l where -d 'A
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l journal -d 'Where actions taken during the session are journaled' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l all-recipients -d 'Recipient tests need every to-do recipient to match, not any'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l include-done -d 'Recipient tests look at done recipients too'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s n -l dry-run -d 'Print what would be re-injected, change nothing'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s y -l yes -d 'Re-inject without asking. Needed when not on a terminal'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore generate help" -f -a "show" -d 'Print queue files as postcat does (byte for byte), or as JSON'

@@ -227,7 +227,12 @@ struct Journal {
 }
 
 impl Journal {
-    fn open(args: &ActArgs, verb: Verb, queue_dir: &std::path::Path) -> Result<Journal> {
+    fn open(
+        args: &ActArgs,
+        verb: Verb,
+        queue_dir: &std::path::Path,
+        config_dir: Option<&std::path::Path>,
+    ) -> Result<Journal> {
         let run = json!({
             "pid": std::process::id(),
             "user": std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_default(),
@@ -235,6 +240,7 @@ impl Journal {
             "verb": verb.name(),
             "command_line": std::env::args().collect::<Vec<_>>(),
             "queue_dir": queue_dir.display().to_string(),
+            "config_dir": config_dir.map(|d| d.display().to_string()),
         });
         if args.no_journal {
             return Ok(Journal { file: None, run });
@@ -412,6 +418,9 @@ pub fn run(
         }
     }
     if !args.quiet || !args.yes {
+        if let Some(name) = &target.label {
+            eprintln!("qsurgeon: instance {name}:");
+        }
         eprint!("{}", render_preview(verb, &selected, bytes, &preview));
     }
     if args.dry_run {
@@ -435,7 +444,7 @@ pub fn run(
         }
     }
 
-    let mut journal = Journal::open(args, verb, layout.queue_dir())?;
+    let mut journal = Journal::open(args, verb, layout.queue_dir(), config_dir)?;
     journal.record(
         "start",
         json!({"selected": selected.len(), "bytes": bytes, "selection": args.select.valued_flags().iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>(),
@@ -607,6 +616,9 @@ pub fn run(
         journal.record("batch", serde_json::Value::Object(batch_record))?;
         if !args.quiet {
             for line in &lines {
+                if let Some(name) = &target.label {
+                    out.write_all(format!("{name}\t").as_bytes())?;
+                }
                 out.write_all(crate::sanitize::for_terminal_str(line).as_bytes())?;
             }
             out.flush()?;

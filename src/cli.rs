@@ -19,6 +19,14 @@ pub struct Opts {
     #[arg(long, value_name = "DIR", global = true)]
     pub queue_dir: Option<PathBuf>,
 
+    /// Work on this instance of a multi-instance Postfix (a name from `postmulti -l`).
+    #[arg(long, value_name = "NAME", global = true, conflicts_with_all = ["config_dir", "queue_dir"])]
+    pub instance: Option<String>,
+
+    /// Work on every instance `postmulti -l -a` lists; output names the instance.
+    #[arg(long, global = true, conflicts_with_all = ["config_dir", "queue_dir", "instance"])]
+    pub all_instances: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -177,7 +177,8 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
     let layout = &instance.layout;
     let selection = selection::build(&args.select)?;
     let format = Format::from_args(args);
-    let output_config = OutputConfig::new(format, instance, args.with_headers);
+    let output_config =
+        OutputConfig::new(format, instance, args.with_headers, target.label.clone());
     let options = ScanOptions {
         queues: selection::queues(&args.select)?,
         read: selection::read_plan(&selection, output::read_plan(format, args.with_headers)),

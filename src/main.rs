@@ -9,6 +9,7 @@ mod act;
 mod cli;
 mod completions;
 mod fallback;
+mod instances;
 mod json;
 mod list;
 mod local_sender;
@@ -66,12 +67,11 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(opts: Opts) -> Result<ExitCode> {
     match &opts.command {
         Command::Show(args) => show(&opts, args),
-        Command::List(args) => fallback::list(&target(&opts)?, args),
-        Command::Summary(args) => {
-            let target = target(&opts)?;
-            fallback::ensure_readable(&target, &args.select)?;
-            summary::run(&target, args)
-        }
+        Command::List(args) => for_each_target(&opts, |t| fallback::list(t, args)),
+        Command::Summary(args) => for_each_target(&opts, |t| {
+            fallback::ensure_readable(t, &args.select)?;
+            summary::run(t, args)
+        }),
         Command::Hold(args) => act_on(&opts, Verb::Hold, args, None),
         Command::Release(args) => act_on(&opts, Verb::Release, args, None),
         Command::Requeue(args) => act_on(&opts, Verb::Requeue, args, None),
@@ -79,11 +79,18 @@ fn run(opts: Opts) -> Result<ExitCode> {
         Command::Expire(args) => act_on(&opts, Verb::Expire, args, None),
         Command::Flush(args) => act_on(&opts, Verb::Flush, args, None),
         Command::Triage(args) => {
-            let target = target(&opts)?;
+            anyhow::ensure!(
+                !opts.all_instances,
+                "triage works on one instance: use --instance NAME"
+            );
+            let target = single_target(&opts)?;
             fallback::ensure_readable(&target, &args.select)?;
             triage::run(&target, args)
         }
-        Command::Restore(args) => surgery::backup::run_restore(opts.config_dir.as_deref(), args),
+        Command::Restore(args) => {
+            let target = single_target(&opts)?;
+            surgery::backup::run_restore(target.config_dir.as_deref(), args)
+        }
         Command::Generate(args) => {
             match args.what {
                 cli::GenerateWhat::Man => man::write_all(&args.dir)?,
@@ -101,30 +108,99 @@ fn act_on(
     args: &ActArgs,
     backup: Option<&std::path::PathBuf>,
 ) -> Result<ExitCode> {
-    if opts.queue_dir.is_some() && opts.config_dir.is_none() {
-        anyhow::bail!("{verb:?} acts through postsuper, which needs the instance's configuration: use -c CONFIG_DIR, not --queue-dir");
+    if opts.queue_dir.is_some() {
+        anyhow::bail!(
+            "{} acts through postsuper, which needs the instance's configuration: use -c CONFIG_DIR or --instance NAME, not --queue-dir",
+            format!("{verb:?}").to_lowercase()
+        );
     }
-    let target = target(opts)?;
-    fallback::ensure_readable(&target, &args.select)?;
-    act::run(&target, verb, args, backup)
-}
-
-/// The instance to work on, with the `-c` directory to pass on.
-fn target(opts: &Opts) -> Result<selection::Target> {
-    Ok(selection::Target {
-        instance: instance(opts)?,
-        config_dir: opts.config_dir.clone(),
-        has_postfix_config: opts.queue_dir.is_none(),
+    for_each_target(opts, |t| {
+        fallback::ensure_readable(t, &args.select)?;
+        act::run(t, verb, args, backup)
     })
 }
 
-/// The instance: `--queue-dir` with Postfix's defaults, else Postfix's
-/// own configuration (through postconf).
-fn instance(opts: &Opts) -> Result<InstanceConfig> {
-    match &opts.queue_dir {
-        Some(dir) => Ok(InstanceConfig::with_defaults(dir)),
-        None => Ok(InstanceConfig::from_postconf(opts.config_dir.as_deref())?),
+/// Runs `command` on every instance the options name, one after the other,
+/// and merges the exit statuses: an error (2) wins, then "refused" (3),
+/// then "done" (0); "nothing matched" (1) only when it holds everywhere.
+fn for_each_target(
+    opts: &Opts,
+    mut command: impl FnMut(&selection::Target) -> Result<ExitCode>,
+) -> Result<ExitCode> {
+    let targets = targets(opts)?;
+    if targets.len() == 1 {
+        return command(&targets[0]);
     }
+    let mut codes = Vec::new();
+    for target in &targets {
+        eprintln!(
+            "qsurgeon: instance {}",
+            target.label.as_deref().unwrap_or("-")
+        );
+        codes.push(match command(target) {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!(
+                    "qsurgeon: error: instance {}: {err:#}",
+                    target.label.as_deref().unwrap_or("-")
+                );
+                ExitCode::from(EXIT_ERROR)
+            }
+        });
+    }
+    let rank = |code: &ExitCode| match *code {
+        c if c == ExitCode::from(EXIT_ERROR) => 4,
+        c if c == ExitCode::from(act::EXIT_REFUSED) => 3,
+        c if c == ExitCode::SUCCESS => 2,
+        c if c == ExitCode::from(act::EXIT_INTERRUPTED) => 5,
+        _ => 1,
+    };
+    Ok(codes
+        .into_iter()
+        .max_by_key(rank)
+        .unwrap_or(ExitCode::SUCCESS))
+}
+
+/// The instances to work on: every one with `--all-instances` (labelled by
+/// name), the named one with `--instance`, else the one `-c` or
+/// `--queue-dir` names (or the default instance).
+fn targets(opts: &Opts) -> Result<Vec<selection::Target>> {
+    if !opts.all_instances {
+        return Ok(vec![single_target(opts)?]);
+    }
+    instances::list()?
+        .into_iter()
+        .map(|i| {
+            Ok(selection::Target {
+                instance: InstanceConfig::from_postconf(Some(&i.config_dir))?,
+                config_dir: Some(i.config_dir),
+                has_postfix_config: true,
+                label: Some(i.name),
+            })
+        })
+        .collect()
+}
+
+/// The one instance the options name.
+fn single_target(opts: &Opts) -> Result<selection::Target> {
+    anyhow::ensure!(
+        !opts.all_instances,
+        "this command works on one instance: use --instance NAME"
+    );
+    let config_dir = match &opts.instance {
+        Some(name) => Some(instances::find(name)?.config_dir),
+        None => opts.config_dir.clone(),
+    };
+    let instance = match &opts.queue_dir {
+        Some(dir) => InstanceConfig::with_defaults(dir),
+        None => InstanceConfig::from_postconf(config_dir.as_deref())?,
+    };
+    Ok(selection::Target {
+        instance,
+        config_dir,
+        has_postfix_config: opts.queue_dir.is_none(),
+        label: None,
+    })
 }
 
 /// Reads one `show` argument: a path, or with `-q` a queue ID looked up in
@@ -159,7 +235,7 @@ fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
     }
     .with_defaults();
     let layout = if args.queue_ids {
-        Some(instance(opts)?.layout)
+        Some(single_target(opts)?.instance.layout)
     } else {
         None
     };

@@ -129,6 +129,9 @@ pub struct Target {
     pub config_dir: Option<std::path::PathBuf>,
     /// False with `--queue-dir`: there is no Postfix configuration to ask.
     pub has_postfix_config: bool,
+    /// The instance's name when several are worked on (`--all-instances`):
+    /// every output line that names a message names it too.
+    pub label: Option<String>,
 }
 
 /// Resolves the nonexistent-local-sender verdicts when `selection` needs

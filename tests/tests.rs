@@ -17,6 +17,8 @@ mod act;
 mod act_live;
 // `triage` driven in a pseudo-terminal.
 mod triage;
+// Multi-instance: --instance and --all-instances.
+mod instances;
 // `qsurgeon show` against postcat: samples, golden files, real queue files.
 mod show;
 // `delete --backup` then `restore`: round trips through real Postfix, delivery included.

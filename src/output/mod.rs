@@ -58,11 +58,18 @@ pub struct OutputConfig {
     pub showq: ShowqOptions,
     /// `--json` also carries subject and message_id.
     pub with_headers: bool,
+    /// The instance's name, when several instances are listed.
+    pub instance: Option<String>,
 }
 
 impl OutputConfig {
     /// The output settings for `format` on `instance`.
-    pub fn new(format: Format, instance: &InstanceConfig, with_headers: bool) -> OutputConfig {
+    pub fn new(
+        format: Format,
+        instance: &InstanceConfig,
+        with_headers: bool,
+        label: Option<String>,
+    ) -> OutputConfig {
         OutputConfig {
             format,
             long_ids: instance.long_queue_ids,
@@ -73,6 +80,7 @@ impl OutputConfig {
                 ..ShowqOptions::default()
             },
             with_headers,
+            instance: label,
         }
     }
 }
@@ -129,6 +137,12 @@ pub fn read_plan(format: Format, with_headers: bool) -> ReadPlan {
 
 /// What goes before the first message.
 pub fn heading(config: &OutputConfig, out: &mut Vec<u8>) {
+    if let (Some(name), Format::Mailq) = (&config.instance, config.format) {
+        out.extend_from_slice(format!("# instance {name}\n").as_bytes());
+    }
+    if let (Some(_), Format::Csv) = (&config.instance, config.format) {
+        out.extend_from_slice(b"instance,");
+    }
     match config.format {
         Format::Csv => out.extend_from_slice(
             b"queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients\n",
@@ -146,15 +160,27 @@ pub fn format_message(
     out: &mut Vec<u8>,
 ) {
     match config.format {
-        Format::Ids => {
-            out.extend_from_slice(msg.id.as_bytes());
-            out.push(b'\n');
+        Format::Ids | Format::IdsNul | Format::Csv => {
+            if let Some(name) = &config.instance {
+                out.extend_from_slice(name.as_bytes());
+                out.push(if config.format == Format::Csv {
+                    b','
+                } else {
+                    b'\t'
+                });
+            }
+            match config.format {
+                Format::Csv => csv_line(msg, out),
+                Format::Ids => {
+                    out.extend_from_slice(msg.id.as_bytes());
+                    out.push(b'\n');
+                }
+                _ => {
+                    out.extend_from_slice(msg.id.as_bytes());
+                    out.push(0);
+                }
+            }
         }
-        Format::IdsNul => {
-            out.extend_from_slice(msg.id.as_bytes());
-            out.push(0);
-        }
-        Format::Csv => csv_line(msg, out),
         Format::Count => {}
         Format::Mailq => {
             if let Some(report) = scratch.showq_report(msg) {
@@ -171,6 +197,9 @@ pub fn format_message(
                     postqueue::JsonFlavor::Postfix37,
                     out,
                     |members| {
+                        if let Some(name) = &config.instance {
+                            members.value("instance", &Value::from(name.as_str()));
+                        }
                         for (key, value) in extra_members(msg, config.with_headers) {
                             members.value(key, &value);
                         }

@@ -81,6 +81,24 @@ impl QueueLayout {
         self.queue_dir.join(self.relative_path(queue, id))
     }
 
+    /// Pushes the absolute path of `id` in `queue` onto `path` (cleared
+    /// first), reusing its allocation: the scanner does this for every
+    /// defer log it reads.
+    pub fn push_path(&self, path: &mut PathBuf, queue: &str, id: &str) {
+        path.clear();
+        path.push(&self.queue_dir);
+        path.push(queue);
+        if self.is_hashed(queue) {
+            let mut key = [0u8; 8];
+            let key = hash_key_into(id, &mut key);
+            for level in 0..self.hash_queue_depth {
+                let c = key.get(level).copied().unwrap_or(b'_');
+                path.push(std::str::from_utf8(&[c]).unwrap_or("_"));
+            }
+        }
+        path.push(id);
+    }
+
     /// Finds `id` as `postcat -q` does: each queue of
     /// [`POSTCAT_SEARCH_ORDER`] at its hashed path, in two passes so a
     /// message that moves between queues meanwhile is still found. Returns
@@ -142,6 +160,35 @@ pub fn hash_key(id: &str) -> String {
     }
 }
 
+/// The hash key of `id` without allocating: the ID itself for short IDs,
+/// the `%05X` microseconds (in `buf`) for long ones.
+fn hash_key_into<'k>(id: &'k str, buf: &'k mut [u8; 8]) -> &'k [u8] {
+    match long_id_separator(id) {
+        Some(z) => {
+            // "%05X" by hand: at least five upper-case hex digits.
+            let usec = decode_base52(&id.as_bytes()[z - 4..z]).unwrap_or(0);
+            let digits = (64 - usec.leading_zeros()).div_ceil(4).max(5) as usize;
+            let digits = digits.min(buf.len());
+            for (i, slot) in buf[..digits].iter_mut().enumerate() {
+                let nibble = (usec >> (4 * (digits - 1 - i))) & 0xF;
+                *slot = b"0123456789ABCDEF"[nibble as usize];
+            }
+            &buf[..digits]
+        }
+        None => id.as_bytes(),
+    }
+}
+
+/// True when `id` belongs in the hash directories `dirs` (one character
+/// per level, outermost first), as `mail_queue_path()` would place it.
+pub fn hash_prefix_matches(id: &str, dirs: &[u8]) -> bool {
+    let mut buf = [0u8; 8];
+    let key = hash_key_into(id, &mut buf);
+    dirs.iter()
+        .enumerate()
+        .all(|(level, d)| key.get(level).copied().unwrap_or(b'_') == *d)
+}
+
 /// The arrival second encoded in a long queue ID.
 pub fn long_id_seconds(id: &str) -> Option<u64> {
     let z = long_id_separator(id)?;
@@ -176,6 +223,22 @@ mod tests {
             deep.relative_path("deferred", "4jXXFm13m3z1SVv1"),
             Path::new("deferred/2/4/4jXXFm13m3z1SVv1")
         );
+    }
+
+    #[test]
+    fn pushed_paths_equal_built_paths() {
+        let layout = QueueLayout::new("/q", "deferred, defer", 2);
+        let mut path = PathBuf::from("/stale");
+        for id in ["A45E798E3F5", "4jXXK158vnz1SY32", "4jXXFm13m3z1SVv1"] {
+            for queue in ["deferred", "defer", "hold"] {
+                layout.push_path(&mut path, queue, id);
+                assert_eq!(path, layout.path(queue, id));
+            }
+        }
+        assert!(hash_prefix_matches("A45E798E3F5", b"A4"));
+        assert!(!hash_prefix_matches("A45E798E3F5", b"A5"));
+        assert!(hash_prefix_matches("4jXXK158vnz1SY32", b"B1"));
+        assert!(hash_prefix_matches("A45E798E3F5", b""));
     }
 
     #[test]

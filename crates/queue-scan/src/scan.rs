@@ -18,12 +18,14 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use queue_file::{Envelope, FileView, Headers, SizeRecord};
 use rayon::prelude::*;
+use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::layout::{is_valid_queue_id, QueueLayout};
 
@@ -219,6 +221,9 @@ impl ScanProgress {
 struct DirListing {
     queue: &'static str,
     dir: PathBuf,
+    /// The directory, open: files are opened relative to it (`openat`),
+    /// which spares the kernel a full path walk per file.
+    dir_fd: Option<std::os::fd::OwnedFd>,
     names: String,
     ends: Vec<u32>,
 }
@@ -238,7 +243,7 @@ fn list_dir(
     layout: &QueueLayout,
     queue: &'static str,
     dir: PathBuf,
-    depth: usize,
+    hash_dirs: &[u8],
     progress: &ScanProgress,
     listings: &mut Vec<DirListing>,
     errors: &mut Vec<ScanError>,
@@ -254,14 +259,18 @@ fn list_dir(
             return;
         }
     };
+    let dir_flags =
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
     let mut listing = DirListing {
         queue,
         dir: dir.clone(),
+        dir_fd: rustix::fs::open(&dir, dir_flags, rustix::fs::Mode::empty()).ok(),
         names: String::new(),
         ends: Vec::new(),
     };
     let mut subdirs = Vec::new();
-    // Hash directories sit at exactly this depth for this queue.
+    // Files Postfix will look at sit exactly under the hash directories
+    // mail_queue_path() would build for them (src/global/mail_queue.c).
     let expected_depth = if layout.is_hashed(queue) {
         layout.hash_queue_depth
     } else {
@@ -282,7 +291,7 @@ fn list_dir(
         let Some(name) = name.to_str() else { continue };
         if name.len() == 1 {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                subdirs.push(entry.path());
+                subdirs.push((name.as_bytes()[0], entry.path()));
             }
             continue;
         }
@@ -293,9 +302,7 @@ fn list_dir(
             }
             continue;
         }
-        if depth != expected_depth
-            || layout.relative_path(queue, name).parent()
-                != dir.strip_prefix(&layout.queue_dir).ok()
+        if hash_dirs.len() != expected_depth || !crate::layout::hash_prefix_matches(name, hash_dirs)
         {
             progress.misplaced.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -310,8 +317,11 @@ fn list_dir(
         listings.push(listing);
     }
     subdirs.sort();
-    for sub in subdirs {
-        list_dir(layout, queue, sub, depth + 1, progress, listings, errors);
+    let mut deeper = hash_dirs.to_vec();
+    for (name, sub) in subdirs {
+        deeper.push(name);
+        list_dir(layout, queue, sub, &deeper, progress, listings, errors);
+        deeper.pop();
     }
 }
 
@@ -322,6 +332,7 @@ struct Job<'j> {
     read: ReadPlan,
     queue: &'static str,
     dir: &'j Path,
+    dir_fd: Option<std::os::fd::BorrowedFd<'j>>,
 }
 
 /// Per-worker reusable state.
@@ -365,11 +376,12 @@ impl Worker {
             read,
             queue,
             dir,
+            dir_fd,
         } = *job;
         self.path.clear();
         self.path.push(dir);
         self.path.push(id);
-        let (info, view_parts) = match self.read_file(read) {
+        let (info, view_parts) = match self.read_file(read, dir_fd, id) {
             Ok(Ok(read)) => read,
             Ok(Err(skip)) => {
                 let counter = match skip {
@@ -456,27 +468,42 @@ impl Worker {
     /// Opens, checks and reads the parts of `self.path` that the plan
     /// needs. The outer error is an I/O failure; the inner one a file
     /// that is skipped.
-    fn read_file(&mut self, read: ReadPlan) -> io::Result<Result<(FileInfo, ViewParts), Skip>> {
-        let file = match File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Err(Skip::Vanished)),
-            Err(e) => return Err(e),
+    fn read_file(
+        &mut self,
+        read: ReadPlan,
+        dir_fd: Option<BorrowedFd<'_>>,
+        id: &str,
+    ) -> io::Result<Result<(FileInfo, ViewParts), Skip>> {
+        // O_NOFOLLOW: like mail_open_ok()'s lstat, a symlink is not a
+        // message.
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let opened = match dir_fd {
+            Some(dir) => rustix::fs::openat(dir, id, flags, Mode::empty()),
+            None => rustix::fs::open(&self.path, flags, Mode::empty()),
         };
-        let meta = file.metadata()?;
-        if !meta.is_file() {
+        let fd = match opened {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(Err(Skip::Vanished)),
+            Err(rustix::io::Errno::LOOP) => return Ok(Err(Skip::NotAFile)),
+            Err(e) => return Err(e.into()),
+        };
+        let stat = rustix::fs::fstat(&fd)?;
+        let mode = stat.st_mode as u32;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
             return Ok(Err(Skip::NotAFile));
         }
         // mail_open_ok(): complete files have owner bits rwx.
-        if meta.mode() & 0o700 != 0o700 {
+        if mode & 0o700 != 0o700 {
             return Ok(Err(Skip::InProgress));
         }
         let info = FileInfo {
-            size: meta.len(),
-            mode: meta.mode(),
-            mtime: meta.mtime(),
-            inode: meta.ino(),
-            device: meta.dev(),
+            size: stat.st_size as u64,
+            mode,
+            mtime: stat.st_mtime as i64,
+            inode: stat.st_ino as u64,
+            device: stat.st_dev as u64,
         };
+        let file = File::from(fd);
         let size = info.size;
         self.buf.clear();
         read_up_to(&file, 0, size.min(FIRST_READ as u64), &mut self.buf)?;
@@ -547,8 +574,7 @@ impl Worker {
     /// Reads the `kind` logfile of `id` into `self.log`; false when there is none.
     fn read_log(&mut self, layout: &QueueLayout, kind: &str, id: &str) -> bool {
         self.log_path.clear();
-        self.log_path.push(&layout.queue_dir);
-        self.log_path.push(layout.relative_path(kind, id));
+        layout.push_path(&mut self.log_path, kind, id);
         self.log.clear();
         match File::open(&self.log_path) {
             Ok(mut file) => file.read_to_end(&mut self.log).is_ok(),
@@ -626,7 +652,7 @@ pub fn scan<V, F>(
             layout,
             queue,
             layout.queue_dir.join(queue),
-            0,
+            &[],
             progress,
             &mut listings,
             &mut errors,
@@ -655,6 +681,7 @@ pub fn scan<V, F>(
                     read,
                     queue: listing.queue,
                     dir: &listing.dir,
+                    dir_fd: listing.dir_fd.as_ref().map(|fd| fd.as_fd()),
                 };
                 worker.process(&job, id, visitor, progress);
                 progress.done.fetch_add(1, Ordering::Relaxed);
@@ -700,6 +727,7 @@ pub fn read_one<R>(
         read,
         queue,
         dir,
+        dir_fd: None,
     };
     Worker::new().process(&job, id, &mut visitor, &ScanProgress::default());
     visitor.result
