@@ -293,7 +293,9 @@ fn shown_key(dim: Dimension, key: &[u8]) -> String {
             _ => "(none)".into(),
         };
     }
-    for_terminal_str(&String::from_utf8_lossy(key)).into_owned()
+    // Escape the bytes themselves, so invalid UTF-8 shows as \xNN rather
+    // than as replacement characters.
+    String::from_utf8_lossy(&crate::sanitize::for_terminal(key)).into_owned()
 }
 
 /// `text` cut to `width` characters, with an ellipsis when cut.
@@ -495,7 +497,7 @@ fn render_overview(snap: &Snapshot, set: &[u32], command: &str) -> String {
     let bytes: u64 = set.iter().map(|&i| snap.facts[i as usize].size).sum();
     let oldest = set.iter().map(|&i| snap.facts[i as usize].arrival).min();
     let newest = set.iter().map(|&i| snap.facts[i as usize].arrival).max();
-    text.push_str(&format!("\n== {command}\n"));
+    text.push_str(&format!("\n== {}\n", for_terminal_str(command)));
     text.push_str(&format!(
         "{} messages, {} bytes",
         set.len(),
@@ -569,10 +571,12 @@ fn show_message(target: &Target, snap: &Snapshot, index: u32) {
     let _ = crate::show::postcat(&mut out, path.as_bytes(), &bytes, flags, &mut |w| {
         eprintln!("warning: {w}")
     });
-    let text = String::from_utf8_lossy(&out);
+    // Escape the bytes (invalid UTF-8 as \xNN), then cut to a screenful.
+    let escaped = crate::sanitize::for_terminal(&out);
+    let text = String::from_utf8_lossy(&escaped);
     let lines: Vec<&str> = text.lines().collect();
     for line in lines.iter().take(80) {
-        eprintln!("{}", for_terminal_str(line));
+        eprintln!("{line}");
     }
     if lines.len() > 80 {
         eprintln!("… {} more lines (qsurgeon show -q {id})", lines.len() - 80);
@@ -721,8 +725,15 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
         }
     }
     let (_, flags) = path_args(&args.select, &path);
+    // The command line carries queue data (a SASL login, a sender):
+    // escaped on a terminal like everything else.
+    let line = command_line(&args.select, &flags);
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", command_line(&args.select, &flags))?;
+    if stdout.is_terminal() {
+        writeln!(stdout, "{}", for_terminal_str(&line))?;
+    } else {
+        writeln!(stdout, "{line}")?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -210,3 +210,46 @@ fn a_whole_triage_session_finds_looks_at_and_deletes_the_spammer() {
         "nothing else was touched"
     );
 }
+
+/// Hostile text (ANSI and OSC escapes, bidi override, zero-width and C1
+/// characters, invalid UTF-8 in sender, SASL login, client, subject and
+/// reason) never reaches the terminal raw during a triage session: the
+/// overview, the SASL user list and the message view. The raw bytes the
+/// terminal received are recorded by util-linux `script`.
+#[test]
+fn triage_escapes_hostile_text() {
+    use crate::terminal::{assert_nothing_hostile, hostile_queue};
+    let queue = hostile_queue();
+    let typescript = tempfile::NamedTempFile::new().unwrap();
+    let down = |n: usize| "printf '\\033[B'; sleep 0.05; ".repeat(n);
+    let keys = format!(
+        "sleep 1.5; printf '\\r'; sleep 0.7; printf '\\r'; sleep 0.7; {}printf '\\r'; sleep 0.7; printf '\\r'; sleep 1; \
+         printf '\\033'; sleep 1; {}printf '\\r'; sleep 1.5",
+        down(MENU_LOOK),
+        down(MENU_QUIT)
+    );
+    let command = format!(
+        "({keys}) | script -q -e -c \"'{}' --queue-dir '{}' triage\" '{}'",
+        env!("CARGO_BIN_EXE_qsurgeon"),
+        queue.path().display(),
+        typescript.path().display()
+    );
+    let status = Command::new("sh")
+        .args(["-c", &command])
+        .env("TZ", "UTC")
+        .env("TERM", "xterm")
+        .status()
+        .unwrap();
+    let shown = std::fs::read(typescript.path()).unwrap();
+    let text = String::from_utf8_lossy(&shown);
+    assert!(status.success(), "triage exited with {status}:\n{text}");
+    assert!(
+        text.contains("*** ENVELOPE RECORDS"),
+        "the message was shown:\n{text}"
+    );
+    assert!(
+        text.contains("\\u{202e}") && text.contains("\\x1b"),
+        "hostile text shown escaped:\n{text}"
+    );
+    assert_nothing_hostile(&shown, false, "triage");
+}
