@@ -64,7 +64,7 @@ def table($set):
 "\(.manifest.messages) complete messages (+\(.manifest.in_progress) in progress), \(.manifest.message_bytes / 1048576 | round) MB of messages, \(.manifest.defer_logs) defer logs; spammer `\(.spammer)`: \(.manifest.spammer.messages) messages; X = `\(.sender)` for `--sender`. "
   + "Machine: \(.machine.nproc) × \(.machine.cpu), \(.machine.mem_kb / 1048576 | round) GB RAM, Postfix \(.machine.postfix), qsurgeon \(.machine.qsurgeon_commit)\(if .machine.qsurgeon_dirty then "+changes" else "" end) (\(.profile) build\(if .profile == "dev" then ": times say nothing about speed" else "" end)). "
   + "Load average before \(.load_before), after \(.load_after). "
-  + "postqueue -j and `list --json` agree: \(.postqueue_j_agrees // "not checked (too large)"). Mode: \(.mode).",
+  + "postqueue -j and `list --json` agree: \(.postqueue_j_agrees). Mode: \(.mode).",
 "",
 "**Warm cache** (median of hyperfine runs):",
 "",
