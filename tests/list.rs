@@ -38,7 +38,7 @@ fn recipients(m: &Value) -> impl Iterator<Item = &Value> {
 fn list_ids(args: &[&str]) -> (BTreeSet<String>, Option<i32>) {
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .arg("list")
         .args(args)
         .arg("--ids"));
@@ -108,7 +108,7 @@ selects! {
 fn a_bad_expression_points_at_its_column_and_exits_2() {
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args(["list", "--where", "age > 2d and sasl_user ="]));
     assert_exit(&output, 2, "bad --where");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -116,19 +116,19 @@ fn a_bad_expression_points_at_its_column_and_exits_2() {
     assert!(stderr.contains('^'), "a caret under the column: {stderr}");
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args(["list", "--older-than", "2 days"]));
     assert_exit(&output, 2, "bad duration");
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args(["list", "--queue", "nosuchqueue"]));
     assert_exit(&output, 2, "bad queue");
 }
 
 #[test]
 fn count_csv_and_nul_separated_ids() {
-    let dir = testdata("demo-queue");
+    let dir = crate::util::demo_queue();
     let output = run(qsurgeon().arg("--queue-dir").arg(&dir).args([
         "list",
         "--sasl-user",
@@ -198,7 +198,7 @@ fn explain_shows_each_test_and_the_verdict() {
     let forged_id = ids_where(forged).into_iter().next().unwrap();
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args([
             "list",
             "--explain",
@@ -226,7 +226,7 @@ fn explain_shows_each_test_and_the_verdict() {
     );
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args(["list", "--explain", &forged_id, "--sasl-user", "mallory"]));
     assert_exit(&output, 0, "explain a match");
 }
@@ -235,7 +235,7 @@ fn explain_shows_each_test_and_the_verdict() {
 fn summary_finds_the_spammer() {
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args(["summary", "--json", "--top", "3"]));
     assert_exit(&output, 0, "summary --json");
     let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -264,7 +264,7 @@ fn summary_finds_the_spammer() {
 
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args([
             "summary",
             "--by",
@@ -277,7 +277,7 @@ fn summary_finds_the_spammer() {
     assert!(text.contains("Age (minutes) by recipient domain"), "{text}");
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args(["summary", "--sasl-user", "nobody"]));
     assert_exit(&output, 1, "summary of nothing");
 }
@@ -314,7 +314,7 @@ fn list_text_equals_postqueue_p() {
     let expected = std::fs::read_to_string(testdata("demo-queue.postqueue-p.out")).unwrap();
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .arg("list"));
     assert_exit(&output, 0, "list");
     let actual = String::from_utf8(output.stdout).unwrap();
@@ -329,7 +329,7 @@ fn list_json_extends_postqueue_j_line_for_line() {
     let expected = std::fs::read_to_string(testdata("demo-queue.postqueue-j.out")).unwrap();
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(testdata("demo-queue"))
+        .arg(crate::util::demo_queue())
         .args(["list", "--json", "--with-headers"]));
     assert_exit(&output, 0, "list --json");
     let actual = String::from_utf8(output.stdout).unwrap();

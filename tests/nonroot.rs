@@ -166,7 +166,7 @@ fn nonroot_selection_agrees_with_the_direct_scan() {
         return;
     }
     let bed = StubBed::new();
-    let demo = testdata("demo-queue");
+    let demo = crate::util::demo_queue().to_path_buf();
     let cases: [&[&str]; 9] = [
         &["--sender-domain", "ourdomain.example"],
         &["--recipient-domain", "greylist.example"],

@@ -96,3 +96,46 @@ pub fn assert_exit(output: &Output, code: i32, context: &str) {
         shown(&output.stdout)
     );
 }
+
+/// A copy of `testdata/demo-queue` with the spool's file modes: git keeps
+/// only the executable bit, so a checkout has message files 0755, and the
+/// group-execute bit means "forced to expire" to Postfix (and qsurgeon).
+/// The copy has message files 0700 and logfiles 0600, as Postfix wrote
+/// them. Made once per test run.
+pub fn demo_queue() -> &'static Path {
+    static COPY: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dest = tempfile::tempdir().expect("temp dir for the demo queue");
+        let source = testdata("demo-queue");
+        let mut stack = vec![source.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in
+                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            {
+                let path = entry.expect("demo queue entry").path();
+                let target = dest
+                    .path()
+                    .join(path.strip_prefix(&source).expect("inside the demo queue"));
+                if path.is_dir() {
+                    std::fs::create_dir_all(&target).expect("mkdir");
+                    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o700))
+                        .expect("chmod dir");
+                    stack.push(path);
+                } else {
+                    std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+                    std::fs::copy(&path, &target).expect("copy");
+                    let logfile = ["defer", "bounce", "trace"].iter().any(|q| {
+                        path.strip_prefix(&source)
+                            .is_ok_and(|rel| rel.starts_with(q))
+                    });
+                    let mode = if logfile { 0o600 } else { 0o700 };
+                    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
+                        .expect("chmod");
+                }
+            }
+        }
+        dest
+    })
+    .path()
+}
