@@ -11,7 +11,7 @@
 //! are reused; the inode differs) is skipped. Only IDs the scan selected
 //! are ever sent. Ctrl-C finishes the batch in flight and starts no other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -119,6 +119,10 @@ struct Shared<'s> {
     local: Option<LocalSenderCheck>,
     ctx: select::Context,
     selected: Mutex<(Vec<Selected>, Preview)>,
+    /// (device, inode, ID) of every selected file: the scan may meet a file
+    /// twice when Postfix renames it between two queues while they are
+    /// listed, and it is still one message.
+    seen: Mutex<HashSet<(u64, u64, String)>>,
 }
 
 struct CollectVisitor<'s, 'a> {
@@ -134,6 +138,15 @@ impl Visitor for CollectVisitor<'_, '_> {
             local: self.shared.local.as_ref(),
         };
         if !self.shared.selection.matches(&view, &self.shared.ctx) {
+            return;
+        }
+        let first_time = self
+            .shared
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((msg.info.device, msg.info.inode, msg.id.to_string()));
+        if !first_time {
             return;
         }
         let env = msg.envelope;
@@ -313,10 +326,12 @@ fn recheck(
     let mut candidates = vec![sel.queue];
     candidates.extend(queues.iter().copied().filter(|q| *q != sel.queue));
     let mut reused = false;
-    for queue in candidates {
+    // Two passes, as postsuper makes: qmgr may rename the file into a queue
+    // already looked at (deferred -> active -> deferred) while we look.
+    for queue in candidates.iter().chain(&candidates) {
         if let Ok(meta) = std::fs::symlink_metadata(layout.path(queue, &sel.id)) {
             if meta.ino() == sel.inode && meta.dev() == sel.device {
-                return Ok(Some(queue));
+                return Ok(Some(*queue));
             }
             reused = true;
         }
@@ -376,6 +391,7 @@ pub fn run(
         local,
         ctx: select::Context::now(),
         selected: Mutex::new(Default::default()),
+        seen: Mutex::new(HashSet::new()),
     };
     let progress = ScanProgress::default();
     let (stats, elapsed) =

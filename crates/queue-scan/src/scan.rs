@@ -8,7 +8,12 @@
 //! complete only when its owner bits are `rwx`; a file at a hash depth the
 //! current settings would not produce is invisible to Postfix and skipped
 //! here too. A file that vanishes between listing and opening is normal on
-//! a live queue: it is counted, never an error.
+//! a live queue: it is looked for in the other scanned queues (qmgr renames
+//! files between queues under the same ID), and counted, never an error,
+//! only when it is in none of them. The queues are listed twice (see
+//! `list_again`). So a message that Postfix moves while the scan runs is
+//! seen, and may be seen twice (showq may list it twice too): consumers
+//! that must count each message once key on device, inode and ID.
 //!
 //! Each rayon worker owns its buffers (file bytes, defer log, envelope,
 //! headers) and reuses them from file to file. The content between the
@@ -229,11 +234,15 @@ struct DirListing {
 }
 
 impl DirListing {
+    fn name(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.names[start..self.ends[i] as usize]
+    }
+
     fn names(&self) -> impl IndexedParallelIterator<Item = &str> + '_ {
-        (0..self.ends.len()).into_par_iter().map(move |i| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-            &self.names[start..self.ends[i] as usize]
-        })
+        (0..self.ends.len())
+            .into_par_iter()
+            .map(move |i| self.name(i))
     }
 }
 
@@ -325,6 +334,63 @@ fn list_dir(
     }
 }
 
+/// Lists the queues a second time and adds the names the first listing did
+/// not have. A message renamed from a queue not listed yet into one already
+/// listed (deferred -> active when qmgr picks it up, active -> deferred after
+/// a delivery attempt) was in neither listing; the second finds it where it
+/// went, unless it moved back the same way again in that moment. (showq,
+/// which lists once, misses such messages.) Errors and other counts were
+/// reported by the first listing.
+fn list_again(
+    layout: &QueueLayout,
+    options: &ScanOptions,
+    progress: &ScanProgress,
+    listings: &mut Vec<DirListing>,
+) {
+    let scratch = ScanProgress::default();
+    let mut again = Vec::new();
+    for &queue in &options.queues {
+        let dir = layout.queue_dir.join(queue);
+        list_dir(
+            layout,
+            queue,
+            dir,
+            &[],
+            &scratch,
+            &mut again,
+            &mut Vec::new(),
+        );
+    }
+    let mut seen: Vec<&str> = listings
+        .iter()
+        .flat_map(|l| (0..l.ends.len()).map(move |i| l.name(i)))
+        .collect();
+    seen.sort_unstable();
+    let mut added = Vec::new();
+    for listing in again {
+        let mut names = String::new();
+        let mut ends = Vec::new();
+        for name in (0..listing.ends.len()).map(|i| listing.name(i)) {
+            if seen.binary_search(&name).is_err() {
+                names.push_str(name);
+                ends.push(names.len() as u32);
+            }
+        }
+        if !ends.is_empty() {
+            added.push(DirListing {
+                names,
+                ends,
+                ..listing
+            });
+        }
+    }
+    progress.listed.fetch_add(
+        added.iter().map(|l| l.ends.len() as u64).sum(),
+        Ordering::Relaxed,
+    );
+    listings.extend(added);
+}
+
 /// Where the files of one directory are and what to read of them.
 #[derive(Clone, Copy)]
 struct Job<'j> {
@@ -333,6 +399,8 @@ struct Job<'j> {
     queue: &'static str,
     dir: &'j Path,
     dir_fd: Option<std::os::fd::BorrowedFd<'j>>,
+    /// Every queue of the scan, where a file gone from `queue` is looked for.
+    queues: &'j [&'static str],
 }
 
 /// Per-worker reusable state.
@@ -374,14 +442,31 @@ impl Worker {
         let Job {
             layout,
             read,
-            queue,
+            mut queue,
             dir,
             dir_fd,
+            queues,
         } = *job;
         self.path.clear();
         self.path.push(dir);
         self.path.push(id);
-        let (info, view_parts) = match self.read_file(read, dir_fd, id) {
+        let mut read_result = self.read_file(read, dir_fd, id);
+        // Gone from where it was listed: qmgr or postsuper may have renamed it
+        // into another queue (deferred -> active -> deferred on every retry),
+        // a move that would otherwise hide a live message from this scan.
+        // Two passes over the queues, as postsuper makes, catch one that moved
+        // on again while we looked.
+        'find: for _ in 0..2 {
+            for &other in queues {
+                if !matches!(read_result, Ok(Err(Skip::Vanished))) {
+                    break 'find;
+                }
+                layout.push_path(&mut self.path, other, id);
+                read_result = self.read_file(read, None, id);
+                queue = other;
+            }
+        }
+        let (info, view_parts) = match read_result {
             Ok(Ok(read)) => read,
             Ok(Err(skip)) => {
                 let counter = match skip {
@@ -658,6 +743,9 @@ pub fn scan<V, F>(
             &mut errors,
         );
     }
+    if options.queues.len() > 1 {
+        list_again(layout, options, progress, &mut listings);
+    }
     if !errors.is_empty() {
         let mut visitor = make_visitor();
         for e in errors {
@@ -682,6 +770,7 @@ pub fn scan<V, F>(
                     queue: listing.queue,
                     dir: &listing.dir,
                     dir_fd: listing.dir_fd.as_ref().map(|fd| fd.as_fd()),
+                    queues: &options.queues,
                 };
                 worker.process(&job, id, visitor, progress);
                 progress.done.fetch_add(1, Ordering::Relaxed);
@@ -728,6 +817,7 @@ pub fn read_one<R>(
         queue,
         dir,
         dir_fd: None,
+        queues: &[],
     };
     Worker::new().process(&job, id, &mut visitor, &ScanProgress::default());
     visitor.result
