@@ -9,7 +9,7 @@
 # the tests run their own instances (see shared/docs/postfix-test-instance.md).
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine)
+PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux)
 
 die() {
     echo "install-test-deps: error: $*" >&2
@@ -53,7 +53,7 @@ EOF
 fi
 
 # Check that what the tests call is really there.
-for cmd in postconf postfix postsuper postqueue postcat sendmail saslpasswd2 jq hyperfine; do
+for cmd in postconf postfix postsuper postqueue postcat sendmail saslpasswd2 jq hyperfine tmux; do
     command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] ||
         die "$cmd not found after installation"
 done

@@ -14,6 +14,7 @@ mod local_sender;
 // The verbs that change the queue, through real postsuper.
 mod act;
 // The prompt on a real terminal, and purges racing a running Postfix.
+mod act_live;
 // `triage` driven in a pseudo-terminal.
 mod triage;
 // Multi-instance: --instance and --all-instances.
