@@ -129,7 +129,7 @@ fn a_bad_expression_points_at_its_column_and_exits_2() {
 #[test]
 fn count_csv_and_nul_separated_ids() {
     let dir = crate::util::demo_queue();
-    let output = run(qsurgeon().arg("--queue-dir").arg(&dir).args([
+    let output = run(qsurgeon().arg("--queue-dir").arg(dir).args([
         "list",
         "--sasl-user",
         "mallory",
@@ -148,7 +148,7 @@ fn count_csv_and_nul_separated_ids() {
 
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(&dir)
+        .arg(dir)
         .args(["list", "--queue", "hold", "--ids", "-0"]));
     let ids: BTreeSet<String> = output
         .stdout
@@ -161,7 +161,7 @@ fn count_csv_and_nul_separated_ids() {
 
     let output = run(qsurgeon()
         .arg("--queue-dir")
-        .arg(&dir)
+        .arg(dir)
         .args(["list", "--csv", "--sort", "id"]));
     let text = String::from_utf8(output.stdout).unwrap();
     let mut lines = text.lines();
