@@ -91,32 +91,65 @@ impl Aggregate {
     }
 }
 
-/// The keys a message has in one dimension (several for recipient
-/// domains, reasons and DSN status; deduplicated per message).
-fn keys(dim: Dimension, msg: &Message<'_>, out: &mut Vec<Vec<u8>>) {
+/// The keys of one message in one dimension, packed in one reusable
+/// buffer (several for recipient domains, reasons and DSN status;
+/// deduplicated per message). Filling it allocates nothing once warm.
+#[derive(Default)]
+struct KeyList {
+    bytes: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl KeyList {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+    }
+
+    /// Appends what `write` writes as one key, unless it is already there.
+    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.bytes.len();
+        write(&mut self.bytes);
+        let new = &self.bytes[start..];
+        if self.spans.iter().any(|&(s, e)| &self.bytes[s..e] == new) {
+            self.bytes.truncate(start);
+        } else {
+            self.spans.push((start, self.bytes.len()));
+        }
+    }
+
+    fn push(&mut self, key: &[u8]) {
+        self.push_with(|out| out.extend_from_slice(key));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.spans.iter().map(|&(s, e)| &self.bytes[s..e])
+    }
+}
+
+fn keys(dim: Dimension, msg: &Message<'_>, out: &mut KeyList) {
     out.clear();
     let env = msg.envelope;
-    let mut push = |key: &[u8]| {
-        if !out.iter().any(|k| k == key) {
-            out.push(key.to_vec());
-        }
-    };
     match dim {
-        Dimension::Queue => push(msg.queue.as_bytes()),
-        Dimension::SaslUser => push(env.sasl_username().unwrap_or_default()),
-        Dimension::Sender => push(env.sender.unwrap_or_default()),
-        Dimension::SenderDomain => push(&domain_of(env.sender.unwrap_or_default())),
-        Dimension::Client => push(env.client_address().unwrap_or_default()),
-        Dimension::ClientNet => push(&client_net(env.client_address().unwrap_or_default())),
+        Dimension::Queue => out.push(msg.queue.as_bytes()),
+        Dimension::SaslUser => out.push(env.sasl_username().unwrap_or_default()),
+        Dimension::Sender => out.push(env.sender.unwrap_or_default()),
+        Dimension::SenderDomain => {
+            out.push_with(|buf| push_domain(env.sender.unwrap_or_default(), buf))
+        }
+        Dimension::Client => out.push(env.client_address().unwrap_or_default()),
+        Dimension::ClientNet => {
+            out.push_with(|buf| push_client_net(env.client_address().unwrap_or_default(), buf))
+        }
         Dimension::RecipientDomain => {
             for r in env.todo_recipients() {
-                push(&domain_of(r.address));
+                out.push_with(|buf| push_domain(r.address, buf));
             }
         }
         Dimension::Reason => {
             if let Some(log) = msg.defer_log {
                 log_values(log, b"reason", &mut |v| {
-                    push(&normalize_reason(v));
+                    out.push(&normalize_reason(v));
                     false
                 });
             }
@@ -124,7 +157,7 @@ fn keys(dim: Dimension, msg: &Message<'_>, out: &mut Vec<Vec<u8>>) {
         Dimension::DsnStatus => {
             if let Some(log) = msg.defer_log {
                 log_values(log, b"status", &mut |v| {
-                    push(v);
+                    out.push(v);
                     false
                 });
             }
@@ -132,31 +165,47 @@ fn keys(dim: Dimension, msg: &Message<'_>, out: &mut Vec<Vec<u8>>) {
     }
 }
 
-/// The domain of an address, lower-cased; empty for the null sender and
-/// for addresses without `@`.
-pub fn domain_of(address: &[u8]) -> Vec<u8> {
-    match address.iter().rposition(|&b| b == b'@') {
-        Some(at) => address[at + 1..].to_ascii_lowercase(),
-        None => Vec::new(),
+/// Appends the lower-cased domain of `address` (nothing for the null
+/// sender or an address without `@`).
+fn push_domain(address: &[u8], out: &mut Vec<u8>) {
+    if let Some(at) = address.iter().rposition(|&b| b == b'@') {
+        out.extend(address[at + 1..].iter().map(u8::to_ascii_lowercase));
     }
 }
 
-/// The /24 (IPv4) or /64 (IPv6) network of a client address.
-pub fn client_net(address: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(address);
-    let bare = text.strip_prefix("IPv6:").unwrap_or(&text);
-    match bare.parse::<std::net::IpAddr>() {
+/// Appends the /24 (IPv4) or /64 (IPv6) network of a client address, or
+/// the address itself when it is not one.
+fn push_client_net(address: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    let text = std::str::from_utf8(address).unwrap_or("");
+    let bare = text.strip_prefix("IPv6:").unwrap_or(text);
+    let _ = match bare.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(v4)) => {
             let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24").into_bytes()
+            write!(out, "{a}.{b}.{c}.0/24")
         }
         Ok(std::net::IpAddr::V6(v6)) => {
             let s = v6.segments();
             let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
-            format!("{net}/64").into_bytes()
+            write!(out, "{net}/64")
         }
-        Err(_) => address.to_vec(),
-    }
+        Err(_) => out.write_all(address),
+    };
+}
+
+/// The domain of an address, lower-cased; empty for the null sender and
+/// for addresses without `@`.
+pub fn domain_of(address: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_domain(address, &mut out);
+    out
+}
+
+/// The /24 (IPv4) or /64 (IPv6) network of a client address.
+pub fn client_net(address: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    push_client_net(address, &mut out);
+    out
 }
 
 /// Masks what varies between instances of one delay reason: addresses in
@@ -243,7 +292,7 @@ struct Shared<'s> {
 struct SummaryVisitor<'s, 'a> {
     shared: &'a Shared<'s>,
     agg: Aggregate,
-    keys: Vec<Vec<u8>>,
+    keys: KeyList,
 }
 
 impl Visitor for SummaryVisitor<'_, '_> {
@@ -261,8 +310,12 @@ impl Visitor for SummaryVisitor<'_, '_> {
         for &dim in shared.dims {
             keys(dim, msg, &mut self.keys);
             let table = self.agg.tables.entry(dim).or_default();
-            for key in self.keys.drain(..) {
-                table.entry(key).or_default().add(bytes, arrival);
+            for key in self.keys.iter() {
+                // Look up by slice first: a new key is the rare case.
+                match table.get_mut(key) {
+                    Some(tally) => tally.add(bytes, arrival),
+                    None => table.entry(key.to_vec()).or_default().add(bytes, arrival),
+                }
             }
         }
         if let Some(dim) = shared.matrix {
@@ -272,13 +325,26 @@ impl Visitor for SummaryVisitor<'_, '_> {
                 .position(|&b| age_minutes <= b)
                 .unwrap_or(BUCKETS.len() - 1);
             keys(dim, msg, &mut self.keys);
-            for key in self.keys.drain(..) {
-                self.agg.matrix.entry(key).or_insert([0; BUCKETS.len()])[bucket] += 1;
+            for key in self.keys.iter() {
+                match self.agg.matrix.get_mut(key) {
+                    Some(counts) => counts[bucket] += 1,
+                    None => {
+                        self.agg
+                            .matrix
+                            .entry(key.to_vec())
+                            .or_insert([0; BUCKETS.len()])[bucket] += 1
+                    }
+                }
             }
-            self.agg
-                .matrix
-                .entry(b"TOTAL".to_vec())
-                .or_insert([0; BUCKETS.len()])[bucket] += 1;
+            match self.agg.matrix.get_mut(&b"TOTAL"[..]) {
+                Some(counts) => counts[bucket] += 1,
+                None => {
+                    self.agg
+                        .matrix
+                        .entry(b"TOTAL".to_vec())
+                        .or_insert([0; BUCKETS.len()])[bucket] += 1
+                }
+            }
         }
     }
 
@@ -338,7 +404,7 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
         progress::scan_with_progress(layout, &options, &progress, || SummaryVisitor {
             shared: &shared,
             agg: Aggregate::default(),
-            keys: Vec::new(),
+            keys: KeyList::default(),
         });
     let agg = shared
         .result

@@ -24,7 +24,7 @@ pub struct MessageView<'m, 'a> {
 /// returns true. Defer logs hold one `name=value` line per fact
 /// (postfix-queue-format.md §5.5); each entry has one `reason=` and one
 /// `status=` line.
-pub fn log_values(log: &[u8], name: &[u8], visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+pub fn log_values<'l>(log: &'l [u8], name: &[u8], visit: &mut dyn FnMut(&'l [u8]) -> bool) -> bool {
     log.split(|&b| b == b'\n').any(|line| {
         line.len() > name.len()
             && line.starts_with(name)

@@ -6,7 +6,7 @@ pub mod postqueue;
 
 use queue_file::showq::{Showq, ShowqInput, ShowqMessage, ShowqOptions};
 use queue_scan::{InstanceConfig, Message, ReadPlan};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::cli::ListArgs;
 use crate::json::string_or_bytes;
@@ -88,6 +88,8 @@ impl OutputConfig {
 /// Per-worker formatting state.
 pub struct Scratch {
     showq: Showq,
+    /// One JSON member's value, reused.
+    json: Vec<u8>,
 }
 
 impl Scratch {
@@ -95,6 +97,7 @@ impl Scratch {
     pub fn new(config: &OutputConfig) -> Scratch {
         Scratch {
             showq: Showq::new(config.showq.clone()),
+            json: Vec::new(),
         }
     }
 
@@ -200,9 +203,7 @@ pub fn format_message(
                         if let Some(name) = &config.instance {
                             members.value("instance", &Value::from(name.as_str()));
                         }
-                        for (key, value) in extra_members(msg, config.with_headers) {
-                            members.value(key, &value);
-                        }
+                        write_extra_members(msg, config.with_headers, members, &mut scratch.json);
                     },
                 );
             }
@@ -210,56 +211,107 @@ pub fn format_message(
     }
 }
 
-/// `list --json`'s members after postqueue's: exact values (JSON strings,
-/// or `{"bytes": base64}` where the queue file holds non-UTF-8 bytes).
-fn extra_members(msg: &Message<'_>, with_headers: bool) -> Vec<(&'static str, Value)> {
-    let env = msg.envelope;
-    let text = |v: Option<&[u8]>| v.map_or(Value::Null, string_or_bytes);
-    let recipients = |state: queue_file::RecipientState| -> Value {
-        env.recipients
-            .iter()
-            .filter(|r| r.state == state)
-            .map(|r| {
-                json!({
-                    "address": string_or_bytes(r.address),
-                    "original": text(r.original),
-                    "notify_flags": r.notify_flags,
-                    "dsn_orig_rcpt": text(r.dsn_orig_rcpt),
-                })
-            })
-            .collect()
-    };
-    let mut members = vec![
-        ("sender_raw", text(env.sender)),
-        ("sasl_username", text(env.sasl_username())),
-        ("sasl_method", text(env.attribute(b"sasl_method"))),
-        ("client_address", text(env.client_address())),
-        ("client_name", text(env.client_name())),
-        ("helo_name", text(env.helo_name())),
-        (
-            "create_time",
-            env.create_time.map_or(Value::Null, Value::from),
-        ),
-        (
-            "todo_recipients",
-            recipients(queue_file::RecipientState::Todo),
-        ),
-        (
-            "done_recipients",
-            recipients(queue_file::RecipientState::Done),
-        ),
-        ("file_mtime", Value::from(msg.info.mtime)),
-    ];
-    if let Some(log) = msg.defer_log {
-        let mut statuses = Vec::new();
-        crate::view::log_values(log, b"status", &mut |v| {
-            let v = string_or_bytes(v);
-            if !statuses.contains(&v) {
-                statuses.push(v);
+/// Appends `bytes` as a JSON value: a string when they are UTF-8, else
+/// `{"bytes": base64}`; `null` for `None`. Exact, unlike postqueue's
+/// `printable()` strings.
+fn push_json_text(value: Option<&[u8]>, out: &mut Vec<u8>) {
+    match value {
+        None => out.extend_from_slice(b"null"),
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            // Writing into a Vec cannot fail.
+            Ok(text) => {
+                let _ = serde_json::to_writer(&mut *out, text);
             }
-            false
+            Err(_) => {
+                let _ = serde_json::to_writer(&mut *out, &string_or_bytes(bytes));
+            }
+        },
+    }
+}
+
+/// Appends the recipients in `state` as a JSON array.
+fn push_recipients(msg: &Message<'_>, state: queue_file::RecipientState, out: &mut Vec<u8>) {
+    out.push(b'[');
+    let mut first = true;
+    for r in msg.envelope.recipients.iter().filter(|r| r.state == state) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(b"{\"address\":");
+        push_json_text(Some(r.address), out);
+        out.extend_from_slice(b",\"dsn_orig_rcpt\":");
+        push_json_text(r.dsn_orig_rcpt, out);
+        out.extend_from_slice(b",\"notify_flags\":");
+        match r.notify_flags {
+            Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"original\":");
+        push_json_text(r.original, out);
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// Writes `list --json`'s members after postqueue's, straight into the
+/// line (no JSON values built per message): exact values, JSON strings or
+/// `{"bytes": base64}` where the queue file holds non-UTF-8 bytes.
+fn write_extra_members(
+    msg: &Message<'_>,
+    with_headers: bool,
+    members: &mut postqueue::JsonMembers<'_>,
+    value: &mut Vec<u8>,
+) {
+    let env = msg.envelope;
+    let mut member = |key: &str, write: &dyn Fn(&mut Vec<u8>)| {
+        value.clear();
+        write(value);
+        members.raw(key, value);
+    };
+    member("sender_raw", &|out| push_json_text(env.sender, out));
+    member("sasl_username", &|out| {
+        push_json_text(env.sasl_username(), out)
+    });
+    member("sasl_method", &|out| {
+        push_json_text(env.attribute(b"sasl_method"), out)
+    });
+    member("client_address", &|out| {
+        push_json_text(env.client_address(), out)
+    });
+    member("client_name", &|out| push_json_text(env.client_name(), out));
+    member("helo_name", &|out| push_json_text(env.helo_name(), out));
+    member("create_time", &|out| match env.create_time {
+        Some(t) => out.extend_from_slice(t.to_string().as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    });
+    member("todo_recipients", &|out| {
+        push_recipients(msg, queue_file::RecipientState::Todo, out)
+    });
+    member("done_recipients", &|out| {
+        push_recipients(msg, queue_file::RecipientState::Done, out)
+    });
+    member("file_mtime", &|out| {
+        out.extend_from_slice(msg.info.mtime.to_string().as_bytes())
+    });
+    if let Some(log) = msg.defer_log {
+        member("dsn_status", &|out| {
+            let mut seen: Vec<&[u8]> = Vec::new();
+            crate::view::log_values(log, b"status", &mut |v| {
+                if !seen.contains(&v) {
+                    seen.push(v);
+                }
+                false
+            });
+            out.push(b'[');
+            for (i, status) in seen.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_json_text(Some(status), out);
+            }
+            out.push(b']');
         });
-        members.push(("dsn_status", Value::Array(statuses)));
     }
     if with_headers {
         let header = |name: &[u8]| {
@@ -267,10 +319,11 @@ fn extra_members(msg: &Message<'_>, with_headers: bool) -> Vec<(&'static str, Va
                 .and_then(|h| h.get(name))
                 .map(|v| v.trim_ascii_start())
         };
-        members.push(("subject", text(header(b"subject"))));
-        members.push(("message_id", text(header(b"message-id"))));
+        member("subject", &|out| push_json_text(header(b"subject"), out));
+        member("message_id", &|out| {
+            push_json_text(header(b"message-id"), out)
+        });
     }
-    members
 }
 
 /// What goes after the last message.
