@@ -11,3 +11,10 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 export QSURGEON_REQUIRE_POSTFIX=1
 cargo test --workspace --locked
+
+# The benchmark as a smoke test (issue 5): every comparison runs once on a
+# generated 10k-message queue and the ratios are computed; no timing is
+# asserted (speed goals live in BENCHMARKS.md, not in tests).
+bench_data=$(mktemp -d)
+trap 'rm -rf "$bench_data"' EXIT
+BENCH_DATA="$bench_data" bash bench/run.sh --smoke
