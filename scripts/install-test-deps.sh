@@ -9,7 +9,7 @@
 # the tests run their own instances (see shared/docs/postfix-test-instance.md).
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux)
+PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux time)
 
 die() {
     echo "install-test-deps: error: $*" >&2
