@@ -12,7 +12,7 @@ use crate::postfix::{label, require_postfix, IdStyle, Instance};
 use crate::util::{assert_exit, qsurgeon, run};
 
 /// queue_id -> (queue_name, forced_expire), from real `postqueue -j`.
-fn queue_state(instance: &Instance) -> BTreeMap<String, (String, bool)> {
+pub fn queue_state(instance: &Instance) -> BTreeMap<String, (String, bool)> {
     instance
         .postqueue_json()
         .iter()
@@ -30,7 +30,7 @@ fn queue_state(instance: &Instance) -> BTreeMap<String, (String, bool)> {
 }
 
 /// The spammer's messages, as the bed labelled them when it injected them.
-fn spam_ids(instance: &Instance) -> BTreeSet<String> {
+pub fn spam_ids(instance: &Instance) -> BTreeSet<String> {
     instance
         .labels
         .iter()

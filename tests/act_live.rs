@@ -14,37 +14,9 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::postfix::{label, require_postfix, IdStyle, Instance, SPAMMER};
+use crate::act::{queue_state, spam_ids};
+use crate::postfix::{require_postfix, IdStyle, Instance, SPAMMER};
 use crate::util::{assert_exit, qsurgeon, run};
-
-/// queue_id -> (queue_name, forced_expire), from real `postqueue -j`.
-fn queue_state(instance: &Instance) -> BTreeMap<String, (String, bool)> {
-    instance
-        .postqueue_json()
-        .iter()
-        .map(|m| {
-            (
-                m["queue_id"].as_str().unwrap().to_string(),
-                (
-                    m["queue_name"].as_str().unwrap().to_string(),
-                    m["forced_expire"] == Value::Bool(true),
-                ),
-            )
-        })
-        .collect()
-}
-
-/// The spammer's messages, as the bed labelled them when it injected them.
-fn spam_ids(instance: &Instance) -> BTreeSet<String> {
-    instance
-        .labels
-        .iter()
-        .filter(|(k, _)| k.starts_with(label::SPAM_PREFIX))
-        .map(|(_, id)| id.clone())
-        .collect()
-}
 
 /// `before` without `removed`: what the queue must look like after a purge.
 fn without(
