@@ -488,15 +488,16 @@ pub fn run(
             break;
         }
         // Re-check every file just before acting on it.
-        let mut by_op: Vec<(Op, Vec<&Selected>)> = Vec::new();
+        // Each selected message with the queue it is in now.
+        let mut by_op: Vec<(Op, Vec<(&Selected, &'static str)>)> = Vec::new();
         let mut flush_ids: Vec<&Selected> = Vec::new();
         let mut lines = Vec::new();
         for sel in batch {
             match recheck(layout, sel, &all_queues) {
                 Ok(Some(queue)) => match verb.op(queue) {
                     Some(op) => match by_op.iter_mut().find(|(o, _)| *o == op) {
-                        Some((_, ids)) => ids.push(sel),
-                        None => by_op.push((op, vec![sel])),
+                        Some((_, ids)) => ids.push((sel, queue)),
+                        None => by_op.push((op, vec![(sel, queue)])),
                     },
                     None => flush_ids.push(sel),
                 },
@@ -516,42 +517,41 @@ pub fn run(
         let mut batch_record = serde_json::Map::new();
         for (op, sels) in &mut by_op {
             if let Some(backup) = backup.as_mut() {
-                let items: Vec<BackupItem<'_>> = Vec::new();
-                let paths: Vec<(PathBuf, Vec<(&str, PathBuf)>)> = sels
+                // Back up from where the file is now (it may have moved
+                // since the scan); a message whose copy failed is kept.
+                let paths: Vec<PathBuf> = sels
                     .iter()
-                    .map(|s| {
-                        let logs = ["defer", "bounce", "trace"]
+                    .map(|(s, queue)| layout.path(queue, &s.id))
+                    .collect();
+                let items: Vec<BackupItem<'_>> = sels
+                    .iter()
+                    .zip(&paths)
+                    .map(|((s, queue), path)| BackupItem {
+                        queue,
+                        id: &s.id,
+                        path,
+                        log_paths: ["defer", "bounce", "trace"]
                             .iter()
                             .map(|k| (*k, layout.path(k, &s.id)))
                             .filter(|(_, p)| p.exists())
-                            .collect();
-                        (layout.path(s.queue, &s.id), logs)
+                            .collect(),
                     })
                     .collect();
-                let mut items = items;
-                for (s, (path, logs)) in sels.iter().zip(&paths) {
-                    items.push(BackupItem {
-                        queue: s.queue,
-                        id: &s.id,
-                        path,
-                        log_paths: logs.clone(),
-                    });
-                }
-                let saved = backup.save_batch(&items);
-                let failed: Vec<String> = saved
-                    .iter()
-                    .filter(|(_, r)| r.is_err())
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                for (id, result) in &saved {
+                let mut failed = HashSet::new();
+                for (id, result) in backup.save_batch(&items) {
                     if let Err(e) = result {
                         eprintln!("qsurgeon: error: backup of {id} failed, not deleting it: {e:#}");
+                        failed.insert(id);
                     }
                 }
                 tally.not_backed_up += failed.len() as u64;
-                sels.retain(|s| !failed.contains(&s.id));
+                sels.retain(|(s, _)| !failed.contains(&s.id));
             }
-            let ids: Vec<&str> = sels.iter().map(|s| s.id.as_str()).collect();
+            let ids: Vec<&str> = sels.iter().map(|(s, _)| s.id.as_str()).collect();
+            // Where each message is now, for the per-ID report (a map: a
+            // batch holds thousands of IDs).
+            let queue_of: HashMap<&str, &str> =
+                sels.iter().map(|(s, q)| (s.id.as_str(), *q)).collect();
             if ids.is_empty() {
                 continue;
             }
@@ -571,7 +571,7 @@ pub fn run(
             let mut done_ids = Vec::new();
             let mut other_ids = Vec::new();
             for (id, outcome) in &report.outcomes {
-                let queue = sels.iter().find(|s| &s.id == id).map_or("?", |s| s.queue);
+                let queue = queue_of.get(id.as_str()).copied().unwrap_or("?");
                 match outcome {
                     IdOutcome::Done => {
                         tally.done += 1;
