@@ -177,6 +177,11 @@ bench_size() {
         "postqueue -p | grep | awk | postsuper -d - ::: postqueue -c $CFC -p | grep -E '$mailq_id.* [A-Z]{2}@ourdomain\\.example\$' | awk '{print \$1}' | tr -d '*!#' | postsuper -c $CFC -d -"
         "postsuper -d - (same IDs) ::: postsuper -c $CFC -d - < $(printf %q "$ids_file")"
     )
+    # The scan alone under the same conditions as the purges (a copy just
+    # made by cp -al), for the goal "delete <= scan + postsuper + 10%".
+    local -a g_copy_scan=(
+        "qsurgeon list --sasl-user X --ids (fresh copy) ::: $qs -c $CFC list --sasl-user $spammer --ids"
+    )
 
     local warm_runs cold_runs purge_runs warmup=1
     if ((n <= 20000)); then warm_runs=10 cold_runs=5 purge_runs=5
@@ -220,7 +225,7 @@ bench_size() {
     hf "$tmp/warm-sasl.json" "$warm_runs" "$warmup" "" "${g_sasl[@]}"
     hf "$tmp/warm-summary.json" "$warm_runs" "$warmup" "" "${g_summary[@]}"
     say "purges, each on a fresh cp -al copy"
-    hf "$tmp/warm-purge.json" "$purge_runs" 0 "$fresh_copy" "${g_purge[@]}"
+    hf "$tmp/warm-purge.json" "$purge_runs" 0 "$fresh_copy" "${g_purge[@]}" "${g_copy_scan[@]}"
 
     if ((can_drop)); then
         say "cold cache"
