@@ -291,6 +291,6 @@ for s in "${sizes[@]}"; do
     bench_size "$(count_of "$s")"
 done
 if ((smoke == 0)) && command -v python3 >/dev/null; then
-    python3 "$repo/bench/plot.py" "$results" "$repo/bench/scaling.svg" && say "plot: bench/scaling.svg"
+    python3 "$repo/bench/plot.py" "$results" "$repo/bench/time-vs-size.svg" && say "plot: bench/time-vs-size.svg"
 fi
 say "done in $((SECONDS - started)) s"
