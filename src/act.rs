@@ -26,13 +26,13 @@ use select::Selection;
 use serde_json::json;
 
 use crate::cli::ActArgs;
-use crate::local_sender::LocalSenderCheck;
 use crate::selection::Target;
 use crate::summary::{human_age, human_size};
 use crate::surgery::backup::{Backup, BackupItem};
-use crate::surgery::postsuper::{self, IdOutcome, Op, Postsuper};
 use crate::view::MessageView;
 use crate::{progress, selection};
+use postfix::postsuper::{self, IdOutcome, Op};
+use postfix::LocalSenderCheck;
 
 /// Exit status when `--max` refused the selection.
 pub const EXIT_REFUSED: u8 = 3;
@@ -351,7 +351,11 @@ pub fn run(
     backup: Option<&PathBuf>,
 ) -> Result<ExitCode> {
     let layout = &target.instance.layout;
-    let config_dir = target.config_dir.as_deref();
+    let postfix = target
+        .postfix
+        .as_ref()
+        .context("acting needs the instance's configuration")?;
+    let config_dir = postfix.config_dir();
     if args.select.is_empty() && !args.all {
         bail!("{} needs a selection (e.g. --sasl-user NAME); use --all to act on every message in the scanned queues", verb.name());
     }
@@ -363,7 +367,7 @@ pub fn run(
             bail!("--rate must be a positive number of messages per second");
         }
     }
-    let postsuper = Postsuper::new(config_dir);
+    let postsuper = postfix.postsuper();
     if verb == Verb::Expire
         && !postsuper
             .supports(Op::Expire)
@@ -614,7 +618,9 @@ pub fn run(
         if !flush_ids.is_empty() {
             let ids: Vec<&str> = flush_ids.iter().map(|s| s.id.as_str()).collect();
             let mut done_ids = Vec::new();
-            for (id, result) in postsuper::flush(config_dir, &ids, args.rate, &stop) {
+            for (id, result) in
+                postsuper::flush(&postfix.postqueue(), config_dir, &ids, args.rate, &stop)
+            {
                 match result {
                     Ok(()) => {
                         tally.done += 1;

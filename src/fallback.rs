@@ -71,7 +71,7 @@ pub fn list(target: &Target, args: &ListArgs) -> Result<ExitCode> {
     let Some(dir) = unreadable_queue(&target.instance.layout, &queues) else {
         return crate::list::run(target, args);
     };
-    if !target.has_postfix_config {
+    if target.postfix.is_none() {
         // postqueue would list the default instance, not this directory.
         bail!(
             "{}; postqueue cannot stand in for --queue-dir",
@@ -351,15 +351,6 @@ fn format_record(printer: Printer, record: &Record, out: &mut Vec<u8>) {
     }
 }
 
-/// The postqueue program: `$QSURGEON_POSTQUEUE` (tests), else found on
-/// `PATH` or in the sbin directories.
-fn postqueue_program() -> PathBuf {
-    crate::surgery::postsuper::program_from(
-        std::env::var_os(crate::surgery::postsuper::POSTQUEUE_ENV),
-        "postqueue",
-    )
-}
-
 /// Lists through `postqueue [-c DIR] -j`, streaming unless `--sort`.
 fn run_postqueue(
     target: &Target,
@@ -373,14 +364,14 @@ fn run_postqueue(
         long_ids: target.instance.long_queue_ids,
     };
     let empty_address = target.instance.empty_address_recipient.clone();
-    let program = postqueue_program();
+    let postfix = target
+        .postfix
+        .as_ref()
+        .context("listing through postqueue needs the instance's configuration")?;
+    let program = postfix.postqueue();
     let mut cmd = Command::new(&program);
-    if let Some(dir) = &target.config_dir {
-        // postqueue refuses a relative -c.
-        cmd.arg("-c")
-            .arg(std::path::absolute(dir).unwrap_or_else(|_| dir.clone()));
-    }
-    cmd.arg("-j")
+    cmd.args(postfix.config_args())
+        .arg("-j")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

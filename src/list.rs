@@ -15,12 +15,12 @@ use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanPro
 use select::Selection;
 
 use crate::cli::{ListArgs, SortField};
-use crate::local_sender::LocalSenderCheck;
 use crate::output::{self, Format, OutputConfig};
 use crate::sanitize::Terminal;
 use crate::selection::Target;
 use crate::view::MessageView;
 use crate::{progress, selection};
+use postfix::LocalSenderCheck;
 
 /// Exit status when nothing matched.
 pub const EXIT_NO_MATCH: u8 = 1;

@@ -9,10 +9,8 @@ mod act;
 mod cli;
 mod completions;
 mod fallback;
-mod instances;
 mod json;
 mod list;
-mod local_sender;
 mod man;
 mod output;
 mod progress;
@@ -32,6 +30,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use postfix::Postfix;
 use queue_scan::{is_valid_queue_id, InstanceConfig, QueueLayout};
 
 use crate::act::Verb;
@@ -89,7 +88,10 @@ fn run(opts: Opts) -> Result<ExitCode> {
         }
         Command::Restore(args) => {
             let target = single_target(&opts)?;
-            surgery::backup::run_restore(target.config_dir.as_deref(), args)
+            let Some(postfix) = &target.postfix else {
+                anyhow::bail!("restore re-injects through postdrop, which needs the instance's configuration: use -c CONFIG_DIR or --instance NAME, not --queue-dir");
+            };
+            surgery::backup::run_restore(postfix, args)
         }
         Command::Generate(args) => {
             match args.what {
@@ -168,13 +170,14 @@ fn targets(opts: &Opts) -> Result<Vec<selection::Target>> {
     if !opts.all_instances {
         return Ok(vec![single_target(opts)?]);
     }
-    instances::list()?
+    Postfix::new(None)?
+        .instances()?
         .into_iter()
         .map(|i| {
+            let postfix = Postfix::new(Some(&i.config_dir))?;
             Ok(selection::Target {
-                instance: InstanceConfig::from_postconf(Some(&i.config_dir))?,
-                config_dir: Some(i.config_dir),
-                has_postfix_config: true,
+                instance: postfix.instance_config()?,
+                postfix: Some(postfix),
                 label: Some(i.name),
             })
         })
@@ -187,18 +190,21 @@ fn single_target(opts: &Opts) -> Result<selection::Target> {
         !opts.all_instances,
         "this command works on one instance: use --instance NAME"
     );
+    if let Some(dir) = &opts.queue_dir {
+        return Ok(selection::Target {
+            instance: InstanceConfig::with_defaults(dir),
+            postfix: None,
+            label: None,
+        });
+    }
     let config_dir = match &opts.instance {
-        Some(name) => Some(instances::find(name)?.config_dir),
+        Some(name) => Some(Postfix::new(None)?.find_instance(name)?.config_dir),
         None => opts.config_dir.clone(),
     };
-    let instance = match &opts.queue_dir {
-        Some(dir) => InstanceConfig::with_defaults(dir),
-        None => InstanceConfig::from_postconf(config_dir.as_deref())?,
-    };
+    let postfix = Postfix::new(config_dir.as_deref())?;
     Ok(selection::Target {
-        instance,
-        config_dir,
-        has_postfix_config: opts.queue_dir.is_none(),
+        instance: postfix.instance_config()?,
+        postfix: Some(postfix),
         label: None,
     })
 }

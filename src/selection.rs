@@ -125,10 +125,9 @@ pub fn read_plan(selection: &Selection, output_needs: ReadPlan) -> ReadPlan {
 pub struct Target {
     /// Its queue layout and settings.
     pub instance: queue_scan::InstanceConfig,
-    /// `-c DIR`, passed on to postconf, postsuper, postqueue.
-    pub config_dir: Option<std::path::PathBuf>,
-    /// False with `--queue-dir`: there is no Postfix configuration to ask.
-    pub has_postfix_config: bool,
+    /// The instance's Postfix programs; `None` with `--queue-dir`: there is
+    /// no Postfix configuration to ask.
+    pub postfix: Option<postfix::Postfix>,
     /// The instance's name when several are worked on (`--all-instances`):
     /// every output line that names a message names it too.
     pub label: Option<String>,
@@ -143,18 +142,16 @@ pub fn local_sender_check(
     queues: &[&'static str],
     selection: &Selection,
     quiet: bool,
-) -> Result<Option<crate::local_sender::LocalSenderCheck>> {
+) -> Result<Option<postfix::LocalSenderCheck>> {
     if !selection.needs().contains(Data::LOCAL_SENDER_CHECK) {
         return Ok(None);
     }
-    anyhow::ensure!(
-        target.has_postfix_config,
-        "--nonexistent-local-sender asks Postfix which addresses exist: use -c CONFIG_DIR (or the default instance), not --queue-dir"
-    );
-    let mut check =
-        crate::local_sender::LocalSenderCheck::from_postconf(target.config_dir.as_deref())?;
+    let Some(postfix) = &target.postfix else {
+        anyhow::bail!("--nonexistent-local-sender asks Postfix which addresses exist: use -c CONFIG_DIR (or the default instance), not --queue-dir");
+    };
+    let mut check = postfix::LocalSenderCheck::from_postfix(postfix)?;
     struct Senders<'c, 'm> {
-        check: &'c crate::local_sender::LocalSenderCheck,
+        check: &'c postfix::LocalSenderCheck,
         found: std::collections::HashSet<Vec<u8>>,
         all: &'m std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
     }

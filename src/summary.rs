@@ -15,11 +15,11 @@ use queue_scan::{Message, ReadPlan, ScanError, ScanOptions, ScanProgress, Visito
 use serde_json::json;
 
 use crate::cli::{Dimension, SummaryArgs};
-use crate::local_sender::LocalSenderCheck;
 use crate::sanitize::Terminal;
 use crate::selection::Target;
 use crate::view::{log_values, MessageView};
 use crate::{progress, selection};
+use postfix::LocalSenderCheck;
 
 /// qshape's age buckets, in minutes: a message falls in the first bucket
 /// whose bound its age does not exceed; the last column is older still.

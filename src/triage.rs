@@ -136,7 +136,7 @@ struct Partial {
 
 struct Collector<'s, 'a> {
     selection: &'s select::Selection,
-    local: Option<&'s crate::local_sender::LocalSenderCheck>,
+    local: Option<&'s postfix::LocalSenderCheck>,
     ctx: select::Context,
     out: &'a Mutex<Vec<Partial>>,
     part: Partial,
@@ -694,7 +694,7 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
                     Some(4) => Verb::Expire,
                     _ => continue,
                 };
-                if !target.has_postfix_config {
+                if target.postfix.is_none() {
                     eprintln!("acting needs the instance's configuration: start triage with -c CONFIG_DIR");
                     continue;
                 }

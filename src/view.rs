@@ -9,7 +9,7 @@ use queue_file::RecipientState;
 use queue_scan::Message;
 use select::{Field, Fields};
 
-use crate::local_sender::LocalSenderCheck;
+use postfix::LocalSenderCheck;
 
 /// A message as the selection sees it.
 pub struct MessageView<'m, 'a> {

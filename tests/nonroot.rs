@@ -94,8 +94,11 @@ impl StubBed {
         std::fs::write(
             conf.join("main.cf"),
             format!(
-                "queue_directory = {}\ncompatibility_level = 3.6\n",
-                spool.display()
+                // The stub postqueue stands in for the real one because qsurgeon
+                // takes Postfix's programs from command_directory.
+                "queue_directory = {}\ncommand_directory = {}\ncompatibility_level = 3.6\n",
+                spool.display(),
+                dir.path().display()
             ),
         )
         .expect("main.cf");
@@ -119,13 +122,10 @@ impl StubBed {
         self.dir.path().join("conf")
     }
 
-    /// qsurgeon as nobody with `-c conf` and the stub postqueue.
+    /// qsurgeon as nobody with `-c conf` (whose command_directory holds the stub postqueue).
     fn qsurgeon(&self, args: &[&str]) -> Output {
         let mut cmd = as_nobody(&bin());
-        cmd.env("QSURGEON_POSTQUEUE", self.dir.path().join("postqueue"))
-            .arg("-c")
-            .arg(self.conf())
-            .args(args);
+        cmd.arg("-c").arg(self.conf()).args(args);
         run(&mut cmd)
     }
 }

@@ -511,28 +511,24 @@ struct Target {
 }
 
 impl Target {
-    fn from_postconf(config_dir: Option<&Path>) -> Result<Target> {
-        let values = queue_scan::config::postconf(
-            config_dir,
-            &[
-                "queue_directory",
-                "hash_queue_names",
-                "hash_queue_depth",
-                "command_directory",
-                "line_length_limit",
-            ],
-        )?;
+    fn from_postfix(postfix: &postfix::Postfix) -> Result<Target> {
+        let values = postfix.postconf(&[
+            "queue_directory",
+            "hash_queue_names",
+            "hash_queue_depth",
+            "line_length_limit",
+        ])?;
         let depth = values[2]
             .trim()
             .parse()
             .with_context(|| format!("hash_queue_depth is not a number: {:?}", values[2]))?;
-        let line_limit = values[4]
+        let line_limit = values[3]
             .trim()
             .parse()
-            .with_context(|| format!("line_length_limit is not a number: {:?}", values[4]))?;
+            .with_context(|| format!("line_length_limit is not a number: {:?}", values[3]))?;
         Ok(Target {
-            config_dir: config_dir.map(Path::to_path_buf),
-            postdrop: Path::new(values[3].trim()).join("postdrop"),
+            config_dir: postfix.config_dir().map(Path::to_path_buf),
+            postdrop: postfix.program("postdrop"),
             line_limit,
             layout: QueueLayout::new(PathBuf::from(&values[0]), &values[1], depth),
         })
@@ -605,7 +601,7 @@ impl RestorePlan {
     /// re-inject: to-do recipients only; not what `restored.jsonl` lists,
     /// not what is still in the queue, and for a message saved several
     /// times only its last copy.
-    pub fn load(dir: &Path, config_dir: Option<&Path>) -> Result<RestorePlan> {
+    pub fn load(dir: &Path, postfix: &postfix::Postfix) -> Result<RestorePlan> {
         let manifest_path = dir.join(MANIFEST);
         let manifest = fs::read_to_string(&manifest_path).with_context(|| {
             format!(
@@ -614,7 +610,7 @@ impl RestorePlan {
                 dir.display()
             )
         })?;
-        let target = Target::from_postconf(config_dir)?;
+        let target = Target::from_postfix(postfix)?;
         let done = read_restored(dir)?;
         let done_files: HashSet<&str> = done.iter().map(|r| r.file.as_str()).collect();
         let done_keys: HashSet<(&str, Option<(i64, i64)>)> = done
@@ -1157,8 +1153,8 @@ fn parse_attr0(bytes: &[u8]) -> Vec<Vec<(String, String)>> {
 
 /// `qsurgeon restore DIR [--dry-run] [--yes]`. Exit status: 0 restored, 1
 /// nothing to restore, 2 an error (some message could not be restored).
-pub fn run_restore(config_dir: Option<&Path>, args: &RestoreArgs) -> Result<ExitCode> {
-    let plan = RestorePlan::load(&args.dir, config_dir)?;
+pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<ExitCode> {
+    let plan = RestorePlan::load(&args.dir, postfix)?;
     if !plan.is_empty() && !args.dry_run && !args.yes {
         let question = format!(
             "Re-inject {} message{} from {} through postdrop?",

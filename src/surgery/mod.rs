@@ -1,2 +1,1 @@
 pub mod backup;
-pub mod postsuper;

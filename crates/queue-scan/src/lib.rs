@@ -2,7 +2,7 @@
 //! parallel scan of its queue files.
 //!
 //! - [`layout`]: queue names, hashed paths, queue ID syntax.
-//! - [`config`]: the layout of an instance, read through `postconf`.
+//! - [`config`]: an instance's settings that the scan and printers need.
 //! - [`scan`]: the parallel scan and the per-message view it lends out.
 
 #![deny(missing_docs)]
@@ -11,7 +11,7 @@ pub mod config;
 pub mod layout;
 pub mod scan;
 
-pub use config::{layout_from_postconf, ConfigError, InstanceConfig};
+pub use config::InstanceConfig;
 pub use layout::{is_valid_queue_id, QueueLayout, MESSAGE_QUEUES};
 pub use scan::{
     read_one, scan, FileInfo, Message, ReadPlan, ScanError, ScanErrorKind, ScanOptions,

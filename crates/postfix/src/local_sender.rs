@@ -26,17 +26,16 @@
 //! Postfix's resolver would reject, bytes a lookup cannot carry) is never selected, because
 //! the selection may be purged.
 
-// The selection wiring (`--nonexistent-local-sender` in list/summary/purge) uses this module;
-// until it lands only the tests do.
-#![allow(dead_code)]
-
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::error::{Context, Error};
+use crate::{postfix_bool, Postfix};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 use queue_file::quote::{quote_822_local_flags, QuoteFlags};
 
 /// The main.cf parameters the check reads (`postconf -x`, so `$name` references arrive
@@ -203,7 +202,7 @@ pub struct LocalSenderCheck {
     domain_stats: Mutex<Vec<Stats>>,
     /// Domain lookups that failed inside `is_local_domain` (which cannot return an error);
     /// the next `resolve` reports them.
-    domain_errors: Mutex<Vec<String>>,
+    domain_errors: Mutex<Vec<Error>>,
     /// Per distinct address table: the keys asked and found so far, and counters.
     asked: HashMap<Query, HashSet<Vec<u8>>>,
     found: HashMap<Query, HashSet<Vec<u8>>>,
@@ -213,10 +212,9 @@ pub struct LocalSenderCheck {
 }
 
 impl LocalSenderCheck {
-    /// Reads the domain classes and maps through postconf (config_dir = the instance's -c,
-    /// None = default).
-    pub fn from_postconf(config_dir: Option<&Path>) -> Result<LocalSenderCheck> {
-        let values = read_postconf(config_dir)?;
+    /// Reads the instance's domain classes and maps through its postconf.
+    pub fn from_postfix(postfix: &Postfix) -> Result<LocalSenderCheck> {
+        let values = postfix.postconf_map(&PARAMS)?;
         let get = |name: &str| values.get(name).map(String::as_str).unwrap_or("");
         let smtputf8 = postfix_bool(get("smtputf8_enable"));
         let mut domain_tables = Vec::new();
@@ -254,16 +252,10 @@ impl LocalSenderCheck {
         .map(map_param)
         .filter(|m| !m.is_empty())
         .collect();
-        let command_dir = get("command_directory");
-        let postmap = Path::new(command_dir).join("postmap");
-        let postmap = if !command_dir.is_empty() && postmap.is_file() {
-            postmap
-        } else {
-            find_tool("postmap")
-        };
+        let postmap = postfix.program("postmap");
         let table_count = domain_tables.len();
         Ok(LocalSenderCheck {
-            config_dir: config_dir.map(Path::to_path_buf),
+            config_dir: postfix.config_dir().map(Path::to_path_buf),
             postmap,
             smtputf8,
             delimiters: get("recipient_delimiter").as_bytes().to_vec(),
@@ -573,7 +565,7 @@ impl LocalSenderCheck {
                 self.domain_errors
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(format!("{e:#}"));
+                    .push(e);
                 false
             }
         };
@@ -646,8 +638,8 @@ impl LocalSenderCheck {
     fn take_domain_errors(&self) -> Result<()> {
         let errors =
             std::mem::take(&mut *self.domain_errors.lock().unwrap_or_else(|e| e.into_inner()));
-        match errors.first() {
-            Some(first) => Err(anyhow!("{first}")),
+        match errors.into_iter().next() {
+            Some(first) => Err(first),
             None => Ok(()),
         }
     }
@@ -707,67 +699,24 @@ impl LocalSenderCheck {
             input.extend_from_slice(key);
             input.push(b'\n');
         }
-        let output = run_with_input(&mut cmd, &input).with_context(|| format!("`{line}`"))?;
+        let output = run_with_input(&mut cmd, &input).map_err(|source| Error::Spawn {
+            command: line.clone(),
+            source,
+        })?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         let fatal = stderr.contains("fatal:") || stderr.contains("panic:");
         let ok = matches!(output.status.code(), Some(0) | Some(1)) && !fatal;
         if !ok {
-            bail!("`{line}` failed ({}): {}", output.status, stderr.trim());
+            return Err(Error::Failed {
+                command: line,
+                detail: format!("{}: {}", output.status, stderr.trim()),
+            });
         }
-        parse_postmap_output(&output.stdout, keys).with_context(|| format!("`{line}`"))
-    }
-}
-
-/// Runs `postconf [-c DIR] -x NAME…` and returns name → value.
-fn read_postconf(config_dir: Option<&Path>) -> Result<HashMap<String, String>> {
-    let postconf = find_tool("postconf");
-    let mut cmd = Command::new(&postconf);
-    if let Some(dir) = config_dir {
-        cmd.arg("-c").arg(dir);
-    }
-    cmd.arg("-x").args(PARAMS);
-    let shown = format!(
-        "postconf {}-x {}",
-        config_dir
-            .map(|d| format!("-c {} ", d.display()))
-            .unwrap_or_default(),
-        PARAMS.join(" ")
-    );
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run `{shown}` (is Postfix installed?)"))?;
-    if !output.status.success() {
-        bail!(
-            "`{shown}` failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let values = parse_postconf_output(&text);
-    if let Some(missing) = PARAMS.iter().find(|p| !values.contains_key(**p)) {
-        bail!("`{shown}` printed no value for {missing}");
-    }
-    Ok(values)
-}
-
-/// `name = value` lines (an empty value prints as `name =`).
-fn parse_postconf_output(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|line| {
-            let (name, value) = line.split_once(" =")?;
-            Some((
-                name.to_string(),
-                value.strip_prefix(' ').unwrap_or(value).to_string(),
-            ))
+        parse_postmap_output(&output.stdout, keys).map_err(|detail| Error::Output {
+            command: line,
+            detail,
         })
-        .collect()
-}
-
-/// main.cf booleans are `yes`/`no` (`mail_conf_bool.c`, case-insensitive).
-fn postfix_bool(value: &str) -> bool {
-    value.trim().eq_ignore_ascii_case("yes")
+    }
 }
 
 /// `myorigin`, casefolded. Debian builds (MYORIGIN_FROM_FILE, `mail_params.c`) read a value
@@ -834,7 +783,10 @@ fn parse_domain_list(
     depth: usize,
 ) -> Result<()> {
     if depth > 20 {
-        bail!("{param}: /file/name entries nested too deeply (a loop?)");
+        return Err(Error::Config {
+            param: param.into(),
+            detail: "/file/name entries nested too deeply (a loop?)".into(),
+        });
     }
     for token in split_list(value) {
         if token.starts_with('#') {
@@ -845,11 +797,18 @@ fn parse_domain_list(
         let negate = negated ^ (bangs % 2 == 1);
         let item = &token[bangs..];
         if item.is_empty() {
-            bail!("{param}: no pattern after '!'");
+            return Err(Error::Config {
+                param: param.into(),
+                detail: "no pattern after '!'".into(),
+            });
         }
         if item.starts_with('/') {
             let text = std::fs::read_to_string(item)
-                .with_context(|| format!("{param}: read the domain list file {item}"))?;
+                .map_err(|source| Error::Read {
+                    path: item.into(),
+                    source,
+                })
+                .with_context(|| format!("{param}: the domain list file"))?;
             for line in text.lines().filter(|l| !l.starts_with('#')) {
                 parse_domain_list(param, line, negate, smtputf8, tables, out, depth + 1)?;
             }
@@ -1056,19 +1015,24 @@ fn keys_for(query: &Query, keys: &Keys, smtputf8: bool) -> Vec<Vec<u8>> {
 
 /// postmap prints `key<TAB>value` for each found key, the key exactly as it was read. Keys
 /// contain no TAB (`is_queryable`), so the first TAB ends the key.
-fn parse_postmap_output(stdout: &[u8], sent: &[Vec<u8>]) -> Result<HashSet<Vec<u8>>> {
+fn parse_postmap_output(stdout: &[u8], sent: &[Vec<u8>]) -> Result<HashSet<Vec<u8>>, String> {
     let sent: HashSet<&[u8]> = sent.iter().map(Vec::as_slice).collect();
     let mut found = HashSet::new();
     for line in stdout.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         let key = match line.iter().position(|b| *b == b'\t') {
             Some(tab) => &line[..tab],
-            None => bail!("unexpected output line {:?}", String::from_utf8_lossy(line)),
+            None => {
+                return Err(format!(
+                    "unexpected output line {:?}",
+                    String::from_utf8_lossy(line)
+                ))
+            }
         };
         if !sent.contains(key) {
-            bail!(
+            return Err(format!(
                 "output for a key that was not asked: {:?}",
                 String::from_utf8_lossy(key)
-            );
+            ));
         }
         found.insert(key.to_vec());
     }
@@ -1096,21 +1060,29 @@ fn run_getent(keys: &[Vec<u8>], smtputf8: bool) -> Result<HashSet<Vec<u8>>> {
         }
     }
     for chunk in chunks {
-        let mut cmd = Command::new(find_tool("getent"));
+        let mut cmd = Command::new(GETENT);
         cmd.arg("passwd").arg("--");
         cmd.args(chunk.iter().map(|k| std::ffi::OsStr::from_bytes(k)));
         let output = cmd
             .stdin(Stdio::null())
             .output()
-            .context("cannot run `getent passwd` (for unix:passwd.byname)")?;
+            .map_err(|source| Error::Spawn {
+                command: format!("{GETENT} passwd -- KEY… (for unix:passwd.byname)"),
+                source,
+            })?;
         // 0: all found, 2: some not found; anything else is an error.
         if !matches!(output.status.code(), Some(0) | Some(2)) {
-            bail!(
-                "`getent passwd -- KEY…` (for unix:passwd.byname, {} keys) failed ({}): {}",
-                chunk.len(),
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
+            return Err(Error::Failed {
+                command: format!(
+                    "{GETENT} passwd -- KEY… (for unix:passwd.byname, {} keys)",
+                    chunk.len()
+                ),
+                detail: format!(
+                    "{}: {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            });
         }
         for line in output.stdout.split(|b| *b == b'\n') {
             let name = line.split(|b| *b == b':').next().unwrap_or_default();
@@ -1128,35 +1100,27 @@ fn run_getent(keys: &[Vec<u8>], smtputf8: bool) -> Result<HashSet<Vec<u8>>> {
 
 /// Runs `cmd` with `input` on its stdin (written from a thread, so that a large output cannot
 /// deadlock against a large input) and collects its output.
-fn run_with_input(cmd: &mut Command, input: &[u8]) -> Result<std::process::Output> {
+fn run_with_input(cmd: &mut Command, input: &[u8]) -> std::io::Result<std::process::Output> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot start it")?;
-    let mut stdin = child.stdin.take().context("no stdin pipe")?;
+        .spawn()?;
+    let mut stdin = child.stdin.take().ok_or(std::io::ErrorKind::BrokenPipe)?;
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || {
             // A child that exits early (fatal error) closes the pipe: its stderr says why.
             let _ = stdin.write_all(input);
         });
-        let output = child.wait_with_output().context("waiting for it");
+        let output = child.wait_with_output();
         let _ = writer.join();
         output
     })
 }
 
-/// A Postfix tool (or getent): in PATH, else in the usual sbin directories (a non-login PATH
-/// may lack `/usr/sbin`), else the bare name (the spawn error then says what is missing).
-fn find_tool(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
+/// `getent`, from glibc: at this absolute path on every Debian and Red Hat system (never from
+/// `$PATH`, see the crate documentation).
+const GETENT: &str = "/usr/bin/getent";
 
 #[cfg(test)]
 mod tests {
@@ -1542,14 +1506,6 @@ mod tests {
         assert!(parse_postmap_output(b"garbage\n", &sent).is_err());
     }
 
-    #[test]
-    fn postconf_output_parsing() {
-        let values = parse_postconf_output("a = x, y\nb =\nc = $d\n");
-        assert_eq!(values["a"], "x, y");
-        assert_eq!(values["b"], "");
-        assert_eq!(values["c"], "$d");
-    }
-
     // ---- against real postconf/postmap/postalias, on a temp config dir ----
 
     /// True when postconf, postmap and postalias are installed. Otherwise prints a note and
@@ -1557,7 +1513,7 @@ mod tests {
     fn have_postfix() -> bool {
         let missing: Vec<&str> = ["postconf", "postmap", "postalias"]
             .into_iter()
-            .filter(|t| !find_tool(t).is_file())
+            .filter(|t| !Path::new("/usr/sbin").join(t).is_file())
             .collect();
         if missing.is_empty() {
             return true;
@@ -1619,17 +1575,17 @@ mod tests {
                  {main_cf_extra}"
             ),
         );
-        let postalias = find_tool("postalias");
+        let postalias = Path::new("/usr/sbin/postalias");
         run_ok(
-            Command::new(&postalias)
+            Command::new(postalias)
                 .arg("-c")
                 .arg(dir.path())
                 .arg(format!("hash:{d}/aliases")),
         );
-        let postmap = find_tool("postmap");
+        let postmap = Path::new("/usr/sbin/postmap");
         for map in ["vmailbox", "vdomains"] {
             run_ok(
-                Command::new(&postmap)
+                Command::new(postmap)
                     .arg("-c")
                     .arg(dir.path())
                     .arg(format!("hash:{d}/{map}")),
@@ -1686,7 +1642,8 @@ mod tests {
             return;
         }
         let dir = config_dir("");
-        let mut check = LocalSenderCheck::from_postconf(Some(dir.path())).unwrap();
+        let mut check =
+            LocalSenderCheck::from_postfix(&Postfix::new(Some(dir.path())).unwrap()).unwrap();
         assert!(check.is_local_domain(b"ourdomain.example"));
         assert!(check.is_local_domain(b"MX.ourdomain.example"));
         assert!(
@@ -1752,7 +1709,8 @@ mod tests {
         }
         // No recipient_delimiter: extensions are part of the name.
         let dir = config_dir("recipient_delimiter =\n");
-        let mut check = LocalSenderCheck::from_postconf(Some(dir.path())).unwrap();
+        let mut check =
+            LocalSenderCheck::from_postfix(&Postfix::new(Some(dir.path())).unwrap()).unwrap();
         let got = nonexistent(
             &mut check,
             &[
@@ -1768,7 +1726,8 @@ mod tests {
 
         // Empty local_recipient_maps: every local address is accepted.
         let dir = config_dir("local_recipient_maps =\n");
-        let mut check = LocalSenderCheck::from_postconf(Some(dir.path())).unwrap();
+        let mut check =
+            LocalSenderCheck::from_postfix(&Postfix::new(Some(dir.path())).unwrap()).unwrap();
         let got = nonexistent(
             &mut check,
             &[
@@ -1797,7 +1756,8 @@ mod tests {
                 + &format!("canonical_maps = regexp:{d}/canonical\n"),
         )
         .unwrap();
-        let mut check = LocalSenderCheck::from_postconf(Some(dir.path())).unwrap();
+        let mut check =
+            LocalSenderCheck::from_postfix(&Postfix::new(Some(dir.path())).unwrap()).unwrap();
         let got = nonexistent(
             &mut check,
             &["AA@ourdomain.example", "ZC@ourdomain.example"],
@@ -1811,7 +1771,8 @@ mod tests {
             return;
         }
         let dir = config_dir("virtual_mailbox_maps = hash:/nonexistent/qsurgeon/vmailbox\n");
-        let mut check = LocalSenderCheck::from_postconf(Some(dir.path())).unwrap();
+        let mut check =
+            LocalSenderCheck::from_postfix(&Postfix::new(Some(dir.path())).unwrap()).unwrap();
         let err = check
             .resolve([&b"carol@vmail.example"[..]])
             .expect_err("a missing table is an error");
@@ -1823,7 +1784,8 @@ mod tests {
 
         // A missing domain table: is_local_domain says no, resolve reports it.
         let dir = config_dir("virtual_alias_domains = hash:/nonexistent/qsurgeon/vdomains\n");
-        let mut check = LocalSenderCheck::from_postconf(Some(dir.path())).unwrap();
+        let mut check =
+            LocalSenderCheck::from_postfix(&Postfix::new(Some(dir.path())).unwrap()).unwrap();
         assert!(!check.is_local_domain(b"valias.example"));
         let err = check.resolve([&b"x@remote.example"[..]]).unwrap_err();
         assert!(
@@ -1831,11 +1793,10 @@ mod tests {
             "{err:#}"
         );
 
-        let err = LocalSenderCheck::from_postconf(Some(Path::new("/nonexistent/qsurgeon")))
-            .err()
-            .expect("no such config dir");
+        let err =
+            Postfix::new(Some(Path::new("/nonexistent/qsurgeon"))).expect_err("no such config dir");
         assert!(
-            format!("{err:#}").contains("postconf -c /nonexistent/qsurgeon"),
+            format!("{err:#}").contains("/usr/sbin/postconf -c /nonexistent/qsurgeon"),
             "{err:#}"
         );
     }

@@ -24,10 +24,6 @@
 //!   and the batch in flight ends cleanly instead of dying between two IDs.
 //! * Nothing here retries, prompts or prints; the caller decides.
 
-// The verb flow (`src/act.rs`) uses the core; the report helpers, the
-// stoppable batch and `Op::ALL` serve the tests and later callers.
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
@@ -40,12 +36,7 @@ use std::time::{Duration, Instant};
 
 use queue_scan::is_valid_queue_id;
 
-/// Environment variable naming the `postsuper` program (tests swap in a recording stub).
-pub const POSTSUPER_ENV: &str = "QSURGEON_POSTSUPER";
-/// Environment variable naming the `postqueue` program (for `flush`).
-pub const POSTQUEUE_ENV: &str = "QSURGEON_POSTQUEUE";
-/// Environment variable naming the `postconf` program (for the version check).
-pub const POSTCONF_ENV: &str = "QSURGEON_POSTCONF";
+use crate::{absolute, command_text};
 
 /// IDs written per `write` when no rate is set: few syscalls, and the stop flag is still
 /// checked every few hundred IDs (postsuper handles several thousand IDs a second).
@@ -265,28 +256,52 @@ impl BatchReport {
 #[non_exhaustive]
 pub enum PostsuperError {
     /// An ID fails Postfix's queue ID syntax; nothing was run.
-    InvalidId { id: String },
+    InvalidId {
+        /// The ID as given.
+        id: String,
+    },
     /// The rate is not a positive, finite number of IDs per second; nothing was run.
-    InvalidRate { rate: f64 },
+    InvalidRate {
+        /// The rate as given.
+        rate: f64,
+    },
     /// The program could not be started.
-    Spawn { command: String, source: io::Error },
+    Spawn {
+        /// The command line.
+        command: String,
+        /// What the system said.
+        source: io::Error,
+    },
     /// Talking to the running program failed; `report` holds what was learned until then.
     Io {
+        /// The command line.
         command: String,
+        /// Which pipe or wait failed.
         what: &'static str,
+        /// What the system said.
         source: io::Error,
+        /// The outcomes learned before the failure.
         report: Option<Box<BatchReport>>,
     },
     /// It exited unsuccessfully (a postsuper "fatal:" error); `stderr` quotes its
     /// non-success lines, `report` holds the outcomes up to then.
     Failed {
+        /// The command line.
         command: String,
+        /// Its exit status.
         status: ExitStatus,
+        /// Its non-success stderr lines.
         stderr: String,
+        /// The outcomes up to the failure.
         report: Box<BatchReport>,
     },
     /// `postconf` did not report a usable `mail_version`.
-    Version { command: String, detail: String },
+    Version {
+        /// The command line.
+        command: String,
+        /// What was wrong.
+        detail: String,
+    },
 }
 
 impl PostsuperError {
@@ -358,26 +373,16 @@ impl std::error::Error for PostsuperError {
 /// How to run postsuper for one Postfix instance.
 #[derive(Clone, Debug)]
 pub struct Postsuper {
-    /// `postsuper`, or `$QSURGEON_POSTSUPER`.
+    /// `command_directory/postsuper`.
     program: PathBuf,
-    /// `postconf` (for [`Postsuper::supports`]), or `$QSURGEON_POSTCONF`.
+    /// `postconf` (for [`Postsuper::supports`]).
     postconf: PathBuf,
     /// `-c DIR`, made absolute (postsuper: "-c requires absolute pathname").
     config_dir: Option<PathBuf>,
 }
 
 impl Postsuper {
-    /// postsuper from `$QSURGEON_POSTSUPER`, else found on `PATH` or in the sbin directories
-    /// (sudo and cron often leave `/usr/sbin` off `PATH`).
-    pub fn new(config_dir: Option<&Path>) -> Postsuper {
-        Postsuper::with_programs(
-            program_from(std::env::var_os(POSTSUPER_ENV), "postsuper"),
-            program_from(std::env::var_os(POSTCONF_ENV), "postconf"),
-            config_dir,
-        )
-    }
-
-    /// Explicit programs (tests, or a caller with its own lookup).
+    /// Explicit programs; [`crate::Postfix::postsuper`] gives the instance's own.
     pub fn with_programs(
         program: PathBuf,
         postconf: PathBuf,
@@ -582,17 +587,6 @@ pub fn batches<'a>(ids: &'a [&'a str], size: usize) -> impl Iterator<Item = &'a 
 /// down, postqueue fails ("Cannot flush mail queue - mail system is down", exit 69).
 /// Invalid IDs (and an invalid rate) give `Err` without running anything.
 pub fn flush(
-    config_dir: Option<&Path>,
-    ids: &[&str],
-    rate: Option<f64>,
-    stop: &AtomicBool,
-) -> Vec<(String, Result<(), String>)> {
-    let program = program_from(std::env::var_os(POSTQUEUE_ENV), "postqueue");
-    flush_with(&program, config_dir, ids, rate, stop)
-}
-
-/// [`flush`] with an explicit postqueue program.
-pub fn flush_with(
     program: &Path,
     config_dir: Option<&Path>,
     ids: &[&str],
@@ -986,34 +980,6 @@ impl<'a> Tracker<'a> {
 
 // ---- small helpers ----
 
-/// `$ENV` if set and non-empty, else `name` on `PATH` or in the sbin directories, else
-/// `name` (so the spawn error names it).
-pub(crate) fn program_from(env: Option<OsString>, name: &str) -> PathBuf {
-    if let Some(path) = env.filter(|v| !v.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
-
-/// postsuper and postqueue refuse a relative `-c` ("-c requires absolute pathname").
-fn absolute(dir: &Path) -> PathBuf {
-    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
-}
-
-fn command_text(program: &Path, args: &[OsString]) -> String {
-    let mut text = program.display().to_string();
-    for arg in args {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
-}
-
 /// `3.7.11` → (3, 7); `3.10-20250101` → (3, 10); `3.5.0-RC1` → (3, 5).
 fn parse_version(text: &str) -> Option<(u32, u32)> {
     let mut parts = text.splitn(3, '.');
@@ -1202,20 +1168,6 @@ mod tests {
         assert_eq!(parse_version("3"), None);
         assert_eq!(parse_version("x.y"), None);
         assert_eq!(parse_version(""), None);
-    }
-
-    #[test]
-    fn program_lookup() {
-        assert_eq!(
-            program_from(Some("/opt/stub".into()), "postsuper"),
-            PathBuf::from("/opt/stub")
-        );
-        assert!(program_from(Some("".into()), "postsuper").ends_with("postsuper"));
-        assert!(program_from(None, "postsuper").ends_with("postsuper"));
-        assert_eq!(
-            program_from(None, "no-such-program-qsurgeon"),
-            PathBuf::from("no-such-program-qsurgeon")
-        );
     }
 
     // ---- a recording stub of postsuper (and of postqueue/postconf) ----
@@ -1650,7 +1602,7 @@ mod tests {
              *SILENT2) exit 75;; esac\n",
         );
         let stop = AtomicBool::new(false);
-        let results = flush_with(
+        let results = flush(
             &stub.path(),
             Some(Path::new("/etc/qs")),
             &["A1", "bad id", "DOWN1", "SILENT2"],
@@ -1686,13 +1638,13 @@ mod tests {
 
         // Paced, and the stop flag ends it before the next ID.
         let stub = Stub::raw("echo \"$EPOCHREALTIME\" >> \"$d/stamps\"\n");
-        let results = flush_with(&stub.path(), None, &["A1", "A2", "A3"], Some(10.0), &stop);
+        let results = flush(&stub.path(), None, &["A1", "A2", "A3"], Some(10.0), &stop);
         assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
         let t = stamps(&stub);
         assert!(t[2] - t[0] >= 0.19, "{t:?}");
         stop.store(true, Ordering::Relaxed);
-        assert!(flush_with(&stub.path(), None, &["A1"], None, &stop).is_empty());
-        let results = flush_with(
+        assert!(flush(&stub.path(), None, &["A1"], None, &stop).is_empty());
+        let results = flush(
             &stub.path(),
             None,
             &["A1"],
@@ -1709,6 +1661,11 @@ mod tests {
 
     mod real {
         use super::*;
+
+        /// Debian's Postfix programs.
+        fn sbin(name: &str) -> PathBuf {
+            Path::new("/usr/sbin").join(name)
+        }
         use std::os::unix::fs::{chown, MetadataExt};
 
         /// True when Postfix is installed and we are root; else prints "skipped: no postfix"
@@ -1716,7 +1673,7 @@ mod tests {
         fn postfix_ready() -> bool {
             let missing: Vec<&str> = ["postsuper", "postfix", "postconf", "postqueue"]
                 .into_iter()
-                .filter(|t| !program_from(None, t).is_absolute())
+                .filter(|t| !sbin(t).is_file())
                 .collect();
             let is_root = fs::read_to_string("/proc/self/status")
                 .ok()
@@ -1746,7 +1703,7 @@ mod tests {
         }
 
         fn demo_dir() -> PathBuf {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo-queue")
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo-queue")
         }
 
         /// Message IDs of the demo queue (testdata/demo-queue, short IDs, depth 1).
@@ -1844,17 +1801,13 @@ mod tests {
             }
 
             fn tool(&self, name: &str) -> Command {
-                let mut cmd = Command::new(program_from(None, name));
+                let mut cmd = Command::new(sbin(name));
                 cmd.arg("-c").arg(&self.config);
                 cmd
             }
 
             fn postsuper(&self) -> Postsuper {
-                Postsuper::with_programs(
-                    program_from(None, "postsuper"),
-                    program_from(None, "postconf"),
-                    Some(&self.config),
-                )
+                Postsuper::with_programs(sbin("postsuper"), sbin("postconf"), Some(&self.config))
             }
 
             /// `queue/[hash/]id` relative to the spool (hash_queue_depth 1, short IDs:
@@ -2208,11 +2161,7 @@ mod tests {
         fn real_fatal_error_carries_postsuper_stderr() {
             let Some(pf) = Instance::new() else { return };
             let missing = pf.config.join("no-such-dir");
-            let ps = Postsuper::with_programs(
-                program_from(None, "postsuper"),
-                program_from(None, "postconf"),
-                Some(&missing),
-            );
+            let ps = Postsuper::with_programs(sbin("postsuper"), sbin("postconf"), Some(&missing));
             let err = ps
                 .run_batch(Op::Delete, &[MISSING_ID], None, &mut |_| {})
                 .unwrap_err();
@@ -2257,7 +2206,7 @@ mod tests {
             pf.copy_demo();
             let p = picks();
             let stop = AtomicBool::new(false);
-            let results = flush(Some(&pf.config), &[&p.d1], None, &stop);
+            let results = flush(&sbin("postqueue"), Some(&pf.config), &[&p.d1], None, &stop);
             let err = results[0]
                 .1
                 .as_ref()
@@ -2268,8 +2217,8 @@ mod tests {
             fs::write(pf.spool.join("quick-start"), "").expect("quick-start");
             run_ok(pf.tool("postfix").arg("start"));
             let _running = Running(&pf);
-            let results = flush_with(
-                &program_from(None, "postqueue"),
+            let results = flush(
+                &sbin("postqueue"),
                 Some(&pf.config),
                 &[&p.d1, MISSING_ID],
                 None,
