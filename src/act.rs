@@ -28,11 +28,11 @@ use serde_json::json;
 use crate::cli::ActArgs;
 use crate::selection::Target;
 use crate::summary::{human_age, human_size};
-use crate::surgery::backup::{Backup, BackupItem};
-use crate::view::MessageView;
 use crate::{progress, selection};
+use act::backup::{Backup, BackupItem};
 use postfix::postsuper::{self, IdOutcome, Op};
 use postfix::LocalSenderCheck;
+use query::MessageView;
 
 /// Exit status when `--max` refused the selection.
 pub const EXIT_REFUSED: u8 = 3;

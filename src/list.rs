@@ -18,9 +18,9 @@ use crate::cli::{ListArgs, SortField};
 use crate::output::{self, Format, OutputConfig};
 use crate::sanitize::Terminal;
 use crate::selection::Target;
-use crate::view::MessageView;
 use crate::{progress, selection};
 use postfix::LocalSenderCheck;
+use query::MessageView;
 
 /// Exit status when nothing matched.
 pub const EXIT_NO_MATCH: u8 = 1;

@@ -9,19 +9,17 @@ mod act;
 mod cli;
 mod completions;
 mod fallback;
-mod json;
 mod list;
 mod man;
 mod output;
 mod progress;
+mod restore;
 mod sanitize;
 mod selection;
 mod show;
 mod summary;
-mod surgery;
 mod timefmt;
 mod triage;
-mod view;
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
@@ -91,7 +89,7 @@ fn run(opts: Opts) -> Result<ExitCode> {
             let Some(postfix) = &target.postfix else {
                 anyhow::bail!("restore re-injects through postdrop, which needs the instance's configuration: use -c CONFIG_DIR or --instance NAME, not --queue-dir");
             };
-            surgery::backup::run_restore(postfix, args)
+            restore::run_restore(postfix, args)
         }
         Command::Generate(args) => {
             match args.what {

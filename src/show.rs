@@ -357,7 +357,7 @@ pub fn postcat(
 /// lossless (`{"text"}` or `{"bytes"}`); `A`, `T`, `W` and `C` records also
 /// carry their decoded values.
 pub fn to_json(path: &[u8], bytes: &[u8]) -> (serde_json::Value, Option<queue_file::Error>) {
-    use crate::json::data;
+    use act::json::data;
     use serde_json::{json, Map, Value};
 
     let mut records = Vec::new();

@@ -17,9 +17,9 @@ use serde_json::json;
 use crate::cli::{Dimension, SummaryArgs};
 use crate::sanitize::Terminal;
 use crate::selection::Target;
-use crate::view::{log_values, MessageView};
 use crate::{progress, selection};
 use postfix::LocalSenderCheck;
+use query::view::{log_values, MessageView};
 
 /// qshape's age buckets, in minutes: a message falls in the first bucket
 /// whose bound its age does not exceed; the last column is older still.
@@ -462,7 +462,7 @@ fn key_json(dim: Dimension, key: &[u8]) -> serde_json::Value {
     if key.is_empty() && dim != Dimension::Sender {
         serde_json::Value::Null
     } else {
-        crate::json::string_or_bytes(key)
+        act::json::string_or_bytes(key)
     }
 }
 

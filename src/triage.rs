@@ -24,8 +24,8 @@ use crate::cli::{ActArgs, Dimension, SelectArgs, TriageArgs};
 use crate::sanitize::for_terminal_str;
 use crate::selection::Target;
 use crate::summary::{client_net, domain_of, human_age, human_size, normalize_reason};
-use crate::view::{log_values, MessageView};
 use crate::{progress, selection};
+use query::view::{log_values, MessageView};
 
 /// Byte strings stored once, referred to by index.
 #[derive(Default)]

@@ -9,7 +9,7 @@ use queue_scan::{InstanceConfig, Message, ReadPlan};
 use serde_json::Value;
 
 use crate::cli::ListArgs;
-use crate::json::string_or_bytes;
+use act::json::string_or_bytes;
 
 /// An output format of `list`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,7 +297,7 @@ fn write_extra_members(
     if let Some(log) = msg.defer_log {
         member("dsn_status", &|out| {
             let mut seen: Vec<&[u8]> = Vec::new();
-            crate::view::log_values(log, b"status", &mut |v| {
+            query::view::log_values(log, b"status", &mut |v| {
                 if !seen.contains(&v) {
                     seen.push(v);
                 }

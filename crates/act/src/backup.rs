@@ -4,7 +4,7 @@
 //! API: [`Backup::open`] then [`Backup::save_batch`] per postsuper batch;
 //! [`RestorePlan::load`] (decides, changes nothing) then
 //! [`RestorePlan::execute`] (re-injects, or only reports on a dry run), so
-//! that the command can ask in between; [`run_restore`] is the command.
+//! that the command can ask in between.
 //!
 //! # The backup directory
 //!
@@ -91,15 +91,12 @@
 //! again skips what it already did. When one message was saved several
 //! times (same ID and arrival time), only its last copy is restored.
 
-// `Backup` is called by `delete --backup` (src/act.rs), which is committed
-// separately; until then only the unit tests use it. Remove this then.
-
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -113,7 +110,6 @@ use queue_file::{Envelope, FileView, LogicalReader, ReadMode, RecipientState, Re
 use queue_scan::{is_valid_queue_id, QueueLayout};
 use serde_json::{json, Value};
 
-use crate::cli::RestoreArgs;
 use crate::json::string_or_bytes;
 
 /// The manifest's name in the backup directory.
@@ -1150,89 +1146,6 @@ fn parse_attr0(bytes: &[u8]) -> Vec<Vec<(String, String)>> {
 }
 
 // ---- the `restore` command ------------------------------------------------
-
-/// `qsurgeon restore DIR [--dry-run] [--yes]`. Exit status: 0 restored, 1
-/// nothing to restore, 2 an error (some message could not be restored).
-pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<ExitCode> {
-    let plan = RestorePlan::load(&args.dir, postfix)?;
-    if !plan.is_empty() && !args.dry_run && !args.yes {
-        let question = format!(
-            "Re-inject {} message{} from {} through postdrop?",
-            plan.len(),
-            if plan.len() == 1 { "" } else { "s" },
-            args.dir.display()
-        );
-        if !confirm(&question)? {
-            eprintln!("qsurgeon: nothing restored");
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
-    let mut stdout = stdout.lock();
-    let mut write_error = None;
-    let report = plan.execute(args.dry_run, &mut |event| match event {
-        RestoreEvent::Message(line) => {
-            let line = if terminal {
-                crate::sanitize::for_terminal_str(&line).into_owned()
-            } else {
-                line
-            };
-            if let Err(e) = writeln!(stdout, "{line}") {
-                write_error.get_or_insert(e);
-            }
-        }
-        RestoreEvent::Skipped(text) => {
-            eprintln!("qsurgeon: {}", crate::sanitize::for_terminal_str(&text))
-        }
-        RestoreEvent::Failed(text) => {
-            eprintln!(
-                "qsurgeon: error: {}",
-                crate::sanitize::for_terminal_str(&text)
-            )
-        }
-        RestoreEvent::Warning(text) => {
-            eprintln!(
-                "qsurgeon: postdrop said: {}",
-                crate::sanitize::for_terminal_str(&text)
-            )
-        }
-    })?;
-    stdout.flush()?;
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    let verb = if args.dry_run {
-        "would restore"
-    } else {
-        "restored"
-    };
-    eprintln!(
-        "qsurgeon: {verb} {} message{}, skipped {}, failed {}",
-        report.restored.len(),
-        if report.restored.len() == 1 { "" } else { "s" },
-        report.skipped.len(),
-        report.failed.len()
-    );
-    if !report.failed.is_empty() {
-        Ok(ExitCode::from(crate::EXIT_ERROR))
-    } else if report.restored.is_empty() {
-        Ok(ExitCode::from(1))
-    } else {
-        Ok(ExitCode::SUCCESS)
-    }
-}
-
-/// Asks on the terminal; without one, refuses (use `--yes`).
-fn confirm(question: &str) -> Result<bool> {
-    if !(io::stdin().is_terminal() && io::stderr().is_terminal()) {
-        bail!("{question} Not on a terminal, so not asking: add --yes (or see --dry-run first)");
-    }
-    eprint!("{question} [y/N] ");
-    let mut answer = String::new();
-    io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
-}
 
 #[cfg(test)]
 mod tests {
