@@ -139,9 +139,10 @@ fn parse_id_list(text: &str) -> Result<Vec<&str>, (usize, String)> {
         let id = id.strip_suffix(['*', '!']).unwrap_or(id);
         // After the ID, nothing, or mailq's size column: so that a line of
         // prose ("not an id") is not read as the ID "not".
-        let rest_ok = words
-            .next()
-            .is_none_or(|size| size.bytes().all(|b| b.is_ascii_digit()));
+        let rest_ok = match words.next() {
+            None => true,
+            Some(size) => size.bytes().all(|b| b.is_ascii_digit()),
+        };
         if !queue_scan::is_valid_queue_id(id) || !rest_ok {
             let hint = if mailq {
                 ""
