@@ -59,21 +59,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l help -d 'Prin
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -105,21 +105,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l all-instances
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -156,21 +156,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l all-instan
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -196,21 +196,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l all-instances
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -236,21 +236,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l all-instan
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -276,21 +276,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l all-instan
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -317,21 +317,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l all-instanc
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -357,21 +357,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l all-instanc
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -397,21 +397,21 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l all-instance
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l id -d 'This queue ID' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l ids-from -d 'One of the queue IDs in FILE (one per line; `-` for stdin)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l sender -d 'Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l sender-domain -d 'Sender domain' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l recipient -d 'A to-do recipient matches (see --all-recipients, --include-done)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l recipient-domain -d 'A to-do recipient\'s domain matches' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l sasl-user -d 'SASL login of the client that submitted the message (attribute sasl_username)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l sasl-method -d 'SASL mechanism (PLAIN, LOGIN…)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l client -d 'Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l client-name -d 'Client host name' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l helo -d 'HELO/EHLO name' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l older-than -d 'Arrived more than this long ago (units s m h d w, e.g. 2d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l newer-than -d 'Arrived less than this long ago' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l larger-than -d 'Larger than this size (units K M G, 1024-based)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l smaller-than -d 'Smaller than this size' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l older-than -d 'Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r

@@ -199,10 +199,10 @@ pub struct SelectArgs {
     /// In one of these queues (maildrop, incoming, active, deferred, hold, corrupt).
     #[arg(long, value_name = "Q[,Q…]")]
     pub queue: Vec<String>,
-    /// This queue ID.
+    /// This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker).
     #[arg(long, value_name = "ID")]
     pub id: Vec<String>,
-    /// One of the queue IDs in FILE (one per line; `-` for stdin).
+    /// One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is.
     #[arg(long, value_name = "FILE")]
     pub ids_from: Option<PathBuf>,
     /// Envelope sender: exact (domain case-insensitive), glob with * ?, or /regex/; <> is the null sender.
@@ -223,7 +223,7 @@ pub struct SelectArgs {
     /// SASL mechanism (PLAIN, LOGIN…).
     #[arg(long, value_name = "MECH")]
     pub sasl_method: Vec<String>,
-    /// Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32).
+    /// Client IP address or CIDR block (192.0.2.0/24, 2001:db8::/32); a glob or /regex/ matches its text.
     #[arg(long, value_name = "ADDR|CIDR")]
     pub client: Vec<String>,
     /// Client host name.
@@ -232,16 +232,16 @@ pub struct SelectArgs {
     /// HELO/EHLO name.
     #[arg(long, value_name = "NAME")]
     pub helo: Vec<String>,
-    /// Arrived more than this long ago (units s m h d w, e.g. 2d).
+    /// Arrived more than this long ago; the unit is required: s m h d w (e.g. 2d, 1d12h).
     #[arg(long, value_name = "AGE")]
     pub older_than: Option<String>,
-    /// Arrived less than this long ago.
+    /// Arrived less than this long ago (unit required: s m h d w).
     #[arg(long, value_name = "AGE")]
     pub newer_than: Option<String>,
-    /// Larger than this size (units K M G, 1024-based).
+    /// Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K).
     #[arg(long, value_name = "SIZE")]
     pub larger_than: Option<String>,
-    /// Smaller than this size.
+    /// Smaller than this size (unit required: B K M G).
     #[arg(long, value_name = "SIZE")]
     pub smaller_than: Option<String>,
     /// A delay reason in the defer log matches this regex.

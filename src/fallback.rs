@@ -546,7 +546,7 @@ mod tests {
             25
         );
         assert_eq!(
-            count(&["--where", "age > 30m and size > 100"]),
+            count(&["--where", "age > 30m and size > 100B"]),
             records.len()
         );
         assert_eq!(count(&["--where", "age > 2h"]), 0);

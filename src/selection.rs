@@ -30,17 +30,24 @@ pub fn build(args: &SelectArgs) -> Result<Selection> {
             name,
             "--where" | "--older-than" | "--newer-than" | "--larger-than" | "--smaller-than"
         );
-        if values.len() == 1 || always_and {
+        if name == "--id" {
+            // Checked here whether given once or many times: a mistyped ID
+            // would otherwise select nothing and say only that.
+            if let Some(bad) = values.iter().find(|id| !queue_scan::is_valid_queue_id(id)) {
+                anyhow::bail!("--id {bad:?}: {}", not_an_id_why(bad));
+            }
+            builder = match values.as_slice() {
+                [one] => builder
+                    .flag(name, Some(one))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                _ => builder.ids(values),
+            };
+        } else if values.len() == 1 || always_and {
             for value in values {
                 builder = builder
                     .flag(name, Some(value))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
-        } else if name == "--id" {
-            if let Some(bad) = values.iter().find(|id| !queue_scan::is_valid_queue_id(id)) {
-                anyhow::bail!("--id {bad:?}: not a queue ID");
-            }
-            builder = builder.ids(values);
         } else {
             let tests = values
                 .iter()
@@ -60,14 +67,14 @@ pub fn build(args: &SelectArgs) -> Result<Selection> {
             text = std::fs::read_to_string(path)
                 .with_context(|| format!("read IDs from {}", path.display()))?;
         }
-        let ids: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        if let Some(bad) = ids.iter().find(|id| !queue_scan::is_valid_queue_id(id)) {
-            anyhow::bail!("{}: not a queue ID: {bad:?}", path.display());
-        }
+        let ids = parse_id_list(&text).map_err(|(line, message)| {
+            let source = if path.as_os_str() == "-" {
+                "standard input".to_owned()
+            } else {
+                path.display().to_string()
+            };
+            anyhow::anyhow!("--ids-from {source}, line {line}: {message}")
+        })?;
         builder = builder.ids(ids);
     }
     if args.forced_expired {
@@ -86,6 +93,91 @@ pub fn build(args: &SelectArgs) -> Result<Selection> {
         builder = builder.recipient_scope(Scope::TodoOrDone);
     }
     Ok(builder.build())
+}
+
+/// Why `id` is not a queue ID, for an `--id` error.
+fn not_an_id_why(id: &str) -> String {
+    let mut why = "not a queue ID (letters, digits and _ only".to_owned();
+    if id.ends_with(['*', '!', '#']) {
+        // A glob such as `A45*` must not silently become the ID `A45`.
+        why.push_str("; mailq's * ! # markers are not part of the ID");
+    }
+    why.push_str("; --where 'id = GLOB' matches a pattern)");
+    why
+}
+
+/// The queue IDs of an `--ids-from` list: one ID per line, or the output of
+/// `postqueue -p` / `mailq` as is. Errors are (1-based line number, message).
+///
+/// Each line's first word is an ID, with the markers mailq appends taken off
+/// (`*` active, `!` on hold, then `#` forced to expire; Postfix's
+/// src/postqueue/showq_compat.c). mailq's heading, its `-- N Kbytes in M
+/// Requests.` trailer and `Mail queue is empty` are skipped; after a heading,
+/// so are the recipient lines (indented) and the `(reason)` lines. Anything
+/// else that is not an ID is an error, not a line quietly dropped: an ID list
+/// is used to delete mail, and a half-read one would select too little
+/// without saying so.
+fn parse_id_list(text: &str) -> Result<Vec<&str>, (usize, String)> {
+    let mut ids = Vec::new();
+    let mut mailq = false;
+    for (n, line) in text.lines().enumerate() {
+        let n = n + 1;
+        if line.trim().is_empty() || is_mailq_summary(line) {
+            continue;
+        }
+        // The short and the long heading (S_HEADINGS, L_HEADINGS).
+        if line.starts_with("-Queue ID-") || line.starts_with("----Queue ID-----") {
+            mailq = true;
+            continue;
+        }
+        if mailq && line.starts_with([' ', '\t', '(']) {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let token = words.next().unwrap_or_default();
+        let id = token.strip_suffix('#').unwrap_or(token);
+        let id = id.strip_suffix(['*', '!']).unwrap_or(id);
+        // After the ID, nothing, or mailq's size column: so that a line of
+        // prose ("not an id") is not read as the ID "not".
+        let rest_ok = match words.next() {
+            None => true,
+            Some(size) => size.bytes().all(|b| b.is_ascii_digit()),
+        };
+        if !queue_scan::is_valid_queue_id(id) || !rest_ok {
+            let hint = if mailq {
+                ""
+            } else if line.starts_with([' ', '\t', '(']) {
+                " (a recipient or reason line of mailq output without its heading line?)"
+            } else {
+                " (expected one ID per line, or postqueue -p output)"
+            };
+            let what = if rest_ok {
+                format!("not a queue ID: {token:?}")
+            } else {
+                format!("not a queue ID line: {:?}", line.trim())
+            };
+            return Err((n, format!("{what}{hint}")));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// mailq's last line: `-- 23 Kbytes in 45 Requests.` (or `1 Request.`), or
+/// `Mail queue is empty` (src/postqueue/showq_compat.c).
+fn is_mailq_summary(line: &str) -> bool {
+    if line == "Mail queue is empty" {
+        return true;
+    }
+    let Some(rest) = line.strip_prefix("-- ") else {
+        return false;
+    };
+    let words: Vec<&str> = rest.split(' ').collect();
+    let number = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+    matches!(
+        words.as_slice(),
+        [kb, "Kbytes", "in", count, "Request." | "Requests."] if number(kb) && number(count)
+    )
 }
 
 /// The queues to scan: those named by `--queue`, else showq's five.
@@ -204,4 +296,85 @@ pub fn local_sender_check(
         }
     }
     Ok(Some(check))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_list_one_per_line() {
+        let ids = parse_id_list("A45E798E3F5\n\n  3FA9298C54E  \n4Wbc5L1Zz8z9vWl\n").unwrap();
+        assert_eq!(ids, ["A45E798E3F5", "3FA9298C54E", "4Wbc5L1Zz8z9vWl"]);
+    }
+
+    #[test]
+    fn id_list_strips_mailq_markers() {
+        let ids =
+            parse_id_list("A45E798E3F5*\nB45E798E3F5!\nC45E798E3F5#\nD45E798E3F5*#\n").unwrap();
+        assert_eq!(
+            ids,
+            ["A45E798E3F5", "B45E798E3F5", "C45E798E3F5", "D45E798E3F5"]
+        );
+    }
+
+    #[test]
+    fn id_list_reads_mailq_output() {
+        let out = "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n\
+                   D079698C534*     488 Sun Nov 22 16:30:43  dave@ourdomain.example\n\
+                   \x20                                        a1@slow.example\n\
+                   \n\
+                   3532198C54B!    564 Sun Nov 22 16:30:44  AI@ourdomain.example\n\
+                   \x20                                         (Greylisted, please try again later)\n\
+                   \x20                                        victim81@greylist.example\n\
+                   (delivery temporarily suspended: connect to 127.0.0.1[127.0.0.1]:1: Connection refused)\n\
+                   \x20                                        victim80@list1.example\n\
+                   \n\
+                   -- 1 Kbytes in 2 Requests.\n";
+        assert_eq!(parse_id_list(out).unwrap(), ["D079698C534", "3532198C54B"]);
+        assert_eq!(
+            parse_id_list("Mail queue is empty\n").unwrap(),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            parse_id_list("-- 0 Kbytes in 1 Request.\n").unwrap(),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn id_list_long_ids_heading() {
+        let out = "----Queue ID----- --Size-- ---Arrival Time---- --Sender/Recipient------\n\
+                   4Wbc5L1Zz8z9vWl*      488 Sun Nov 22 16:30:43 dave@example.com\n\
+                   \x20                                              bob@example.net\n";
+        assert_eq!(parse_id_list(out).unwrap(), ["4Wbc5L1Zz8z9vWl"]);
+    }
+
+    #[test]
+    fn id_list_errors_name_the_line() {
+        let e = parse_id_list("A45E798E3F5\nnot an id\n").unwrap_err();
+        assert_eq!(e.0, 2);
+        assert!(e.1.contains("\"not an id\""), "{}", e.1);
+        assert_eq!(parse_id_list("A45E798E3F5 x\n").unwrap_err().0, 1);
+        // Recipient lines are only known as such after mailq's heading.
+        let e =
+            parse_id_list("A45E798E3F5*  488 Sun Nov 22 16:30:43  a@b\n      bob@example.net\n")
+                .unwrap_err();
+        assert_eq!(e.0, 2);
+        assert!(e.1.contains("heading"), "{}", e.1);
+        // After the heading, a line at column 0 must still be an ID.
+        let e =
+            parse_id_list("-Queue ID-  --Size--\nA45E798E3F5* 1 x\nbob@example.net\n").unwrap_err();
+        assert_eq!(e.0, 3);
+        // A trailer that is not mailq's is not skipped.
+        assert_eq!(parse_id_list("-- 1 Kbytes\n").unwrap_err().0, 1);
+        assert_eq!(parse_id_list("A45E798E3F5**\n").unwrap_err().0, 1);
+        assert_eq!(parse_id_list("*\n").unwrap_err().0, 1);
+    }
+
+    #[test]
+    fn id_why_mentions_markers_only_when_present() {
+        assert!(not_an_id_why("A45*").contains("markers"));
+        assert!(!not_an_id_why("not an id").contains("markers"));
+    }
 }

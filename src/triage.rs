@@ -389,7 +389,8 @@ fn age_spec(secs: i64) -> String {
     }
 }
 
-/// Parses `90m`, `2h`, `3d`, `1w` or plain seconds.
+/// Parses `90s`, `90m`, `2h`, `3d`, `1w`; a number without a unit is
+/// refused (except `0`), as `--older-than` refuses it.
 fn parse_age(text: &str) -> Option<i64> {
     let text = text.trim();
     let (digits, unit) = text.split_at(
@@ -398,7 +399,8 @@ fn parse_age(text: &str) -> Option<i64> {
     );
     let n: i64 = digits.parse().ok()?;
     let mult = match unit {
-        "" | "s" => 1,
+        "" if n == 0 => 1,
+        "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
@@ -802,13 +804,15 @@ mod tests {
             ("2h", 7200),
             ("3d", 259_200),
             ("1w", 604_800),
-            ("45", 45),
+            ("45s", 45),
+            ("0", 0),
         ] {
             assert_eq!(parse_age(text), Some(secs));
         }
         assert_eq!(age_spec(5400), "90m");
         assert_eq!(age_spec(86_400), "1d");
         assert_eq!(parse_age("2 days"), None);
+        assert_eq!(parse_age("45"), None);
     }
 
     #[test]

@@ -87,12 +87,18 @@ selects! {
     select_all_recipients: ["--recipient-domain", "greylist.example", "--all-recipients"] => |m| recipients(m).all(|r| r["address"].as_str().unwrap().ends_with("@greylist.example")),
     select_client_cidr: ["--client", "203.0.113.0/24"] => forged,
     select_client_outside_cidr: ["--client", "198.51.100.0/24"] => |_| false,
+    select_client_address: ["--client", "203.0.113.66"] => forged,
+    select_client_glob: ["--client", "203.0.113.*"] => forged,
+    select_client_regex: ["--where", r"client ~ /^203\.0\.113\./"] => forged,
     select_reason: ["--reason", "Greylisted"] => |m| recipients(m).any(|r| r["delay_reason"].as_str().unwrap_or("").contains("Greylisted")),
     select_reason_and_sasl: ["--reason", "slow down", "--sasl-user", "mallory"] => |m| forged(m) && recipients(m).any(|r| r["delay_reason"].as_str().unwrap_or("").contains("slow down")),
     select_older_than: ["--older-than", "1m"] => |_| true,
     select_newer_than: ["--newer-than", "1s"] => |_| false,
     select_larger_than: ["--larger-than", "1K"] => |m| m["message_size"].as_u64().unwrap() > 1024,
-    select_smaller_than: ["--smaller-than", "500"] => |m| m["message_size"].as_u64().unwrap() < 500,
+    select_smaller_than: ["--smaller-than", "500B"] => |m| m["message_size"].as_u64().unwrap() < 500,
+    select_larger_than_zero_needs_no_unit: ["--larger-than", "0"] => |_| true,
+    select_where_size_in_bytes: ["--where", "size >= 550b"] => |m| m["message_size"].as_u64().unwrap() >= 550,
+    select_where_age_zero: ["--where", "age > 0"] => |_| true,
     select_id: ["--id", "D079698C534"] => |m| m["queue_id"] == "D079698C534",
     select_repeated_id_is_any: ["--id", "D079698C534", "--id", "0B83398C545"] => |m| m["queue_id"] == "D079698C534" || m["queue_id"] == "0B83398C545",
     select_repeated_flag_is_any: ["--sender", "AA@ourdomain.example", "--sender", "<>"] => |m| sender(m) == "AA@ourdomain.example" || sender(m) == "MAILER-DAEMON",
@@ -124,6 +130,156 @@ fn a_bad_expression_points_at_its_column_and_exits_2() {
         .arg(crate::util::demo_queue())
         .args(["list", "--queue", "nosuchqueue"]));
     assert_exit(&output, 2, "bad queue");
+}
+
+/// `qsurgeon --queue-dir demo list ARGS` that must be refused with exit 2;
+/// returns its standard error.
+fn refused(args: &[&str]) -> String {
+    let output = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(crate::util::demo_queue())
+        .arg("list")
+        .args(args));
+    assert_exit(&output, 2, &format!("list {args:?}"));
+    assert!(output.stdout.is_empty(), "list {args:?} printed messages");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_number_without_a_unit_is_refused_naming_the_units() {
+    // It once meant seconds (bytes for sizes): `--older-than 5` selected
+    // the whole demo queue.
+    let stderr = refused(&["--older-than", "5"]);
+    assert!(stderr.contains("--older-than"), "{stderr}");
+    assert!(stderr.contains("s, m, h, d or w"), "{stderr}");
+    assert!(
+        stderr.contains("\n  5\n   ^"),
+        "caret under the spot: {stderr}"
+    );
+    let stderr = refused(&["--newer-than", "90"]);
+    assert!(
+        stderr.contains("--newer-than") && stderr.contains("s, m, h, d or w"),
+        "{stderr}"
+    );
+    for flag in ["--larger-than", "--smaller-than"] {
+        let stderr = refused(&[flag, "30"]);
+        assert!(
+            stderr.contains(flag) && stderr.contains("B, K, M or G"),
+            "{stderr}"
+        );
+    }
+    let stderr = refused(&["--where", "sasl_user = mallory and age > 5"]);
+    assert!(
+        stderr.contains("s, m, h, d or w") && stderr.contains("column 32"),
+        "{stderr}"
+    );
+    let stderr = refused(&["--where", "size < 30"]);
+    assert!(stderr.contains("B, K, M or G"), "{stderr}");
+}
+
+#[test]
+fn a_client_that_is_not_an_address_is_refused() {
+    for bad in ["192.0.2.300", "not-an-ip", "203.0.113"] {
+        let stderr = refused(&["--client", bad]);
+        assert!(
+            stderr.contains("--client")
+                && stderr.contains(&format!("'{bad}' is not an IP address or CIDR block")),
+            "{stderr}"
+        );
+        let stderr = refused(&["--where", &format!("client = {bad}")]);
+        assert!(
+            stderr.contains("is not an IP address or CIDR block"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_id_is_refused_even_alone() {
+    let stderr = refused(&["--id", "not an id"]);
+    assert!(stderr.contains("\"not an id\": not a queue ID"), "{stderr}");
+    // mailq's marker copied along must not turn into a glob.
+    let stderr = refused(&["--id", "D079698C534*"]);
+    assert!(
+        stderr.contains("\"D079698C534*\"") && stderr.contains("markers"),
+        "{stderr}"
+    );
+}
+
+/// `list --ids --ids-from -` fed `input` on standard input.
+fn ids_from_stdin(input: &str) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = qsurgeon()
+        .arg("--queue-dir")
+        .arg(crate::util::demo_queue())
+        .args(["list", "--ids", "--ids-from", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start qsurgeon");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait for qsurgeon")
+}
+
+#[test]
+fn ids_from_reads_real_postqueue_p_output() {
+    // What `postqueue -p | qsurgeon … --ids-from -` feeds in: the heading,
+    // IDs with their `*` (active) and `!` (hold) markers, recipient and
+    // reason lines, the trailer.
+    let text = std::fs::read_to_string(testdata("demo-queue.postqueue-p.out")).unwrap();
+    assert!(text.contains("D079698C534*") && text.contains("BAFBF98C52C!"));
+    let output = ids_from_stdin(&text);
+    assert_exit(&output, 0, "--ids-from postqueue -p");
+    let got: BTreeSet<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        ids_where(|_| true),
+        "every message of the queue, no other"
+    );
+
+    // Part of it: the held ones, by their mailq lines alone (header-less).
+    let held: String = text
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|t| t.ends_with('!'))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let output = ids_from_stdin(&held);
+    assert_exit(&output, 0, "--ids-from held lines");
+    let got: BTreeSet<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got, ids_where(|m| m["queue_name"] == "hold"));
+}
+
+#[test]
+fn ids_from_names_the_line_it_cannot_read() {
+    // Recipient lines without mailq's heading: a grep of mailq output by
+    // recipient would select nothing of what was meant; refuse.
+    let output = ids_from_stdin("D079698C534*     488 Sun Nov 22 16:30:43  dave@ourdomain.example\n                                         a1@slow.example\n");
+    assert_exit(&output, 2, "recipient line without heading");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("standard input, line 2") && stderr.contains("a1@slow.example"),
+        "{stderr}"
+    );
+    let output = ids_from_stdin("D079698C534\nplease delete these\n");
+    assert_exit(&output, 2, "prose in an ID list");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
 }
 
 #[test]

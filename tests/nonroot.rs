@@ -177,7 +177,7 @@ fn nonroot_selection_agrees_with_the_direct_scan() {
             "--queue",
             "deferred",
             "--where",
-            "size > 500 and recipient ~ /^victim8/",
+            "size > 500B and recipient ~ /^victim8/",
         ],
         &[
             "--sender",

@@ -221,17 +221,17 @@ impl Builder {
         sasl_user => "sasl_user",
         /// `--sasl-method MECH`.
         sasl_method => "sasl_method",
-        /// `--client ADDR|CIDR`.
+        /// `--client ADDR|CIDR` (or a glob or `/regex/` on the address text).
         client => "client",
         /// `--client-name HOST`.
         client_name => "client_name",
         /// `--helo NAME`.
         helo => "helo",
-        /// `--older-than DURATION` (`s m h d w`).
+        /// `--older-than DURATION` (`s m h d w`; a unit is required).
         older_than => "older_than",
         /// `--newer-than DURATION`.
         newer_than => "newer_than",
-        /// `--larger-than SIZE` (`K M G`, 1024-based).
+        /// `--larger-than SIZE` (`B K M G`, 1024-based; a unit is required).
         larger_than => "larger_than",
         /// `--smaller-than SIZE`.
         smaller_than => "smaller_than",

@@ -101,13 +101,19 @@
 //!   character (`a\*b` matches just `a*b`); elsewhere it is literal. Addresses may be written `<bob@example.com>`; the null sender is
 //!   `<>` or `""`. A domain may be written `@example.com`. On `client`, an IP
 //!   address or a CIDR network (`192.0.2.0/24`, `2001:db8::/32`) matches by
-//!   address; anything else matches the address text.
+//!   address; a glob (`203.0.113.*`), a regex, `""` (no client: local
+//!   submission) and `unknown` match the address text; anything else
+//!   (`192.0.2.300`, `203.0.113`, a host name) is an error, as it would
+//!   match nothing.
 //! - `~` searches for a regex, bare (`reason ~ timed.out`) or slashed
 //!   (`client ~ /^203\.0\.113\./`). Regex flags: `i m s x`.
 //! - `in (a, b, …)` is `=` against any of the values; commas are optional.
 //! - `<`, `<=`, `>`, `>=` (and `=`, `!=`) compare numbers: `age` takes a
-//!   duration (`90` seconds, `30s`, `15m`, `2h`, `2d`, `1w`, `1d12h`), `size`
-//!   a size (`512`, `10K`, `1M`, `2G`, 1024-based), `arrival` epoch seconds.
+//!   duration (`30s`, `15m`, `2h`, `2d`, `1w`, `1d12h`), `size` a size
+//!   (`512B`, `10K`, `1M`, `2G`, 1024-based; `10KiB`, `10kb` too), `arrival`
+//!   epoch seconds. Durations and sizes need their unit: `age > 5` is an
+//!   error (it once meant 5 seconds, so `--older-than 5` selected a whole
+//!   queue); only `0` may go without one.
 //! - `!=` and `!~` negate the whole test: `recipient != x` means no to-do
 //!   recipient is `x`.
 //!

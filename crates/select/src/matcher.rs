@@ -221,6 +221,18 @@ fn pattern_for(attr: &Attribute, op: Op, raw: &RawValue) -> Result<Pattern, Valu
         if let Some(net) = Net::parse(text).map_err(|e| raw.err(e))? {
             return Ok(Pattern::Net(net));
         }
+        if !is_client_text(text) {
+            // `192.0.2.300`, `203.0.113` or a host name would compare as
+            // text and match nothing; when purging mail, say so instead.
+            return Err(raw.err(ValueError::new(
+                0,
+                format!(
+                    "'{text}' is not an IP address or CIDR block \
+                     (e.g. 192.0.2.1, 192.0.2.0/24, 2001:db8::/32; a glob such as \
+                     192.0.2.* matches the text)"
+                ),
+            )));
+        }
     }
     if attr.kind() == Kind::Text(Case::Address) {
         // `<>` is the null sender, and `<addr>` is how logs show addresses.
@@ -237,6 +249,15 @@ fn pattern_for(attr: &Attribute, op: Op, raw: &RawValue) -> Result<Pattern, Valu
     } else {
         Ok(Pattern::Exact(text.to_owned()))
     }
+}
+
+/// Whether a `client` value that is not an address may still be compared as
+/// text: a glob, the empty string (no client: mail submitted locally has no
+/// `client_address`, see Postfix's pickup(8)), or `unknown`, which smtpd
+/// records when it cannot tell the client's address (`CLIENT_ADDR_UNKNOWN`
+/// in Postfix's src/smtpd/smtpd.h).
+fn is_client_text(text: &str) -> bool {
+    text.is_empty() || text.eq_ignore_ascii_case("unknown") || is_glob(text)
 }
 
 /// A regex pattern in canonical form: every `/` escaped, flags validated

@@ -18,9 +18,36 @@ const DURATION_UNITS: [(char, i64); 5] = [
 /// Size units, largest first; 1024-based as queue tools (and `du`) use.
 const SIZE_UNITS: [(char, i64); 3] = [('G', 1 << 30), ('M', 1 << 20), ('K', 1 << 10)];
 
-/// Parses a duration: `90` (seconds), `30s`, `15m`, `2h`, `2d`, `1w`, or a
-/// sum of unit terms such as `1d12h`.
+/// The message for a duration written without a unit (`n` is the number).
+fn duration_unit_needed(n: &str) -> String {
+    format!(
+        "a duration needs a unit: s, m, h, d or w (seconds, minutes, hours, days, weeks; \
+         e.g. {n}d for {n} days)"
+    )
+}
+
+/// The message for a size written without a unit (`n` is the number).
+fn size_unit_needed(n: &str) -> String {
+    format!(
+        "a size needs a unit: B, K, M or G (bytes, or 1024-based kilo-, mega-, gigabytes; \
+         e.g. {n}K for {n} kilobytes)"
+    )
+}
+
+/// Whether a value is a bare zero (`0`, `00`): the one number that needs
+/// no unit, as it means the same in every unit (`age > 0`, `size > 0`).
+fn is_zero(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b == b'0')
+}
+
+/// Parses a duration: `30s`, `15m`, `2h`, `2d`, `1w`, or a sum of unit
+/// terms such as `1d12h`. A number needs a unit (`5` is an error: seconds,
+/// as it once meant, made `--older-than 5` select a whole queue), except
+/// `0`, which is the same in every unit.
 pub(crate) fn parse_duration(s: &str) -> Result<i64, ValueError> {
+    if is_zero(s) {
+        return Ok(0);
+    }
     let bytes = s.as_bytes();
     if bytes.is_empty() {
         return Err(ValueError::new(
@@ -36,7 +63,7 @@ pub(crate) fn parse_duration(s: &str) -> Result<i64, ValueError> {
         let n = digits(s, &mut i, "a duration such as 30m, 2h or 2d")?;
         terms += 1;
         let unit = match bytes.get(i) {
-            None if terms == 1 => 1,
+            None if terms == 1 => return Err(ValueError::new(i, duration_unit_needed(s))),
             None => {
                 return Err(ValueError::new(
                     i,
@@ -65,14 +92,20 @@ pub(crate) fn parse_duration(s: &str) -> Result<i64, ValueError> {
     Ok(total)
 }
 
-/// Parses a size: `512` (bytes), `10K`, `1M`, `2G` (1024-based; the unit's
-/// case does not matter and a trailing `B` or `iB` is allowed: `10KiB`).
+/// Parses a size: `512B` (bytes), `10K`, `1M`, `2G` (1024-based; the
+/// unit's case does not matter and a trailing `B` or `iB` is allowed:
+/// `10KiB`, `10kb`). A number needs a unit (`30` is an error: bytes, as it
+/// once meant, is rarely what was meant), except `0`.
 pub(crate) fn parse_size(s: &str) -> Result<i64, ValueError> {
+    if is_zero(s) {
+        return Ok(0);
+    }
     let mut i = 0;
-    let n = digits(s, &mut i, "a size such as 512, 10K, 1M or 2G")?;
+    let n = digits(s, &mut i, "a size such as 512B, 10K, 1M or 2G")?;
     let rest = &s[i..];
     let unit = match rest.to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
+        "" => return Err(ValueError::new(i, size_unit_needed(s))),
+        "B" => 1,
         u => {
             let letter = u.chars().next().unwrap_or('?');
             let suffix_ok = matches!(&u[letter.len_utf8()..], "" | "B" | "IB");
@@ -81,7 +114,7 @@ pub(crate) fn parse_size(s: &str) -> Result<i64, ValueError> {
                 _ => {
                     return Err(ValueError::new(
                         i,
-                        format!("unknown size unit '{rest}' (use K, M or G, 1024-based)"),
+                        format!("unknown size unit '{rest}' (use B, K, M or G, 1024-based)"),
                     ))
                 }
             }
@@ -141,14 +174,18 @@ pub(crate) fn format_duration(secs: i64) -> String {
     out
 }
 
-/// Prints bytes with the coarsest exact unit (`1048576` → `1M`).
+/// Prints bytes with the coarsest exact unit (`1048576` → `1M`, `1536` →
+/// `1536B`), so that the text parses back; zero is `0`.
 pub(crate) fn format_size(bytes: i64) -> String {
+    if bytes == 0 {
+        return "0".to_owned();
+    }
     for &(unit, size) in SIZE_UNITS.iter() {
-        if bytes != 0 && bytes % size == 0 {
+        if bytes % size == 0 {
             return format!("{}{unit}", bytes / size);
         }
     }
-    bytes.to_string()
+    format!("{bytes}B")
 }
 
 /// An IP address or a CIDR network (an address is a network with a full
@@ -341,7 +378,14 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("90"), Ok(90));
+        assert_eq!(parse_duration("90").unwrap_err().at, 2);
+        assert!(parse_duration("90")
+            .unwrap_err()
+            .message
+            .starts_with("a duration needs a unit: s, m, h, d or w"));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert_eq!(parse_duration("00"), Ok(0));
+        assert_eq!(parse_duration("0s"), Ok(0));
         assert_eq!(parse_duration("30s"), Ok(30));
         assert_eq!(parse_duration("15m"), Ok(900));
         assert_eq!(parse_duration("2h"), Ok(7200));
@@ -371,7 +415,15 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("512"), Ok(512));
+        assert_eq!(parse_size("512").unwrap_err().at, 3);
+        assert!(parse_size("512")
+            .unwrap_err()
+            .message
+            .starts_with("a size needs a unit: B, K, M or G"));
+        assert_eq!(parse_size("512B"), Ok(512));
+        assert_eq!(parse_size("512b"), Ok(512));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("0K"), Ok(0));
         assert_eq!(parse_size("10K"), Ok(10_240));
         assert_eq!(parse_size("10k"), Ok(10_240));
         assert_eq!(parse_size("1M"), Ok(1 << 20));
@@ -384,7 +436,8 @@ mod tests {
         assert_eq!(parse_size("M").unwrap_err().at, 0);
         assert!(parse_size("99999999999G").is_err());
         assert_eq!(format_size(1 << 20), "1M");
-        assert_eq!(format_size(1536), "1536");
+        assert_eq!(format_size(1536), "1536B");
+        assert_eq!(parse_size(&format_size(1536)), Ok(1536));
         assert_eq!(format_size(3072), "3K");
         assert_eq!(format_size(0), "0");
     }

@@ -67,16 +67,31 @@ fn leaf() -> impl Strategy<Value = String> {
     let op = proptest::sample::select(&["=", "!="][..]);
     let value = "[a-zA-Z0-9 *?\\\\\"'(),/@<>.é-]{0,12}";
     let quoted = (field, op, value).prop_map(|(f, op, v)| {
-        // On `client`, a `/` makes the value a network, which must be valid.
-        let v = if f == "client" { v.replace('/', "") } else { v };
+        // On `client`, a `/` makes the value a network, which must be valid,
+        // and text that is not an address must be a glob (or empty).
+        let v = if f == "client" && !v.is_empty() {
+            format!("{}*", v.replace('/', ""))
+        } else {
+            v
+        };
         let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
         format!("{f} {op} \"{escaped}\"")
     });
+    // Durations and sizes need a unit; arrival is epoch seconds.
     let number = (
-        proptest::sample::select(&["age", "size", "arrival"][..]),
+        proptest::sample::select(
+            &[
+                "age 0", "age s", "age m", "age h", "age d", "age w", "size 0", "size B", "size K",
+                "size M", "size G", "arrival ",
+            ][..],
+        ),
         0u32..5_000_000,
     )
-        .prop_map(|(f, n)| format!("{f} > {n}"));
+        .prop_map(|(fu, n)| match fu.split_once(' ') {
+            Some((f, "0")) => format!("{f} > 0"),
+            Some((f, unit)) => format!("{f} > {n}{unit}"),
+            None => unreachable!(),
+        });
     prop_oneof![4 => fixed, 2 => quoted, 1 => number]
 }
 

@@ -93,7 +93,9 @@ matches! {
     age_hours: "age >= 73h" => true;
     age_minutes: "age > 4379m" => true;
     age_seconds: "age >= 262800s" => true;
-    age_plain_seconds: "age > 262800" => false;
+    age_zero_needs_no_unit: "age > 0" => true;
+    age_zero_with_unit: "age > 0s" => true;
+    age_seconds_strict: "age > 262800s" => false;
     age_without_arrival_is_false: "age > 0", with |m| m.arrival = None => false;
     age_ne_without_arrival_is_true: "age != 0", with |m| m.arrival = None => true;
     size_gt_mega: "size > 1M" => true;
@@ -102,7 +104,11 @@ matches! {
     size_kilo: "size > 1953K" => true;
     size_kilo_strict: "size > 1954K" => false;
     size_lowercase_unit: "size > 10kb" => true;
-    size_bytes: "size = 2000000" => true;
+    size_bytes: "size = 2000000B" => true;
+    size_bytes_lowercase: "size = 2000000b" => true;
+    size_kib: "size > 1953KiB" => true;
+    size_zero_needs_no_unit: "size > 0" => true;
+    size_zero_with_unit: "size > 0K" => true;
     size_giga: "size > 1G" => false;
     arrival_lt: "arrival < 1700000000" => true;
     arrival_eq: "arrival = 1699737200" => true;
@@ -164,6 +170,15 @@ matches! {
     client_v4_mapped: "client = 203.0.113.0/24", with |m| m.client = Some("::ffff:203.0.113.7") => true;
     client_v4_not_v6: "client = 2001:db8::/32" => false;
     client_unknown_text: "client = unknown", with |m| m.client = Some("unknown") => true;
+    client_unknown_any_case: "client = UNKNOWN", with |m| m.client = Some("unknown") => true;
+    client_empty_is_local: "client = \"\"", with |m| m.client = None => true;
+    client_empty_not_remote: "client = \"\"" => false;
+    client_slashed_regex_eq: r"client = /^203\.0\./" => true;
+    client_bare_regex_partial: "client ~ 203.0.113" => true;
+    client_glob_question: "client = 203.0.113.?" => true;
+    client_in_mixed: "client in (192.0.2.0/24, 203.0.113.*)" => true;
+    client_v6_loopback: "client = ::1", with |m| m.client = Some("::1") => true;
+    client_ne_address: "client != 192.0.2.1" => true;
     client_alias_spelling: "client-address = 203.0.113.7" => true;
 
     // Recipients: scopes and quantifiers.
@@ -299,6 +314,19 @@ errors! {
     err_host_bits: "client = 192.0.2.1/24" => (10, "192.0.2.1/24 has host bits set");
     err_prefix_too_long: "client = 192.0.2.0/40" => (20, "prefix length must be 0 to 32");
     err_not_an_address: "client = foo/24" => (10, "'foo' is not an IP address");
+    err_age_bare_number: "age > 5" => (8, "a duration needs a unit: s, m, h, d or w");
+    err_age_bare_number_later: "sasl_user = bob and age >= 90" => (30, "a duration needs a unit: s, m, h, d or w");
+    err_age_bare_number_eq: "age = 3600" => (11, "a duration needs a unit");
+    err_size_bare_number: "size > 30" => (10, "a size needs a unit: B, K, M or G");
+    err_size_bare_number_ne: "not size != 512" => (16, "a size needs a unit: B, K, M or G");
+    err_message_size_bare: "message_size < 1024" => (20, "a size needs a unit");
+    err_client_octet_too_big: "client = 192.0.2.300" => (10, "'192.0.2.300' is not an IP address or CIDR block");
+    err_client_word: "client = not-an-ip" => (10, "'not-an-ip' is not an IP address or CIDR block");
+    err_client_three_octets: "client = 203.0.113" => (10, "'203.0.113' is not an IP address or CIDR block");
+    err_client_ne: "client != 10.0.0.256" => (11, "'10.0.0.256' is not an IP address");
+    err_client_in_list: "client in (192.0.2.0/24, 203.0.113)" => (26, "'203.0.113' is not an IP address or CIDR block");
+    err_client_bracketed: "client = \"[203.0.113.7]\"" => (11, "'[203.0.113.7]' is not an IP address");
+    err_client_alias: "client_ip = 2001:db8::g" => (13, "'2001:db8::g' is not an IP address");
     err_unterminated_string: "sender = \"abc" => (10, "unterminated string");
     err_unterminated_regex: "reason ~ /abc" => (10, "unterminated regex");
     err_junk_after_quote: "sender = \"a\"b" => (13, "unexpected 'b' right after the value");
@@ -367,6 +395,11 @@ flags! {
     flag_sasl_method: ("--sasl-method", Some("plain")) => ("sasl_method = plain", true);
     flag_client_cidr: ("--client", Some("203.0.113.0/24")) => ("client = 203.0.113.0/24", true);
     flag_client_v6: ("--client", Some("2001:DB8::/32")) => ("client = 2001:db8::/32", false);
+    flag_client_address: ("--client", Some("203.0.113.7")) => ("client = 203.0.113.7", true);
+    flag_client_v6_address: ("--client", Some("2001:db8::25")) => ("client = 2001:db8::25", false);
+    flag_client_glob: ("--client", Some("203.0.113.*")) => ("client = 203.0.113.*", true);
+    flag_client_regex: ("--client", Some(r"/^203\.0\.113\./")) => (r"client = /^203\.0\.113\./", true);
+    flag_client_unknown: ("--client", Some("unknown")) => ("client = unknown", false);
     flag_client_name: ("--client-name", Some("*.example.com")) => ("client_name = *.example.com", true);
     flag_helo: ("--helo", Some("ehlo.example.com")) => ("helo = ehlo.example.com", true);
     flag_older_than: ("--older-than", Some("2d")) => ("age > 2d", true);
@@ -374,7 +407,12 @@ flags! {
     flag_older_than_compound: ("older_than", Some("36h")) => ("age > 1d12h", true);
     flag_larger_than: ("--larger-than", Some("1M")) => ("size > 1M", true);
     flag_smaller_than: ("--smaller-than", Some("1024k")) => ("size < 1M", false);
-    flag_larger_than_bytes: ("--larger-than", Some("1500")) => ("size > 1500", true);
+    flag_larger_than_bytes: ("--larger-than", Some("1500B")) => ("size > 1500B", true);
+    flag_larger_than_bytes_lowercase: ("--larger-than", Some("1500b")) => ("size > 1500B", true);
+    flag_smaller_than_mib: ("--smaller-than", Some("2MiB")) => ("size < 2M", true);
+    flag_larger_than_zero: ("--larger-than", Some("0")) => ("size > 0", true);
+    flag_older_than_zero: ("--older-than", Some("0")) => ("age > 0s", true);
+    flag_newer_than_seconds: ("--newer-than", Some("90s")) => ("age < 1m30s", false);
     flag_reason: ("--reason", Some("timed out")) => ("reason ~ \"timed out\"".replace('"', "/").as_str(), true);
     flag_reason_flags: ("--reason", Some("/TIMED/i")) => ("reason ~ /TIMED/i", true);
     flag_reason_slash: ("--reason", Some("a/b")) => (r"reason ~ /a\/b/", false);
@@ -417,6 +455,18 @@ flag_errors! {
     flag_err_header_name: ("--header", Some("Sub ject~x")) => (1, "'Sub ject' is not a header name");
     flag_err_header_regex: ("--header", Some("Subject~(")) => (9, "invalid regex: unclosed group");
     flag_err_client: ("--client", Some("192.0.2.0/33")) => (11, "prefix length must be 0 to 32");
+    flag_err_client_octet: ("--client", Some("192.0.2.300")) => (1, "'192.0.2.300' is not an IP address or CIDR block");
+    flag_err_client_word: ("--client", Some("not-an-ip")) => (1, "'not-an-ip' is not an IP address or CIDR block");
+    flag_err_client_three_octets: ("--client", Some("203.0.113")) => (1, "'203.0.113' is not an IP address or CIDR block");
+    flag_err_client_host_bits: ("--client", Some("203.0.113.7/24")) => (1, "203.0.113.7/24 has host bits set");
+    flag_err_where_client: ("--where", Some("client = 203.0.113")) => (10, "'203.0.113' is not an IP address or CIDR block");
+    flag_err_older_than_bare: ("--older-than", Some("5")) => (2, "a duration needs a unit: s, m, h, d or w");
+    flag_err_newer_than_bare: ("--newer-than", Some("90")) => (3, "a duration needs a unit: s, m, h, d or w");
+    flag_err_larger_than_bare: ("--larger-than", Some("30")) => (3, "a size needs a unit: B, K, M or G");
+    flag_err_smaller_than_bare: ("--smaller-than", Some("1024")) => (5, "a size needs a unit: B, K, M or G");
+    flag_err_where_age_bare: ("--where", Some("age > 5")) => (8, "a duration needs a unit: s, m, h, d or w");
+    flag_err_where_size_bare: ("--where", Some("size < 30")) => (10, "a size needs a unit: B, K, M or G");
+    flag_err_duration_unit_missing_later: ("--older-than", Some("1d12")) => (5, "missing unit after the number");
     flag_err_queue: ("--queue", Some(" , ")) => (1, "expected one or more queue names");
     flag_err_queue_second: ("--queue", Some("hold,/(/")) => (7, "invalid regex: unclosed group");
     flag_err_reason: ("--reason", Some("/(x/")) => (2, "invalid regex: unclosed group");
@@ -429,6 +479,22 @@ fn flag_error_display_names_flag() {
     assert_eq!(
         err.to_string(),
         "error: --older-than: unknown duration unit 'x' (use s, m, h, d or w) at column 2\n  2x\n   ^"
+    );
+}
+
+#[test]
+fn bare_number_error_names_the_units_under_a_caret() {
+    let err = flag_test("--older-than", Some("5")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: --older-than: a duration needs a unit: s, m, h, d or w (seconds, minutes, hours, \
+         days, weeks; e.g. 5d for 5 days) at column 2\n  5\n   ^"
+    );
+    let err = parse_expr("size > 30").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error: a size needs a unit: B, K, M or G (bytes, or 1024-based kilo-, mega-, gigabytes; \
+         e.g. 30K for 30 kilobytes) at column 10\n  size > 30\n           ^"
     );
 }
 
@@ -811,7 +877,10 @@ fn display_is_canonical() {
     assert_eq!(p("reason ~ timed"), "reason ~ /timed/");
     assert_eq!(p("reason ~ /x/ixi"), "reason ~ /x/ix");
     assert_eq!(p("age > 48h"), "age > 2d");
-    assert_eq!(p("size > 1048576"), "size > 1M");
+    assert_eq!(p("size > 1048576B"), "size > 1M");
+    assert_eq!(p("size > 1536b"), "size > 1536B");
+    assert_eq!(p("size > 0"), "size > 0");
+    assert_eq!(p("age > 0"), "age > 0s");
     assert_eq!(p("client = 2001:DB8:0::1"), "client = 2001:db8::1");
     assert_eq!(
         p("(attr.a = 1 or attr.b = 2) and attr.c = 3"),
