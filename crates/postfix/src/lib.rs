@@ -10,6 +10,7 @@
 //!   choose must not decide which `postsuper` root runs.
 //! - [`postsuper`]: batches of queue IDs on postsuper's stdin, per-ID outcomes from its stderr.
 //! - [`postmulti`]: the instances of a multi-instance Postfix.
+//! - [`postqueue`]: `postqueue -j`, the queue as any user may see it.
 //! - [`local_sender`]: Postfix's address classes and map lookups (`postmap -q`), for
 //!   `--nonexistent-local-sender`.
 //!
@@ -20,6 +21,7 @@
 mod error;
 pub mod local_sender;
 pub mod postmulti;
+pub mod postqueue;
 pub mod postsuper;
 
 use std::collections::HashMap;
