@@ -195,6 +195,7 @@ fn single_target(opts: &Opts) -> Result<selection::Target> {
         Some(dir) => InstanceConfig::with_defaults(dir),
         None => InstanceConfig::from_postconf(config_dir.as_deref())?,
     };
+    instance.layout.check()?;
     Ok(selection::Target {
         instance,
         config_dir,
