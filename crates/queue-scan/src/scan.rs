@@ -814,10 +814,16 @@ where
             &mut listings,
             &mut errors,
         );
+        #[cfg(test)]
+        tests::hook(queue);
     }
+    #[cfg(test)]
+    tests::hook("listed");
     if options.queues.len() > 1 {
         list_again(layout, options, progress, &mut listings);
     }
+    #[cfg(test)]
+    tests::hook("listed again");
     let mut first = make_visitor();
     for e in errors {
         progress.unreadable.fetch_add(1, Ordering::Relaxed);
@@ -932,4 +938,136 @@ pub fn read_one_with_limit<R>(
     };
     Worker::new().process(&job, id, &mut visitor, &ScanProgress::default());
     visitor.result
+}
+
+#[cfg(test)]
+mod tests {
+    //! Moves during the scan, made deterministic by a hook the scan calls
+    //! on its own thread after listing each queue ("maildrop", …), after
+    //! the first listing ("listed") and after the second ("listed again").
+
+    use super::*;
+    use std::cell::RefCell;
+    use std::os::unix::fs::PermissionsExt;
+
+    thread_local! {
+        static HOOK: RefCell<Option<Box<dyn FnMut(&str)>>> = RefCell::new(None);
+    }
+
+    pub(super) fn hook(stage: &str) {
+        HOOK.with(|h| {
+            if let Some(f) = h.borrow_mut().as_mut() {
+                f(stage)
+            }
+        });
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        messages: Vec<(&'static str, String)>,
+        errors: Vec<String>,
+    }
+
+    impl Visitor for Seen {
+        fn message(&mut self, m: &Message<'_>) {
+            self.messages.push((m.queue, m.id.to_string()));
+        }
+        fn error(&mut self, e: ScanError) {
+            self.errors.push(e.to_string());
+        }
+    }
+
+    fn queue_with(name: &str, files: &[(&str, &str)]) -> (PathBuf, QueueLayout) {
+        let dir = std::env::temp_dir().join(format!("qs-move-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let layout = QueueLayout::with_defaults(&dir);
+        for q in ["maildrop", "incoming", "active", "deferred", "hold", "defer"] {
+            std::fs::create_dir_all(dir.join(q)).unwrap();
+        }
+        let bytes = queue_file::QueueFileBuilder::new(b"s@example.com", 1_700_000_000)
+            .recipient(b"r@example.org")
+            .line(b"Subject: moved")
+            .build();
+        for (queue, id) in files {
+            let path = layout.path(queue, id);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        (dir, layout)
+    }
+
+    fn scan_with_hook(layout: &QueueLayout, hook: impl FnMut(&str) + 'static) -> (Seen, ScanStats) {
+        HOOK.with(|h| *h.borrow_mut() = Some(Box::new(hook)));
+        let options = ScanOptions::new(
+            vec!["incoming", "active", "deferred", "hold"],
+            ReadPlan::default(),
+        );
+        let progress = ScanProgress::default();
+        let seen = scan_reduce(layout, &options, &progress, Seen::default, |mut a, b| {
+            a.messages.extend(b.messages);
+            a.errors.extend(b.errors);
+            a
+        });
+        HOOK.with(|h| *h.borrow_mut() = None);
+        (seen, progress.stats())
+    }
+
+    /// qmgr renames deferred/A/ID to active/ID after both listings saw it
+    /// in deferred: opening it there fails, and it is found in active.
+    #[test]
+    fn a_file_moved_after_listing_is_found_where_it_went() {
+        let id = "A45E798E3F5";
+        let (dir, layout) = queue_with("after", &[("deferred", id), ("hold", "B45E798E3F6")]);
+        let (from, to) = (layout.path("deferred", id), layout.path("active", id));
+        let (seen, stats) = scan_with_hook(&layout, move |stage| {
+            if stage == "listed again" {
+                std::fs::rename(&from, &to).unwrap();
+            }
+        });
+        let mut messages = seen.messages;
+        messages.sort();
+        assert_eq!(
+            messages,
+            vec![("active", id.to_string()), ("hold", "B45E798E3F6".to_string())]
+        );
+        assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+        assert_eq!(stats.vanished, 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A message moved from deferred (not listed yet) into active (listed
+    /// already) is in neither first listing: the second listing finds it.
+    #[test]
+    fn a_file_moved_into_a_listed_queue_is_found_by_the_second_listing() {
+        let id = "C45E798E3F7";
+        let (dir, layout) = queue_with("before", &[("deferred", id)]);
+        let (from, to) = (layout.path("deferred", id), layout.path("active", id));
+        let (seen, stats) = scan_with_hook(&layout, move |stage| {
+            if stage == "active" {
+                std::fs::rename(&from, &to).unwrap();
+            }
+        });
+        assert_eq!(seen.messages, vec![("active", id.to_string())]);
+        assert_eq!(stats.scanned, 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A file removed after listing (delivered) is counted as vanished,
+    /// not an error.
+    #[test]
+    fn a_file_removed_after_listing_vanishes_quietly() {
+        let id = "D45E798E3F8";
+        let (dir, layout) = queue_with("gone", &[("hold", id)]);
+        let path = layout.path("hold", id);
+        let (seen, stats) = scan_with_hook(&layout, move |stage| {
+            if stage == "listed again" {
+                std::fs::remove_file(&path).unwrap();
+            }
+        });
+        assert!(seen.messages.is_empty());
+        assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+        assert_eq!(stats.vanished, 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
