@@ -981,7 +981,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("qs-move-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let layout = QueueLayout::with_defaults(&dir);
-        for q in ["maildrop", "incoming", "active", "deferred", "hold", "defer"] {
+        for q in [
+            "maildrop", "incoming", "active", "deferred", "hold", "defer",
+        ] {
             std::fs::create_dir_all(dir.join(q)).unwrap();
         }
         let bytes = queue_file::QueueFileBuilder::new(b"s@example.com", 1_700_000_000)
@@ -1029,7 +1031,10 @@ mod tests {
         messages.sort();
         assert_eq!(
             messages,
-            vec![("active", id.to_string()), ("hold", "B45E798E3F6".to_string())]
+            vec![
+                ("active", id.to_string()),
+                ("hold", "B45E798E3F6".to_string())
+            ]
         );
         assert!(seen.errors.is_empty(), "{:?}", seen.errors);
         assert_eq!(stats.vanished, 0);
