@@ -112,6 +112,8 @@ pub struct FileInfo {
 }
 
 impl FileInfo {
+    // The `st_*` field types differ between platforms.
+    #[allow(clippy::unnecessary_cast)]
     fn from_stat(stat: &rustix::fs::Stat) -> FileInfo {
         FileInfo {
             size: stat.st_size as u64,

@@ -950,8 +950,10 @@ mod tests {
     use std::cell::RefCell;
     use std::os::unix::fs::PermissionsExt;
 
+    type Hook = Box<dyn FnMut(&str)>;
+
     thread_local! {
-        static HOOK: RefCell<Option<Box<dyn FnMut(&str)>>> = RefCell::new(None);
+        static HOOK: RefCell<Option<Hook>> = RefCell::new(None);
     }
 
     pub(super) fn hook(stage: &str) {
