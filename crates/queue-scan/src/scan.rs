@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use queue_file::{Envelope, FileView, Headers, SizeRecord};
 use rayon::prelude::*;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::layout::{is_valid_queue_id, QueueLayout};
 pub use crate::open::FileInfo;
@@ -256,42 +257,63 @@ impl DirListing {
     }
 }
 
-/// Lists `dir` (a queue or one of its hash subdirectories) into
-/// `listings`, entering one-character subdirectories as showq does.
+/// Lists the queue `queue` into `listings` (see [`list_dir`]). The queue
+/// itself is reached by path: the queue directory belongs to root
+/// (`postfix-files`), so the postfix user cannot plant a symlink there.
+fn list_queue(
+    layout: &QueueLayout,
+    queue: &'static str,
+    progress: &ScanProgress,
+    listings: &mut Vec<DirListing>,
+    errors: &mut Vec<ScanError>,
+) {
+    let dir = layout.queue_dir.join(queue);
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match rustix::fs::open(&dir, flags, Mode::empty()) {
+        Ok(fd) => list_dir(layout, queue, dir, fd, &[], progress, listings, errors),
+        Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => errors.push(ScanError {
+            path: dir,
+            kind: ScanErrorKind::Io(e.into()),
+        }),
+    }
+}
+
+/// Lists the open directory `fd` at `dir` (a queue or one of its hash
+/// subdirectories) into `listings`, entering one-character subdirectories
+/// as showq does. Everything is read from and opened relative to the
+/// descriptors, subdirectories with `O_NOFOLLOW`: the postfix user owns
+/// these directories, and a hash directory swapped for a symlink is not
+/// entered.
+#[allow(clippy::too_many_arguments)]
 fn list_dir(
     layout: &QueueLayout,
     queue: &'static str,
     dir: PathBuf,
+    fd: OwnedFd,
     hash_dirs: &[u8],
     progress: &ScanProgress,
     listings: &mut Vec<DirListing>,
     errors: &mut Vec<ScanError>,
 ) {
-    let entries = match std::fs::read_dir(&dir) {
+    let mut entries = match rustix::fs::Dir::read_from(&fd) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
         Err(e) => {
             errors.push(ScanError {
                 path: dir,
-                kind: ScanErrorKind::Io(e),
+                kind: ScanErrorKind::Io(e.into()),
             });
             return;
         }
     };
-    // O_NOFOLLOW: a hash subdirectory swapped for a symlink since it was
-    // listed is not entered through this descriptor.
-    let dir_flags = rustix::fs::OFlags::RDONLY
-        | rustix::fs::OFlags::DIRECTORY
-        | rustix::fs::OFlags::NOFOLLOW
-        | rustix::fs::OFlags::CLOEXEC;
     let mut listing = DirListing {
         queue,
-        dir: dir.clone(),
-        dir_fd: rustix::fs::open(&dir, dir_flags, rustix::fs::Mode::empty()).ok(),
+        dir,
+        dir_fd: None,
         names: String::new(),
         ends: Vec::new(),
     };
-    let mut subdirs = Vec::new();
+    let mut subdirs: Vec<u8> = Vec::new();
     // Files Postfix will look at sit exactly under the hash directories
     // mail_queue_path() would build for them (src/global/mail_queue.c).
     let expected_depth = if layout.is_hashed(queue) {
@@ -299,22 +321,34 @@ fn list_dir(
     } else {
         0
     };
-    for entry in entries {
+    while let Some(entry) = entries.read() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
                 errors.push(ScanError {
-                    path: dir.clone(),
-                    kind: ScanErrorKind::Io(e),
+                    path: listing.dir.clone(),
+                    kind: ScanErrorKind::Io(e.into()),
                 });
-                continue;
+                break;
             }
         };
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if name == "." || name == ".." {
+            continue;
+        }
         if name.len() == 1 {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                subdirs.push((name.as_bytes()[0], entry.path()));
+            let is_dir = match entry.file_type() {
+                FileType::Directory => true,
+                // No d_type from this filesystem: ask, without following a
+                // symlink.
+                FileType::Unknown => rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory),
+                _ => false,
+            };
+            if is_dir {
+                subdirs.push(name.as_bytes()[0]);
             }
             continue;
         }
@@ -333,18 +367,41 @@ fn list_dir(
         listing.names.push_str(name);
         listing.ends.push(listing.names.len() as u32);
     }
+    drop(entries);
     progress
         .listed
         .fetch_add(listing.ends.len() as u64, Ordering::Relaxed);
-    if !listing.ends.is_empty() {
-        listings.push(listing);
-    }
-    subdirs.sort();
+    subdirs.sort_unstable();
     let mut deeper = hash_dirs.to_vec();
-    for (name, sub) in subdirs {
-        deeper.push(name);
-        list_dir(layout, queue, sub, &deeper, progress, listings, errors);
-        deeper.pop();
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    for name in subdirs {
+        let name_str = [name];
+        let name_str = std::str::from_utf8(&name_str).unwrap_or("_");
+        let sub = listing.dir.join(name_str);
+        match rustix::fs::openat(&fd, name_str, dir_flags, Mode::empty()) {
+            Ok(sub_fd) => {
+                deeper.push(name);
+                list_dir(
+                    layout, queue, sub, sub_fd, &deeper, progress, listings, errors,
+                );
+                deeper.pop();
+            }
+            // Gone, or swapped for a symlink (ELOOP/ENOTDIR) since listed.
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => errors.push(ScanError {
+                path: sub,
+                kind: match e {
+                    rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => ScanErrorKind::Open(
+                        OpenErrorKind::NotRegular(crate::open::FileKind::Symlink),
+                    ),
+                    e => ScanErrorKind::Io(e.into()),
+                },
+            }),
+        }
+    }
+    if !listing.ends.is_empty() {
+        listing.dir_fd = Some(fd);
+        listings.push(listing);
     }
 }
 
@@ -364,16 +421,7 @@ fn list_again(
     let scratch = ScanProgress::default();
     let mut again = Vec::new();
     for &queue in &options.queues {
-        let dir = layout.queue_dir.join(queue);
-        list_dir(
-            layout,
-            queue,
-            dir,
-            &[],
-            &scratch,
-            &mut again,
-            &mut Vec::new(),
-        );
+        list_queue(layout, queue, &scratch, &mut again, &mut Vec::new());
     }
     let mut seen: Vec<&str> = listings
         .iter()
@@ -805,15 +853,7 @@ where
         }
     };
     for &queue in &options.queues {
-        list_dir(
-            layout,
-            queue,
-            layout.queue_dir.join(queue),
-            &[],
-            progress,
-            &mut listings,
-            &mut errors,
-        );
+        list_queue(layout, queue, progress, &mut listings, &mut errors);
         #[cfg(test)]
         tests::hook(queue);
     }

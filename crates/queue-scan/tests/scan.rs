@@ -164,6 +164,16 @@ fn hash_paths_and_listing_follow_postfix() {
         &good_bytes("x"),
         0o700,
     );
+    // A hash directory that is a symlink is not entered (no Postfix
+    // program creates one; it can only be planted), nor are the files it
+    // points at read.
+    std::fs::create_dir_all(scratch.0.join("elsewhere")).unwrap();
+    write_mode(
+        &scratch.0.join("elsewhere/C45E798E3FC"),
+        &good_bytes("x"),
+        0o700,
+    );
+    symlink(scratch.0.join("elsewhere"), scratch.0.join("deferred/C")).unwrap();
 
     let (seen, stats) = scan_guarded(&layout, ReadPlan::default(), 0);
     let ids: Vec<(&str, &str)> = seen
