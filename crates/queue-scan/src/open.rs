@@ -384,12 +384,18 @@ pub fn read_bounded(
             return Err(too_large(had));
         }
         // Ask for what the hint says is left plus one byte (to see the
-        // end), at least 8 KiB, never more than one byte past the limit.
+        // end), at least 8 KiB or what is there already (so a wrong hint
+        // costs doublings, not quadratic copies), never more than one byte
+        // past the limit; reserved exactly, so the buffer stays within it.
         let hinted_left = size_hint.saturating_sub(pos);
-        let step = hinted_left.saturating_add(1).max(8192).min(limit + 1 - had);
+        let step = hinted_left
+            .saturating_add(1)
+            .max(8192)
+            .max(had)
+            .min(limit + 1 - had);
         let start = buf.len();
         let step_usize = step as usize;
-        buf.try_reserve(step_usize)
+        buf.try_reserve_exact(step_usize)
             .map_err(|_| OpenErrorKind::OutOfMemory { bytes: step })?;
         buf.resize(start + step_usize, 0);
         let got = loop {
@@ -534,4 +540,60 @@ pub fn find_queue_file(layout: &QueueLayout, id: &str) -> Result<Option<Found>, 
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_file(name: &str, bytes: &[u8]) -> (PathBuf, File) {
+        let path = std::env::temp_dir().join(format!("qs-open-{name}-{}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        (path, file)
+    }
+
+    #[test]
+    fn reads_stop_at_the_limit_whatever_the_hint_says() {
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        let (path, file) = temp_file("bounded", &bytes);
+        // Exactly at the limit: read whole, with a right or a wrong hint.
+        for hint in [100_000, 0, 10] {
+            let mut buf = Vec::new();
+            read_bounded(&file, 0, hint, 100_000, &mut buf).unwrap();
+            assert_eq!(buf, bytes, "hint {hint}");
+        }
+        // One byte over: refused, even when the hint hides it; the buffer
+        // never grows past limit + 1.
+        for hint in [100_000, 0] {
+            let mut buf = Vec::new();
+            let err = read_bounded(&file, 0, hint, 99_999, &mut buf).unwrap_err();
+            assert!(
+                matches!(err, OpenErrorKind::TooLarge { limit: 99_999, .. }),
+                "{err}"
+            );
+            assert!(buf.capacity() <= 100_000 + 8192, "{}", buf.capacity());
+        }
+        // A hint beyond the limit is refused before any read.
+        let mut buf = Vec::new();
+        let err = read_bounded(&file, 0, 200 << 30, 1 << 20, &mut buf).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "214748364800 bytes, larger than the 1048576-byte limit; not read"
+        );
+        assert_eq!(buf.capacity(), 0);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn limits_derive_from_message_size_limit() {
+        assert_eq!(queue_file_limit(0), HARD_QUEUE_FILE_LIMIT);
+        assert_eq!(
+            queue_file_limit(POSTFIX_DEFAULT_MESSAGE_SIZE_LIMIT),
+            DEFAULT_QUEUE_FILE_LIMIT
+        );
+        assert_eq!(queue_file_limit(u64::MAX), u64::MAX);
+        assert_eq!(effective_limit(0), HARD_QUEUE_FILE_LIMIT);
+        assert_eq!(effective_limit(5), 5);
+    }
 }
