@@ -15,6 +15,18 @@
 //! seen, and may be seen twice (showq may list it twice too): consumers
 //! that must count each message once key on device, inode and ID.
 //!
+//! Every file is opened through [`crate::open`]: relative to the listed
+//! directory's descriptor, never through a symlink, without blocking on a
+//! FIFO, regular files only, and read within [`ScanOptions::file_size_limit`]
+//! (defer logs within [`crate::open::LOG_FILE_LIMIT`]). What it refuses is
+//! reported to the visitor by path and the scan goes on; the directories
+//! are listed from their descriptors too, hash subdirectories entered with
+//! `O_NOFOLLOW`.
+//!
+//! Results come back per worker job: [`scan_reduce`] folds each job's
+//! files into a visitor and reduces the visitors into one; [`scan`] leaves
+//! the merging to the visitors' `Drop`.
+//!
 //! Each rayon worker owns its buffers (file bytes, defer log, envelope,
 //! headers) and reuses them from file to file. The content between the
 //! envelope and the extracted segment is not read unless headers are asked
@@ -906,8 +918,10 @@ where
 /// Reads and decodes one message by queue and ID (for `--explain` and the
 /// re-check before acting) through the safe open ([`crate::open`]), and
 /// calls `f` with it. `None` when the file is gone or still being written.
-/// Files larger than [`crate::open::DEFAULT_QUEUE_FILE_LIMIT`] are an
-/// error; [`read_one_with_limit`] takes another limit.
+/// A defer log refused by the safe open is left out of the message
+/// (`defer_log` is `None`), not reported. Files larger than
+/// [`crate::open::DEFAULT_QUEUE_FILE_LIMIT`] are an error;
+/// [`read_one_with_limit`] takes another limit.
 pub fn read_one<R>(
     layout: &QueueLayout,
     queue: &'static str,
@@ -934,8 +948,11 @@ pub fn read_one_with_limit<R>(
     limit: u64,
     f: impl FnOnce(Result<&Message<'_>, ScanError>) -> R,
 ) -> Option<R> {
+    // The message wins over an error about its defer log (reported before
+    // it): the caller gets the message, without the log.
     struct One<F, R> {
         f: Option<F>,
+        error: Option<ScanError>,
         result: Option<R>,
     }
     impl<F: FnOnce(Result<&Message<'_>, ScanError>) -> R, R> Visitor for One<F, R> {
@@ -945,13 +962,20 @@ pub fn read_one_with_limit<R>(
             }
         }
         fn error(&mut self, error: ScanError) {
-            if let Some(f) = self.f.take() {
+            self.error.get_or_insert(error);
+        }
+    }
+    impl<F: FnOnce(Result<&Message<'_>, ScanError>) -> R, R> One<F, R> {
+        fn finish(mut self) -> Option<R> {
+            if let (Some(f), Some(error)) = (self.f.take(), self.error.take()) {
                 self.result = Some(f(Err(error)));
             }
+            self.result
         }
     }
     let mut visitor = One {
         f: Some(f),
+        error: None,
         result: None,
     };
     let queue_fd = match crate::open::open_dir(&layout.queue_dir) {
@@ -961,7 +985,7 @@ pub fn read_one_with_limit<R>(
                 path: e.path,
                 kind: ScanErrorKind::Open(e.kind),
             });
-            return visitor.result;
+            return visitor.finish();
         }
     };
     let path = layout.path(queue, id);
@@ -977,7 +1001,7 @@ pub fn read_one_with_limit<R>(
         queues: &[],
     };
     Worker::new().process(&job, id, &mut visitor, &ScanProgress::default());
-    visitor.result
+    visitor.finish()
 }
 
 #[cfg(test)]
