@@ -4,7 +4,7 @@
 //! - [`layout`]: queue names, hashed paths, queue ID syntax.
 //! - [`config`]: the layout of an instance, read through `postconf`.
 //! - [`open`]: the one safe way to open queue files and logs.
-//! - [`scan`]: the parallel scan and the per-message view it lends out.
+//! - [`scan`](mod@scan): the parallel scan and the per-message view it lends out.
 
 #![deny(missing_docs)]
 
