@@ -387,6 +387,7 @@ pub fn run(
     };
     let options = ScanOptions {
         queues: queues.clone(),
+        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
         read: selection::read_plan(&selection, ReadPlan::default()),
     };
     let local = selection::local_sender_check(target, &queues, &selection, args.quiet)?;

@@ -181,6 +181,7 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
         OutputConfig::new(format, instance, args.with_headers, target.label.clone());
     let options = ScanOptions {
         queues: selection::queues(&args.select)?,
+        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
         read: selection::read_plan(&selection, output::read_plan(format, args.with_headers)),
     };
     if let Some(id) = &args.explain {

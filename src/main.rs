@@ -189,8 +189,10 @@ fn single_target(opts: &Opts) -> Result<selection::Target> {
         "this command works on one instance: use --instance NAME"
     );
     if let Some(dir) = &opts.queue_dir {
+        let instance = InstanceConfig::with_defaults(dir);
+        instance.layout.check()?;
         return Ok(selection::Target {
-            instance: InstanceConfig::with_defaults(dir),
+            instance,
             postfix: None,
             label: None,
         });
@@ -200,8 +202,10 @@ fn single_target(opts: &Opts) -> Result<selection::Target> {
         None => opts.config_dir.clone(),
     };
     let postfix = Postfix::new(config_dir.as_deref())?;
+    let instance = postfix.instance_config()?;
+    instance.layout.check()?;
     Ok(selection::Target {
-        instance: postfix.instance_config()?,
+        instance,
         postfix: Some(postfix),
         label: None,
     })

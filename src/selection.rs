@@ -272,6 +272,7 @@ pub fn local_sender_check(
     let all = std::sync::Mutex::new(std::collections::HashSet::new());
     let options = queue_scan::ScanOptions {
         queues: queues.to_vec(),
+        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
         read: ReadPlan::default(),
     };
     queue_scan::scan(

@@ -382,6 +382,7 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
         .any(|d| matches!(d, Dimension::Reason | Dimension::DsnStatus));
     let options = ScanOptions {
         queues: selection::queues(&args.select)?,
+        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
         read: selection::read_plan(
             &selection,
             ReadPlan {

@@ -253,6 +253,7 @@ fn scan(target: &Target, args: &TriageArgs) -> Result<Snapshot> {
     let selection = selection::build(&args.select)?;
     let options = ScanOptions {
         queues: selection::queues(&args.select)?,
+        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
         read: selection::read_plan(
             &selection,
             ReadPlan {
