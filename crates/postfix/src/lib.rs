@@ -183,6 +183,7 @@ impl Postfix {
             "smtputf8_enable",
             "empty_address_recipient",
             "duplicate_filter_limit",
+            "message_size_limit",
         ];
         let values = self.postconf(&names)?;
         let number = |i: usize| {
@@ -200,6 +201,7 @@ impl Postfix {
             smtputf8: postfix_bool(&values[4]),
             empty_address_recipient: values[5].trim().to_string(),
             duplicate_filter_limit: number(6)?,
+            queue_file_limit: queue_scan::open::queue_file_limit(number(7)? as u64),
         })
     }
 
