@@ -401,9 +401,14 @@ fn open_backup_dir(path: &Path, create: bool) -> Result<OwnedFd, Error> {
     }
     let fd = rustix::fs::openat(rustix::fs::CWD, path, DIR_FLAGS, Mode::empty())
         .map_err(io::Error::from)
-        .map_err(|e| match open_problem(&e) {
-            Some(problem) => Error::unsafe_(path, problem),
-            None => Error::io("open", path, e),
+        .map_err(|e| {
+            // O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: say which.
+            let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            match open_problem(&e) {
+                Some(_) if link => Error::unsafe_(path, "is a symbolic link"),
+                Some(problem) => Error::unsafe_(path, problem),
+                None => Error::io("open", path, e),
+            }
         })?;
     let meta = metadata(&fd).map_err(|e| Error::io("stat", path, e))?;
     check_dir(&meta, path)?;
@@ -422,13 +427,43 @@ fn subdir_at(dir: BorrowedFd<'_>, dir_path: &Path, name: &str) -> Result<OwnedFd
         Ok(()) | Err(rustix::io::Errno::EXIST) => {}
         Err(e) => return Err(Error::io("create", path, e.into())),
     }
-    let fd = openat(dir, name, DIR_FLAGS, 0).map_err(|e| match open_problem(&e) {
-        Some(problem) => Error::unsafe_(&path, problem),
-        None => Error::io("open", &path, e),
-    })?;
+    let fd = openat(dir, name, DIR_FLAGS, 0).map_err(|e| dir_open_error(dir, name, &path, e))?;
     let meta = metadata(&fd).map_err(|e| Error::io("stat", &path, e))?;
     check_dir(&meta, &path)?;
     Ok(fd)
+}
+
+/// The error for a directory `name` in `dir` that `openat(O_DIRECTORY |
+/// O_NOFOLLOW)` refused: Linux says ENOTDIR for a symlink too, so look.
+fn dir_open_error(dir: BorrowedFd<'_>, name: &str, path: &Path, e: io::Error) -> Error {
+    let link = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
+    });
+    match open_problem(&e) {
+        Some(_) if link => Error::unsafe_(path, "is a symbolic link"),
+        Some(problem) => Error::unsafe_(path, problem),
+        None => Error::io("open", path, e),
+    }
+}
+
+/// What is already in a backup directory must be ours too, before anything
+/// is written or deleted: each subdirectory a checked directory (not a
+/// symlink, ours, not group- or world-writable), the restore record a
+/// regular file.
+fn check_contents(fd: BorrowedFd<'_>, dir: &Path) -> Result<(), Error> {
+    for name in SUBDIRS {
+        match rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => drop(subdir_at(fd, dir, name)?),
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(Error::io("stat", dir.join(name), e.into())),
+        }
+    }
+    match open_regular(fd, RESTORED) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(problem)) => Err(Error::unsafe_(dir.join(RESTORED), problem)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("open", dir.join(RESTORED), e)),
+    }
 }
 
 /// Opens `name` in `dir` for reading without following a symlink or
@@ -473,7 +508,9 @@ fn kind_of(meta: &Metadata) -> &'static str {
 /// allocate more than `limit + 1` bytes.
 fn read_bounded(file: &mut File, size_hint: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
-    let want = size_hint.min(limit).saturating_add(1);
+    // Reserve what fstat promises, up to a chunk: a sparse file's size is
+    // not a reason to reserve gigabytes; `read_to_end` grows as data comes.
+    let want = size_hint.min(limit).min(64 << 20).saturating_add(1);
     bytes
         .try_reserve(usize::try_from(want).unwrap_or(usize::MAX))
         .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e.to_string()))?;
@@ -561,7 +598,8 @@ fn truncate_torn_tail(file: &File, path: &Path) -> Result<u64, Error> {
 /// cut. Returns the file and how many bytes were cut.
 fn open_append(dir: BorrowedFd<'_>, dir_path: &Path, name: &str) -> Result<(File, u64), Error> {
     let path = dir_path.join(name);
-    let flags = OFlags::WRONLY
+    // Read too: a torn tail is found by reading back from the end.
+    let flags = OFlags::RDWR
         | OFlags::APPEND
         | OFlags::CREATE
         | OFlags::NOFOLLOW
@@ -722,6 +760,7 @@ impl Backup {
             }
             Err(e) => return Err(Error::io("stat", manifest_path, e.into())),
         }
+        check_contents(fd.as_fd(), dir)?;
         let (manifest, torn_tail) = open_append(fd.as_fd(), dir, MANIFEST)?;
         // The manifest's own directory entry must survive a crash too.
         manifest
@@ -1238,7 +1277,12 @@ impl RestorePlan {
     /// times only its last copy. The backup directory is checked as
     /// [`Backup::open`] checks it; its files are opened from its descriptor.
     pub fn load(dir: &Path, postfix: &Postfix) -> Result<RestorePlan, Error> {
+        RestorePlan::load_with(dir, Target::from_postfix(postfix)?)
+    }
+
+    fn load_with(dir: &Path, target: Target) -> Result<RestorePlan, Error> {
         let fd = open_backup_dir(dir, false)?;
+        check_contents(fd.as_fd(), dir)?;
         let manifest_path = dir.join(MANIFEST);
         let manifest = match open_regular(fd.as_fd(), MANIFEST) {
             Ok(Ok((file, _))) => file,
@@ -1250,7 +1294,6 @@ impl RestorePlan {
             }
             Err(e) => return Err(Error::io("open", &manifest_path, e)),
         };
-        let target = Target::from_postfix(postfix)?;
         let done = read_restored(fd.as_fd(), dir)?;
         let done_files: HashSet<String> = done.iter().map(|r| r.file.clone()).collect();
         let done_keys: HashSet<(String, Option<(i64, i64)>)> = done
@@ -1721,15 +1764,17 @@ fn record_restored(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use queue_file::write::BuilderRecipient;
-    use queue_file::{QueueFileBuilder, Records};
     use std::os::unix::fs::PermissionsExt;
 
-    /// A queue directory with `deferred/A/<id>` and its `defer/A/<id>` log.
+    use queue_file::QueueFileBuilder;
+
+    /// A queue directory (default layout: `deferred/A/<id>`, `defer/A/<id>`,
+    /// `hold/<id>`) in a temporary directory.
     struct Queue {
         _tmp: tempfile::TempDir,
         root: PathBuf,
         queue_dir: PathBuf,
+        layout: QueueLayout,
     }
 
     impl Queue {
@@ -1740,6 +1785,7 @@ mod tests {
             fs::create_dir_all(&queue_dir).unwrap();
             Queue {
                 _tmp: tmp,
+                layout: QueueLayout::with_defaults(&queue_dir),
                 root,
                 queue_dir,
             }
@@ -1750,6 +1796,35 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(&path, bytes).unwrap();
             path
+        }
+
+        /// The item the scan would hand over for `queue`/`id`: the file's
+        /// device and inode as they are now.
+        fn item<'a>(&self, queue: &'a str, id: &'a str) -> BackupItem<'a> {
+            let meta = fs::symlink_metadata(self.layout.path(queue, id)).unwrap();
+            BackupItem {
+                queue,
+                id,
+                dev: meta.dev(),
+                ino: meta.ino(),
+            }
+        }
+
+        fn open(&self, dir: &Path) -> Result<Backup, Error> {
+            Backup::open(dir, &self.layout)
+        }
+
+        /// A restore target that runs nothing (unit tests do not inject).
+        fn target(&self) -> Target {
+            Target {
+                postfix: Postfix::with_directories(
+                    PathBuf::from("/nonexistent/postconf"),
+                    PathBuf::from("/nonexistent"),
+                    None,
+                ),
+                line_limit: 2048,
+                layout: self.layout.clone(),
+            }
         }
     }
 
@@ -1774,6 +1849,36 @@ mod tests {
         fs::metadata(path).unwrap().permissions().mode() & 0o7777
     }
 
+    /// Every name below `dir`, sorted (to show nothing was created).
+    fn tree(dir: &Path) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let e = e.unwrap();
+                names.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+
+    fn is_root() -> bool {
+        euid() == 0
+    }
+
+    /// A root-only file standing in for `/etc/shadow`.
+    fn secret(root: &Path) -> (PathBuf, Vec<u8>) {
+        let path = root.join("shadow");
+        let bytes = b"root:$6$secret:19000:0:99999:7:::\n".to_vec();
+        fs::write(&path, &bytes).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        (path, bytes)
+    }
+
     #[test]
     fn save_batch_copies_queue_files_and_logs_byte_for_byte() {
         let q = Queue::new();
@@ -1782,32 +1887,18 @@ mod tests {
         let log = b"<bob@example.net>: connect to 127.0.0.1[127.0.0.1]:1: Connection refused\n";
         let one_path = q.put("deferred/A/A45E798E3F5", &one);
         let log_path = q.put("defer/A/A45E798E3F5", log);
-        let two_path = q.put("hold/B12345", &two);
-        let gone = q.queue_dir.join("deferred/C/C0FFEE123");
+        q.put("hold/B12345", &two);
         let backup_dir = q.root.join("backup");
-        let mut backup = Backup::open(&backup_dir, &q.queue_dir).unwrap();
+        let mut backup = q.open(&backup_dir).unwrap();
         let items = [
-            BackupItem {
-                queue: "deferred",
-                id: "A45E798E3F5",
-                path: &one_path,
-                log_paths: vec![
-                    ("defer", log_path.clone()),
-                    // No bounce log: not an error.
-                    ("bounce", q.queue_dir.join("bounce/A45E798E3F5")),
-                ],
-            },
-            BackupItem {
-                queue: "hold",
-                id: "B12345",
-                path: &two_path,
-                log_paths: Vec::new(),
-            },
+            q.item("deferred", "A45E798E3F5"),
+            q.item("hold", "B12345"),
+            // Gone since the scan.
             BackupItem {
                 queue: "deferred",
                 id: "C0FFEE123",
-                path: &gone,
-                log_paths: Vec::new(),
+                dev: 1,
+                ino: 1,
             },
         ];
         let results = backup.save_batch(&items);
@@ -1815,11 +1906,8 @@ mod tests {
         assert_eq!(ids, ["A45E798E3F5", "B12345", "C0FFEE123"]);
         assert!(results[0].1.is_ok(), "{:?}", results[0].1);
         assert!(results[1].1.is_ok(), "{:?}", results[1].1);
-        let err = format!("{:#}", results[2].1.as_ref().unwrap_err());
-        assert!(
-            err.contains("C0FFEE123") && err.contains("deferred/C/C0FFEE123"),
-            "{err}"
-        );
+        let err = results[2].1.as_ref().unwrap_err().to_string();
+        assert!(err.contains("deferred/C/C0FFEE123"), "{err}");
 
         assert_eq!(
             fs::read(backup_dir.join("deferred/A45E798E3F5")).unwrap(),
@@ -1832,20 +1920,24 @@ mod tests {
         assert_eq!(mode(&backup_dir), 0o700);
         assert_eq!(mode(&backup_dir.join("deferred")), 0o700);
         assert_eq!(mode(&backup_dir.join("deferred/A45E798E3F5")), 0o600);
+        assert_eq!(mode(&backup_dir.join(MANIFEST)), 0o600);
 
         let lines = manifest(&backup_dir);
         assert_eq!(lines.len(), 2, "only what was saved: {lines:?}");
+        assert_eq!(lines[0]["format"], 2);
         assert_eq!(lines[0]["queue"], "deferred");
         assert_eq!(lines[0]["id"], "A45E798E3F5");
         assert_eq!(lines[0]["file"], "deferred/A45E798E3F5");
         assert_eq!(lines[0]["logs"], json!({"defer": "defer/A45E798E3F5"}));
         assert_eq!(lines[0]["size"], one.len());
+        assert_eq!(lines[0]["sha256"], hex(&Sha256::digest(&one)));
         assert_eq!(lines[0]["sender"], "alice@example.org");
         assert_eq!(lines[0]["arrival_time"], 1_795_359_329);
         assert_eq!(
             lines[0]["recipients"],
             json!([{"address": "bob@example.net", "state": "todo"}])
         );
+        assert!(lines[0].get("logs_refused").is_none());
         assert_eq!(lines[1]["file"], "hold/B12345");
         assert_eq!(lines[1]["sender"], "", "the null sender");
         // The sources are untouched.
@@ -1860,17 +1952,13 @@ mod tests {
         let second = message(b"b@example.org", b"y@example.net", 1_795_999_999);
         let backup_dir = q.root.join("backup");
         let save = |bytes: &[u8]| {
-            let path = q.put("deferred/A/A45E798E3F5", bytes);
-            let log = q.put("defer/A/A45E798E3F5", b"log\n");
-            let mut backup = Backup::open(&backup_dir, &q.queue_dir).unwrap();
-            let item = BackupItem {
-                queue: "deferred",
-                id: "A45E798E3F5",
-                path: &path,
-                log_paths: vec![("defer", log)],
-            };
-            let results = backup.save_batch(&[item]);
-            results.into_iter().for_each(|(_, r)| r.unwrap());
+            q.put("deferred/A/A45E798E3F5", bytes);
+            q.put("defer/A/A45E798E3F5", b"log\n");
+            let mut backup = q.open(&backup_dir).unwrap();
+            let results = backup.save_batch(&[q.item("deferred", "A45E798E3F5")]);
+            results.into_iter().for_each(|(_, r)| {
+                r.unwrap();
+            });
         };
         save(&first);
         save(&first);
@@ -1910,17 +1998,17 @@ mod tests {
             q.root.join("elsewhere/../spool/backup"),
             q.root.join("link/backup"),
         ] {
-            let err = Backup::open(&dir, &q.queue_dir).unwrap_err();
+            let err = q.open(&dir).unwrap_err();
             assert!(
-                format!("{err:#}").contains("inside the queue directory"),
-                "{}: {err:#}",
+                err.to_string().contains("inside the queue directory"),
+                "{}: {err}",
                 dir.display()
             );
         }
         // Nothing was created in the queue directory.
         assert_eq!(fs::read_dir(&q.queue_dir).unwrap().count(), 0);
         // Beside it is fine.
-        Backup::open(&q.root.join("spool-backup"), &q.queue_dir).unwrap();
+        q.open(&q.root.join("spool-backup")).unwrap();
     }
 
     #[test]
@@ -1928,157 +2016,453 @@ mod tests {
         let q = Queue::new();
         let dir = q.root.join("etc");
         fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         fs::write(dir.join("passwd"), "root:x:0:0\n").unwrap();
-        let err = Backup::open(&dir, &q.queue_dir).unwrap_err();
+        let err = q.open(&dir).unwrap_err();
         assert!(
-            format!("{err:#}").contains("not a qsurgeon backup directory"),
-            "{err:#}"
+            err.to_string().contains("not a qsurgeon backup directory"),
+            "{err}"
         );
+        assert_eq!(tree(&dir), ["passwd"]);
         // An existing empty directory, or an earlier backup, is fine.
         let empty = q.root.join("empty");
         fs::create_dir_all(&empty).unwrap();
-        Backup::open(&empty, &q.queue_dir).unwrap();
-        Backup::open(&empty, &q.queue_dir).unwrap();
+        fs::set_permissions(&empty, fs::Permissions::from_mode(0o700)).unwrap();
+        q.open(&empty).unwrap();
+        q.open(&empty).unwrap();
     }
 
     #[test]
-    fn bad_ids_queue_names_and_log_kinds_are_refused_per_item() {
+    fn bad_ids_and_queue_names_are_refused_per_item() {
         let q = Queue::new();
-        let path = q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
-        let mut backup = Backup::open(&q.root.join("b"), &q.queue_dir).unwrap();
-        let item = |queue, id, kind| BackupItem {
-            queue,
-            id,
-            path: &path,
-            log_paths: vec![(kind, path.clone())],
-        };
+        q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
+        let mut backup = q.open(&q.root.join("b")).unwrap();
+        let good = q.item("deferred", "A1");
+        let item = |queue, id| BackupItem { queue, id, ..good };
         let results = backup.save_batch(&[
-            item("deferred", "../../x", "defer"),
-            item("../etc", "A1", "defer"),
-            item("defer", "A1", "defer"),
-            item("deferred", "A1", "../x"),
-            item("deferred", "A1", "defer"),
+            item("deferred", "../../x"),
+            item("../etc", "A1"),
+            item("defer", "A1"),
+            item("deferred", "A1"),
         ]);
         let ok: Vec<bool> = results.iter().map(|(_, r)| r.is_ok()).collect();
-        assert_eq!(ok, [false, false, false, false, true]);
+        assert_eq!(ok, [false, false, false, true]);
     }
 
-    /// The records of a stream, as `(type, payload)`.
-    fn records(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        Records::new(bytes)
-            .map(|r| r.map(|r| (r.ty, r.payload.to_vec())).unwrap())
-            .collect()
+    // ---- a hostile backup directory ----------------------------------------
+
+    /// Backup::open and RestorePlan::load_with refuse `dir`, naming `what`;
+    /// nothing in `dir` changed.
+    fn assert_refused(q: &Queue, dir: &Path, what: &str) {
+        let before = tree(dir);
+        let err = q.open(dir).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, Error::Unsafe { .. }) && text.contains(what),
+            "{}: {text}",
+            dir.display()
+        );
+        let err = RestorePlan::load_with(dir, q.target()).unwrap_err();
+        assert!(
+            err.to_string().contains(what),
+            "restore {}: {err}",
+            dir.display()
+        );
+        assert_eq!(tree(dir), before, "nothing created in {}", dir.display());
     }
 
     #[test]
-    fn the_postdrop_stream_keeps_the_envelope_and_only_to_do_recipients() {
-        let long_line = vec![b'x'; 1300];
-        let bytes = QueueFileBuilder::new(b"", 1_795_359_329)
-            .attr_before_sender("sasl_username", b"mallory")
-            .attr_before_sender("envelope_id", b"QS-ENVID-0001")
-            .attr_before_sender("ret_flags", b"2")
-            .attr("encoding", b"8bit")
-            .attr("client_address", b"203.0.113.66")
-            .recipient_full(BuilderRecipient {
-                address: b"odd user@remote.example".to_vec(),
-                original: Some(b"alias@example.org".to_vec()),
-                notify_flags: 6,
-                dsn_orig_rcpt: Some(b"rfc822;alias@example.org".to_vec()),
-                done: false,
-            })
-            .recipient_full(BuilderRecipient {
-                address: b"gone@discard.example".to_vec(),
-                original: None,
-                notify_flags: 8,
-                dsn_orig_rcpt: None,
-                done: true,
-            })
-            .recipient("j\u{f6}rg@b\u{fc}cher.example".as_bytes())
-            .line(b"Subject: hi")
-            .line(b"")
-            .line(&long_line)
-            .build();
-        let stream = postdrop_stream(&bytes, 512).unwrap();
-        let want: Vec<(u8, Vec<u8>)> = vec![
-            (b'A', b"envelope_id=QS-ENVID-0001".to_vec()),
-            (b'A', b"ret_flags=2".to_vec()),
-            (b'A', b"rewrite_context=remote".to_vec()),
-            (b'S', b"".to_vec()),
-            (b'A', b"encoding=8bit".to_vec()),
-            (b'A', b"notify_flags=6".to_vec()),
-            (b'A', b"dsn_orig_rcpt=rfc822;alias@example.org".to_vec()),
-            (b'R', b"odd user@remote.example".to_vec()),
-            (b'R', "j\u{f6}rg@b\u{fc}cher.example".as_bytes().to_vec()),
-            (b'M', b"".to_vec()),
-            (b'N', b"Subject: hi".to_vec()),
-            (b'N', b"".to_vec()),
-            (b'L', vec![b'x'; 512]),
-            (b'L', vec![b'x'; 512]),
-            (b'N', vec![b'x'; 276]),
-            (b'X', b"".to_vec()),
-            (b'E', b"".to_vec()),
+    fn a_backup_dir_owned_by_another_user_is_refused() {
+        if !is_root() {
+            eprintln!("skipped: needs root to chown");
+            return;
+        }
+        let q = Queue::new();
+        let (shadow, secret_bytes) = secret(&q.root);
+        let dir = q.root.join("nobody");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        // What the attacker planted: the manifest onto a root-only file, the
+        // defer log directory onto a directory of theirs.
+        let theirs = q.root.join("cron.d");
+        fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::symlink(&shadow, dir.join(MANIFEST)).unwrap();
+        std::os::unix::fs::symlink(&theirs, dir.join("defer")).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        assert_refused(&q, &dir, "owned by uid 65534");
+        assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+        assert!(tree(&theirs).is_empty());
+    }
+
+    #[test]
+    fn a_group_or_world_writable_or_symlinked_backup_dir_is_refused() {
+        let q = Queue::new();
+        for (mode, what) in [
+            (0o770, "its group"),
+            (0o707, "everyone"),
+            (0o1777, "everyone"),
+        ] {
+            let dir = q.root.join(format!("dir{mode:o}"));
+            fs::create_dir(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+            assert_refused(&q, &dir, what);
+        }
+        let real = q.root.join("real");
+        fs::create_dir(&real).unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o700)).unwrap();
+        let link = q.root.join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_refused(&q, &link, "is a symbolic link");
+        assert!(tree(&real).is_empty());
+    }
+
+    #[test]
+    fn planted_symlinks_in_a_root_owned_backup_dir_are_refused() {
+        let q = Queue::new();
+        let (shadow, secret_bytes) = secret(&q.root);
+        let theirs = q.root.join("cron.d");
+        fs::create_dir(&theirs).unwrap();
+        for (name, target) in [
+            (MANIFEST, &shadow),
+            (MANIFEST, &theirs),
+            ("defer", &theirs),
+            ("deferred", &theirs),
+            (RESTORED, &shadow),
+            (RESTORED, &theirs),
+        ] {
+            let dir = q.root.join("backup");
+            let _ = fs::remove_dir_all(&dir);
+            // An earlier, good backup...
+            q.open(&dir).unwrap();
+            // ...with a symlink planted in it.
+            let _ = fs::remove_file(dir.join(name));
+            std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+            let err = q.open(&dir).unwrap_err();
+            assert!(
+                err.to_string().contains(name) && err.to_string().contains("symbolic link"),
+                "{name} -> {}: {err}",
+                target.display()
+            );
+            let err = RestorePlan::load_with(&dir, q.target()).unwrap_err();
+            assert!(
+                err.to_string().contains(name) && err.to_string().contains("symbolic link"),
+                "restore, {name} -> {}: {err}",
+                target.display()
+            );
+            assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+            assert!(tree(&theirs).is_empty(), "{name}: {:?}", tree(&theirs));
+        }
+        // restore's own record, opened for appending: never through a symlink.
+        let dir = q.root.join("backup");
+        let fd = open_backup_dir(&dir, false).unwrap();
+        let err = open_append(fd.as_fd(), &dir, RESTORED).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+    }
+
+    #[test]
+    fn a_defer_subdirectory_planted_after_open_keeps_the_message() {
+        // The backup directory was checked at open; a symlink that appears
+        // later (only root could put it there) is still not followed.
+        let q = Queue::new();
+        q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
+        q.put("defer/A/A1", b"log\n");
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        let theirs = q.root.join("cron.d");
+        fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::symlink(&theirs, dir.join("defer")).unwrap();
+        let results = backup.save_batch(&[q.item("deferred", "A1")]);
+        let err = results[0].1.as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("defer") && err.contains("symbolic link"),
+            "{err}"
+        );
+        assert!(tree(&theirs).is_empty());
+        assert!(manifest(&dir).is_empty(), "not saved, so not deleted");
+    }
+
+    // ---- what the postfix user controls ------------------------------------
+
+    #[test]
+    fn a_queue_file_swapped_after_the_scan_is_not_saved() {
+        let q = Queue::new();
+        let (shadow, _) = secret(&q.root);
+        let original = message(b"a@example.org", b"b@example.net", 1);
+        for swap in ["another file", "a symlink", "a FIFO"] {
+            let path = q.put("deferred/A/A1", &original);
+            let scanned = q.item("deferred", "A1");
+            // Between the scan and the backup the postfix user swaps it.
+            if swap != "another file" {
+                fs::remove_file(&path).unwrap();
+            }
+            match swap {
+                "another file" => {
+                    // Created before the old one goes, so a new inode.
+                    let other = q.queue_dir.join("other");
+                    fs::write(&other, message(b"x@y", b"evil@z", 2)).unwrap();
+                    fs::rename(&other, &path).unwrap();
+                }
+                "a symlink" => std::os::unix::fs::symlink(&shadow, &path).unwrap(),
+                _ => rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    &path,
+                    rustix::fs::FileType::Fifo,
+                    Mode::from_raw_mode(0o600),
+                    0,
+                )
+                .unwrap(),
+            }
+            let dir = q.root.join(format!("backup-{}", swap.replace(' ', "-")));
+            let mut backup = q.open(&dir).unwrap();
+            let results = backup.save_batch(&[scanned]);
+            let err = results[0].1.as_ref().unwrap_err();
+            assert!(matches!(err, Error::Changed { .. }), "{swap}: {err}");
+            assert!(err.to_string().contains("deferred/A/A1"), "{swap}: {err}");
+            assert!(manifest(&dir).is_empty(), "{swap}");
+            assert_eq!(tree(&dir), [MANIFEST], "{swap}: nothing copied");
+            fs::remove_file(&path).unwrap();
+        }
+    }
+
+    #[test]
+    fn hostile_logs_are_not_copied_and_the_message_is_saved() {
+        let q = Queue::new();
+        let (shadow, _) = secret(&q.root);
+        let bytes = message(b"a@example.org", b"b@example.net", 1);
+        q.put("deferred/A/A1", &bytes);
+        q.put("deferred/B/B2", &bytes);
+        q.put("deferred/C/C3", &bytes);
+        q.put("deferred/D/D4", &bytes);
+        fs::create_dir_all(q.queue_dir.join("defer/A")).unwrap();
+        fs::create_dir_all(q.queue_dir.join("defer/B")).unwrap();
+        fs::create_dir_all(q.queue_dir.join("defer/C")).unwrap();
+        fs::create_dir_all(q.queue_dir.join("defer/D")).unwrap();
+        std::os::unix::fs::symlink(&shadow, q.queue_dir.join("defer/A/A1")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", q.queue_dir.join("defer/B/B2")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            q.queue_dir.join("defer/C/C3"),
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // A sparse log of 64 GB: read up to the cap, never sized from st_size.
+        let sparse = File::create(q.queue_dir.join("defer/D/D4")).unwrap();
+        sparse.set_len(64 << 30).unwrap();
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        let items = [
+            q.item("deferred", "A1"),
+            q.item("deferred", "B2"),
+            q.item("deferred", "C3"),
+            q.item("deferred", "D4"),
         ];
-        assert_eq!(records(&stream), want);
-        // Every record type is one postdrop accepts (REC_TYPE_POST_*).
-        assert!(records(&stream)
+        let results = backup.save_batch(&items);
+        let refusals: Vec<String> = results
             .iter()
-            .all(|(ty, _)| b"MFSRVAinXLNEAR".contains(ty)));
-    }
-
-    #[test]
-    fn the_postdrop_stream_follows_pointer_records_in_the_content() {
-        // A header replaced by a Milter: a pointer to the heap and back.
-        let mut w = RecordWriter::new();
-        w.record(b'T', b"1795359329 0");
-        w.record(b'S', b"a@example.org");
-        w.record(b'R', b"b@example.net");
-        w.record(b'M', b"");
-        let jump = w.pointer(0);
-        let back_to = w.position();
-        w.record(b'N', b"");
-        w.record(b'N', b"body");
-        w.record(b'X', b"");
-        w.record(b'E', b"");
-        let heap = w.position();
-        w.record(b'N', b"Subject: edited");
-        w.record(b'w', b"    0");
-        let back = w.pointer(0);
-        w.patch_pointer(jump, heap);
-        w.patch_pointer(back, back_to);
-        let stream = postdrop_stream(&w.into_bytes(), 2048).unwrap();
-        let content: Vec<Vec<u8>> = records(&stream)
-            .into_iter()
-            .skip_while(|(ty, _)| *ty != b'M')
-            .map(|(_, p)| p)
-            .collect();
-        let want: [&[u8]; 6] = [b"", b"Subject: edited", b"", b"body", b"", b""];
-        assert_eq!(content, want);
-    }
-
-    #[test]
-    fn a_message_with_nothing_left_to_deliver_has_no_stream() {
-        let bytes = QueueFileBuilder::new(b"a@example.org", 1)
-            .recipient_full(BuilderRecipient {
-                address: b"b@example.net".to_vec(),
-                original: None,
-                notify_flags: 0,
-                dsn_orig_rcpt: None,
-                done: true,
+            .map(|(id, r)| {
+                let saved = r.as_ref().unwrap_or_else(|e| panic!("{id}: {e}"));
+                assert_eq!(saved.refused_logs.len(), 1, "{id}: {saved:?}");
+                saved.refused_logs[0].clone()
             })
-            .line(b"x")
-            .build();
-        let err = postdrop_stream(&bytes, 2048).unwrap_err();
-        assert!(err.to_string().contains("no recipient left"), "{err}");
+            .collect();
+        assert!(
+            refusals[0].contains("defer/A/A1 is a symbolic link"),
+            "{refusals:?}"
+        );
+        assert!(
+            refusals[1].contains("defer/B/B2 is a symbolic link"),
+            "{refusals:?}"
+        );
+        assert!(refusals[2].contains("a FIFO"), "{refusals:?}");
+        assert!(refusals[3].contains("larger than"), "{refusals:?}");
+        let lines = manifest(&dir);
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0]["logs"], json!({}));
+        assert_eq!(lines[0]["logs_refused"]["defer"], "is a symbolic link");
+        assert_eq!(
+            lines[2]["logs_refused"]["defer"],
+            "is not a regular file (a FIFO)"
+        );
+        assert!(!dir.join("defer").exists(), "no log copied");
+        for id in ["A1", "B2", "C3", "D4"] {
+            assert_eq!(fs::read(dir.join("deferred").join(id)).unwrap(), bytes);
+        }
     }
 
     #[test]
-    fn postdrop_replies_are_parsed() {
-        let out = b"protocol\0postdrop\0queue_id\x004jXXK158vnz1SY32\0\0status\x000\0reason\0\0\0";
-        let groups = parse_attr0(out);
-        assert_eq!(groups.len(), 2, "{groups:?}");
-        assert_eq!(groups[0][1], ("queue_id".into(), "4jXXK158vnz1SY32".into()));
-        assert_eq!(groups[1][0], ("status".into(), "0".into()));
-        assert_eq!(groups[1][1], ("reason".into(), String::new()));
+    fn a_queue_file_over_the_limit_is_not_saved() {
+        let q = Queue::new();
+        let path = q.put("hold/A1", &message(b"a@b", b"c@d", 1));
+        // Sparse: 200 GB that take no room (the issue's planted hold file).
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(200 << 30)
+            .unwrap();
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        backup.set_queue_file_limit(1 << 20);
+        let results = backup.save_batch(&[q.item("hold", "A1")]);
+        let err = results[0].1.as_ref().unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        assert!(manifest(&dir).is_empty());
+    }
+
+    // ---- manifests and restore ---------------------------------------------
+
+    /// A backup of `A1` (to bob@example.net) and `B2`; returns its directory.
+    fn saved_backup(q: &Queue) -> PathBuf {
+        q.put(
+            "deferred/A/A1",
+            &message(b"alice@example.org", b"bob@example.net", 1_795_359_329),
+        );
+        q.put(
+            "hold/B2",
+            &message(b"", b"carol@example.net", 1_795_359_330),
+        );
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        for (_, r) in backup.save_batch(&[q.item("deferred", "A1"), q.item("hold", "B2")]) {
+            r.unwrap();
+        }
+        // Deleted from the queue, as postsuper would.
+        fs::remove_file(q.queue_dir.join("deferred/A/A1")).unwrap();
+        fs::remove_file(q.queue_dir.join("hold/B2")).unwrap();
+        dir
+    }
+
+    /// Replaces every `from` by `to` (same length) in a saved file.
+    fn edit(path: &Path, from: &[u8], to: &[u8]) {
+        assert_eq!(from.len(), to.len());
+        let mut bytes = fs::read(path).unwrap();
+        let len = bytes.len();
+        let mut found = 0;
+        for at in 0..len.saturating_sub(from.len() - 1) {
+            if bytes[at..at + from.len()] == *from {
+                bytes[at..at + to.len()].copy_from_slice(to);
+                found += 1;
+            }
+        }
+        assert!(found > 0);
+        fs::write(path, bytes).unwrap();
+        assert_eq!(fs::metadata(path).unwrap().len() as usize, len);
+    }
+
+    #[test]
+    fn restore_plans_what_was_saved() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert!(plan.failed.is_empty(), "{:?}", plan.failed);
+        let planned: Vec<(&str, &[Vec<u8>])> = plan
+            .messages
+            .iter()
+            .map(|m| (m.file.as_str(), m.recipients.as_slice()))
+            .collect();
+        assert_eq!(
+            planned,
+            [
+                ("deferred/A1", &[b"bob@example.net".to_vec()][..]),
+                ("hold/B2", &[b"carol@example.net".to_vec()][..])
+            ]
+        );
+    }
+
+    #[test]
+    fn an_edited_saved_file_is_refused_by_name() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        // Another recipient of the same length: the size still matches.
+        edit(
+            &dir.join("deferred/A1"),
+            b"bob@example.net",
+            b"eve@example.net",
+        );
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert_eq!(plan.failed.len(), 1, "{plan:?}");
+        assert_eq!(plan.failed[0].0, "deferred/A1");
+        assert!(plan.failed[0].1.contains("SHA-256"), "{:?}", plan.failed);
+        assert_eq!(plan.messages.len(), 1);
+        assert_eq!(plan.messages[0].file, "hold/B2");
+
+        // A manifest without hashes (format 1) still checks the recipients.
+        let text = fs::read_to_string(dir.join(MANIFEST)).unwrap();
+        let without: String = text
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("sha256");
+                v.to_string() + "\n"
+            })
+            .collect();
+        fs::write(dir.join(MANIFEST), without).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert_eq!(plan.failed.len(), 1, "{plan:?}");
+        assert!(
+            plan.failed[0]
+                .1
+                .contains("to-do recipients [\"eve@example.net\"]"),
+            "{:?}",
+            plan.failed
+        );
+    }
+
+    #[test]
+    fn bad_and_torn_manifest_lines_are_named_and_skipped() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let text = fs::read(dir.join(MANIFEST)).unwrap();
+        let mut lines = text.split_inclusive(|b| *b == b'\n');
+        let (first, second) = (lines.next().unwrap(), lines.next().unwrap());
+        let mut bad = Vec::new();
+        bad.extend_from_slice(first);
+        // Torn UTF-8 (a multi-byte character cut), then not JSON.
+        bad.extend_from_slice(b"{\"id\":\"C3\",\"sender\":\"j\xc3\"}\n");
+        bad.extend_from_slice(b"{\"id\": \"D4\", \"fi\n");
+        bad.extend_from_slice(second);
+        // A torn tail: a batch cut short.
+        bad.extend_from_slice(&second[..second.len() / 2]);
+        fs::write(dir.join(MANIFEST), &bad).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        let failed: Vec<&str> = plan.failed.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(failed, ["manifest.jsonl line 2", "manifest.jsonl line 3"]);
+        assert!(plan.failed[0].1.contains("not UTF-8"), "{:?}", plan.failed);
+        assert!(plan.failed[1].1.contains("not JSON"), "{:?}", plan.failed);
+        assert!(
+            plan.skipped
+                .iter()
+                .any(|(f, why)| f == "manifest.jsonl line 5" && why.contains("torn")),
+            "{:?}",
+            plan.skipped
+        );
+        // The rest is restored.
+        assert_eq!(plan.len(), 2);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_before_the_next_append() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let mut text = fs::read(dir.join(MANIFEST)).unwrap();
+        let good = text.len();
+        text.extend_from_slice(b"{\"format\":2,\"queue\":\"deferred\",\"id\":\"X");
+        fs::write(dir.join(MANIFEST), &text).unwrap();
+        q.put("deferred/C/C3", &message(b"a@b", b"c@d", 3));
+        let mut backup = q.open(&dir).unwrap();
+        assert_eq!(backup.torn_tail(), (text.len() - good) as u64);
+        for (_, r) in backup.save_batch(&[q.item("deferred", "C3")]) {
+            r.unwrap();
+        }
+        // Every line parses: the new one starts on a line of its own.
+        let ids: Vec<Value> = manifest(&dir)
+            .into_iter()
+            .map(|l| l["id"].clone())
+            .collect();
+        assert_eq!(ids, ["A1", "B2", "C3"]);
     }
 
     #[test]
@@ -2094,24 +2478,17 @@ mod tests {
         ] {
             assert!(parse_manifest_line(&line(bad)).is_err(), "{bad}");
         }
+        let bad_hash = json!({"id": "A1", "file": "deferred/A1", "sha256": "xyz"}).to_string();
+        assert!(parse_manifest_line(&bad_hash).is_err());
     }
 
     #[test]
     fn a_message_still_in_the_queue_is_recognised_by_id_and_arrival_time() {
         let q = Queue::new();
         q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1_795_359_329));
-        let plan = RestorePlan {
-            dir: q.root.join("backup"),
-            target: Target {
-                config_dir: None,
-                postdrop: PathBuf::from("/nonexistent/postdrop"),
-                line_limit: 2048,
-                layout: QueueLayout::with_defaults(&q.queue_dir),
-            },
-            messages: Vec::new(),
-            skipped: Vec::new(),
-            failed: Vec::new(),
-        };
+        let dir = q.root.join("backup");
+        q.open(&dir).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
         assert_eq!(
             plan.still_queued("A1", Some((1_795_359_329, 0))).as_deref(),
             Some("deferred/A/A1")
