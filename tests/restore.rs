@@ -463,7 +463,11 @@ fn a_hostile_backup_directory_is_refused_before_anything_is_deleted() {
         let out = restore(&bed, dir, &["--yes"]);
         assert_exit(&out, 2, &format!("restore {}", dir.display()));
         let stderr = text(&out.stderr);
-        assert!(stderr.contains(problem), "restore {}: {stderr}", dir.display());
+        assert!(
+            stderr.contains(problem),
+            "restore {}: {stderr}",
+            dir.display()
+        );
         assert_eq!(fs::read(&shadow).unwrap(), secret);
         assert!(names_below(&theirs).is_empty());
     }

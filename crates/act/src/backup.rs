@@ -22,16 +22,60 @@
 //! directory is created with mode 0700 and the files with 0600: they hold
 //! other people's mail.
 //!
+//! # What is trusted
+//!
+//! qsurgeon runs as root; the queue belongs to the postfix user (less
+//! trusted: a compromised Postfix daemon must not become root through us),
+//! and a backup directory may have been prepared by anyone.
+//!
+//! - **The backup directory** must be the invoking user's (root's, when run
+//!   as root), not group- or world-writable, and not a symlink; so must each
+//!   subdirectory already in it, and `manifest.jsonl`/`restored.jsonl` must
+//!   be regular files. Otherwise [`Backup::open`] (and [`RestorePlan::load`])
+//!   refuse, naming the problem, before anything is deleted. A new directory
+//!   is made with `mkdir` 0700. Everything below it is reached with
+//!   `openat`/`mkdirat` from the directory's descriptor with `O_NOFOLLOW`;
+//!   new files are created `O_CREAT|O_EXCL|O_NOFOLLOW` 0600. (Components
+//!   *above* the directory are resolved normally: the directory named is the
+//!   one checked.)
+//! - **Queue files** are copied only if they are the file the scan selected:
+//!   opened with `openat(O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC)` from their queue
+//!   directory (itself reached component by component with `O_NOFOLLOW`),
+//!   `fstat`ed, a regular file with the scanned device and inode, read from
+//!   that descriptor up to a limit ([`DEFAULT_QUEUE_FILE_LIMIT`], or
+//!   [`Backup::set_queue_file_limit`]). Anything else (a symlink or another
+//!   file swapped in, a FIFO, a file over the limit) is not saved, and the
+//!   caller keeps the message.
+//! - **Logs** (`defer`, `bounce`, `trace`) are opened the same way and read
+//!   up to [`LOG_LIMIT`]. A log that is not a regular file (a symlink to
+//!   `/etc/shadow` or `/dev/zero`, a FIFO) or is over the limit is **not
+//!   copied, and the message is still saved and deleted**: the refusal is in
+//!   the manifest (`logs_refused`) and in [`SavedMessage::refused_logs`].
+//!   Why: a log holds only delivery-delay or bounce reasons (restore never
+//!   uses it; postsuper deletes it with the message), while the queue file
+//!   holds the mail. Keeping the message instead would let the postfix user
+//!   make any message undeletable by planting a symlink next to it.
+//!
 //! A manifest line (`sender` and addresses are JSON strings, or
 //! `{"bytes": base64}` when they are not UTF-8; a file that cannot be
-//! decoded is still saved, with `decode_error` instead of the envelope):
+//! decoded is still saved, with `decode_error` instead of the envelope;
+//! `logs_refused` only when a log was not copied):
 //!
 //! ```json
-//! {"format":1,"queue":"deferred","id":"4F2A81C0D3E","file":"deferred/4F2A81C0D3E",
-//!  "logs":{"defer":"defer/4F2A81C0D3E"},"size":1834,"mode":448,"saved_at":1795359400,
+//! {"format":2,"queue":"deferred","id":"4F2A81C0D3E","file":"deferred/4F2A81C0D3E",
+//!  "logs":{"defer":"defer/4F2A81C0D3E"},"size":1834,"sha256":"9f86d0…",
+//!  "mode":448,"saved_at":1795359400,
 //!  "arrival_time":1795359329,"sender":"alice@example.org",
-//!  "recipients":[{"address":"bob@example.net","state":"todo"}]}
+//!  "recipients":[{"address":"bob@example.net","state":"todo"}],
+//!  "logs_refused":{"bounce":"is a symbolic link"}}
 //! ```
+//!
+//! Manifests are read line by line: a line that is not UTF-8, not JSON or
+//! not a manifest entry is named (`manifest.jsonl line N`) and skipped, the
+//! rest is restored. A last line without its newline (a batch cut short by a
+//! crash or a full disk; its messages were reported as not saved, so not
+//! deleted) is skipped when reading and cut off by [`Backup::open`] before
+//! the next append, so the new line starts on a line of its own.
 //!
 //! **A message counts as saved when its manifest line is on disk.** Each
 //! batch writes and fsyncs every copy, fsyncs the directories once, then
@@ -42,8 +86,15 @@
 //!
 //! # Restore: through `postdrop`, the way `sendmail` submits mail
 //!
+//! Before anything is injected, each saved file is verified against its
+//! manifest line: size, SHA-256 (format 2), and the sender and to-do
+//! recipients that will be injected (any format). A copy that differs is
+//! named and not restored. `execute` reads each file again and injects it
+//! only if its SHA-256 is still the one `load` verified.
+//!
 //! `restore` re-injects each saved message by running Postfix's
-//! `postdrop -c CONFIG_DIR` (from `command_directory`) and writing it the
+//! `postdrop -c CONFIG_DIR` (from `command_directory`, through
+//! [`postfix::postdrop`]) and writing it the
 //! record stream that `sendmail` writes (postfix `src/sendmail/sendmail.c`,
 //! `enqueue`; accepted record types in `src/postdrop/postdrop.c`): the
 //! envelope, then the content records `N`/`L` copied from the queue file in
@@ -197,12 +248,13 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
-    /// The message was copied, but its batch could not be recorded.
+    /// The message was copied, but its batch could not be made durable or
+    /// recorded (an fsync or the manifest append failed).
     NotSaved {
         /// The queue ID.
         id: String,
-        /// Why the batch failed.
-        source: Box<Error>,
+        /// Why the batch failed (the same for every message of the batch).
+        reason: String,
     },
     /// A line of a manifest or of `restored.jsonl` that cannot be used.
     BadLine {
@@ -278,7 +330,7 @@ impl fmt::Display for Error {
                 path.display()
             ),
             Error::Invalid { id, detail } => write!(f, "{id:?}: {detail}"),
-            Error::NotSaved { id, source } => write!(f, "{id}: not saved: {source}"),
+            Error::NotSaved { id, reason } => write!(f, "{id}: not saved: {reason}"),
             Error::BadLine { path, line, detail } => {
                 write!(f, "{} line {line}: {detail}", path.display())
             }
@@ -299,7 +351,6 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
-            Error::NotSaved { source, .. } => Some(source.as_ref()),
             Error::Stream { source, .. } => Some(source),
             Error::Postfix(e) => Some(e),
             _ => None,
@@ -825,6 +876,21 @@ impl Backup {
                 .collect()
         });
         done.sort_by_key(|(i, _)| *i);
+        // A worker that panicked reported nothing for its items: they are
+        // not saved (never silently missing, or the caller would delete them).
+        if done.len() != items.len() {
+            let have: HashSet<usize> = done.iter().map(|(i, _)| *i).collect();
+            for (i, item) in items.iter().enumerate().filter(|(i, _)| !have.contains(i)) {
+                done.push((
+                    i,
+                    Err(Error::Invalid {
+                        id: item.id.to_string(),
+                        detail: "the backup worker failed".into(),
+                    }),
+                ));
+            }
+            done.sort_by_key(|(i, _)| *i);
+        }
 
         // New directory entries (files, and subdirectories in `self.dir`)
         // are durable only once their directories are fsynced.
@@ -874,10 +940,7 @@ impl Backup {
                     }),
                     (Ok(_), Some(e)) => Err(Error::NotSaved {
                         id: id.clone(),
-                        source: Box::new(Error::Invalid {
-                            id: id.clone(),
-                            detail: e.clone(),
-                        }),
+                        reason: e.clone(),
                     }),
                     (Err(e), _) => Err(e),
                 };
