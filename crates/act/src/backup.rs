@@ -2215,7 +2215,32 @@ mod tests {
             assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
             assert!(tree(&theirs).is_empty(), "{name}: {:?}", tree(&theirs));
         }
+        // A FIFO or a hard link as the manifest: not a file of ours either.
+        for (what, problem) in [("fifo", "a FIFO"), ("hard link", "more than one link")] {
+            let dir = q.root.join("backup");
+            let _ = fs::remove_dir_all(&dir);
+            q.open(&dir).unwrap();
+            fs::remove_file(dir.join(MANIFEST)).unwrap();
+            if what == "fifo" {
+                rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    dir.join(MANIFEST),
+                    rustix::fs::FileType::Fifo,
+                    Mode::from_raw_mode(0o600),
+                    0,
+                )
+                .unwrap();
+            } else {
+                fs::hard_link(&shadow, dir.join(MANIFEST)).unwrap();
+            }
+            let err = q.open(&dir).unwrap_err();
+            assert!(err.to_string().contains(problem), "{what}: {err}");
+            assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+        }
+        fs::remove_file(q.root.join("backup").join(MANIFEST)).unwrap();
+        q.open(&q.root.join("backup")).unwrap();
         // restore's own record, opened for appending: never through a symlink.
+        std::os::unix::fs::symlink(&shadow, q.root.join("backup").join(RESTORED)).unwrap();
         let dir = q.root.join("backup");
         let fd = open_backup_dir(&dir, false).unwrap();
         let err = open_append(fd.as_fd(), &dir, RESTORED).unwrap_err();
