@@ -472,7 +472,7 @@ pub fn run(
                "by_queue": preview.by_queue}),
     )?;
     let mut backup = match backup {
-        Some(dir) => Some(Backup::open(dir, layout.queue_dir())?),
+        Some(dir) => Some(Backup::open(dir, layout)?),
         None => None,
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -523,30 +523,31 @@ pub fn run(
         for (op, sels) in &mut by_op {
             if let Some(backup) = backup.as_mut() {
                 // Back up from where the file is now (it may have moved
-                // since the scan); a message whose copy failed is kept.
-                let paths: Vec<PathBuf> = sels
-                    .iter()
-                    .map(|(s, queue)| layout.path(queue, &s.id))
-                    .collect();
+                // since the scan), and only the file the scan selected (its
+                // device and inode); a message whose copy failed is kept.
                 let items: Vec<BackupItem<'_>> = sels
                     .iter()
-                    .zip(&paths)
-                    .map(|((s, queue), path)| BackupItem {
+                    .map(|(s, queue)| BackupItem {
                         queue,
                         id: &s.id,
-                        path,
-                        log_paths: ["defer", "bounce", "trace"]
-                            .iter()
-                            .map(|k| (*k, layout.path(k, &s.id)))
-                            .filter(|(_, p)| p.exists())
-                            .collect(),
+                        dev: s.device,
+                        ino: s.inode,
                     })
                     .collect();
                 let mut failed = HashSet::new();
                 for (id, result) in backup.save_batch(&items) {
-                    if let Err(e) = result {
-                        eprintln!("qsurgeon: error: backup of {id} failed, not deleting it: {e:#}");
-                        failed.insert(id);
+                    match result {
+                        Ok(saved) => {
+                            for refused in saved.refused_logs {
+                                eprintln!("qsurgeon: warning: backup of {id}: {refused}");
+                            }
+                        }
+                        Err(e) => {
+                            eprintln!(
+                                "qsurgeon: error: backup of {id} failed, not deleting it: {e:#}"
+                            );
+                            failed.insert(id);
+                        }
                     }
                 }
                 tally.not_backed_up += failed.len() as u64;

@@ -9,6 +9,7 @@
 //!   qsurgeon runs as root, often from cron (`PATH=/usr/bin:/bin`), and a `PATH` it did not
 //!   choose must not decide which `postsuper` root runs.
 //! - [`postsuper`]: batches of queue IDs on postsuper's stdin, per-ID outcomes from its stderr.
+//! - [`postdrop`]: re-injecting a saved queue file as `sendmail` would (`restore`).
 //! - [`postmulti`]: the instances of a multi-instance Postfix.
 //! - [`postqueue`]: `postqueue -j`, the queue as any user may see it.
 //! - [`local_sender`]: Postfix's address classes and map lookups (`postmap -q`), for
@@ -20,6 +21,7 @@
 
 mod error;
 pub mod local_sender;
+pub mod postdrop;
 pub mod postmulti;
 pub mod postqueue;
 pub mod postsuper;
