@@ -87,6 +87,15 @@ pub enum Event<'a> {
         /// The queue the scan found it in.
         queue: &'static str,
     },
+    /// postsuper printed nothing for this ID although its file is still there: not done.
+    NotActed {
+        /// The queue ID.
+        id: &'a str,
+        /// The queue it was in.
+        queue: &'static str,
+        /// What was tried.
+        action: Action,
+    },
     /// The action was not done; `text` says why (postsuper's warning, postqueue's words).
     Failed {
         /// The queue ID.
@@ -172,7 +181,7 @@ pub struct Outcome {
     pub gone: u64,
     /// Skipped: ID reused.
     pub reused: u64,
-    /// Not done (postsuper did not act, warned, postqueue failed).
+    /// Not done (postsuper did not act or warned, postqueue failed).
     pub failed: u64,
     /// Kept because the backup copy failed.
     pub not_backed_up: u64,
@@ -206,7 +215,11 @@ impl Outcome {
             ));
         }
         if self.interrupted || self.not_started > 0 {
-            let why = if self.interrupted { "interrupted" } else { "stopped" };
+            let why = if self.interrupted {
+                "interrupted"
+            } else {
+                "stopped"
+            };
             text.push_str(&format!(", {why}: {} not started", self.not_started));
         }
         text.push_str(&format!(" in {:.1}s", self.elapsed.as_secs_f64()));
@@ -279,8 +292,7 @@ impl Executor {
         if verb == Verb::Expire && !self.postsuper.supports(Op::Expire)? {
             return Err(Error::Setting {
                 name: "expire",
-                detail: "this Postfix has no postsuper -e/-f (they came with Postfix 3.5)"
-                    .into(),
+                detail: "this Postfix has no postsuper -e/-f (they came with Postfix 3.5)".into(),
             });
         }
         Ok(())
@@ -318,8 +330,7 @@ impl Executor {
         let o = &mut run.outcome;
         o.interrupted = self.stop.load(Ordering::SeqCst);
         // Entries of batches never started, plus IDs a stopped batch did not send.
-        let accounted =
-            o.done + o.gone + o.reused + o.failed + o.not_backed_up + o.unconfirmed;
+        let accounted = o.done + o.gone + o.reused + o.failed + o.not_backed_up + o.unconfirmed;
         o.not_started = o.selected.saturating_sub(accounted);
         debug_assert!(handled <= plan.len());
         if o.error.is_none() {
@@ -453,12 +464,7 @@ impl Executor {
                         run.emit(&Event::AlreadyExpired { id, queue });
                     } else if still_there {
                         run.outcome.failed += 1;
-                        run.emit(&Event::Failed {
-                            id,
-                            queue,
-                            action,
-                            text: format!("not {}: postsuper did not act on it", op.verb()),
-                        });
+                        run.emit(&Event::NotActed { id, queue, action });
                     } else {
                         run.outcome.gone += 1;
                         run.emit(&Event::AlreadyGone { id, queue });

@@ -223,7 +223,9 @@ impl Sink for Journal {
         match event {
             Event::BatchStart { .. } => self.batch.clear(),
             Event::Done { id, action, .. } => self.batch_list(action.word(), "done", id),
-            Event::Failed { id, action, .. } => self.batch_list(action.word(), "not_done", id),
+            Event::Failed { id, action, .. } | Event::NotActed { id, action, .. } => {
+                self.batch_list(action.word(), "not_done", id)
+            }
             Event::AlreadyGone { id, .. } => self.batch_list("gone", "ids", id),
             Event::AlreadyExpired { id, .. } => self.batch_list("already_expired", "ids", id),
             Event::Reused { id, .. } => self.batch_list("reused", "ids", id),
@@ -417,7 +419,11 @@ fn open_checked(path: &Path) -> Result<File, Error> {
         return Err(refuse(format!(
             "it is owned by uid {}, not {}",
             meta.uid(),
-            if euid == 0 { "root".into() } else { format!("uid {euid}") }
+            if euid == 0 {
+                "root".into()
+            } else {
+                format!("uid {euid}")
+            }
         )));
     }
     let mode = meta.permissions().mode();

@@ -199,7 +199,11 @@ impl PlanBuilder {
         samples.sort_by(|a, b| (a.queue, &a.id).cmp(&(b.queue, &b.id)));
         samples.dedup_by(|a, b| a.queue == b.queue && a.id == b.id);
         samples.truncate(SAMPLES);
-        let preview = preview::count(&self.keys, entries.iter().map(|(p, k)| (p.queue, *k)), samples);
+        let preview = preview::count(
+            &self.keys,
+            entries.iter().map(|(p, k)| (p.queue, *k)),
+            samples,
+        );
         let mut unreadable = self.unreadable;
         unreadable.sort_by(|a, b| a.path.cmp(&b.path));
         Plan {
