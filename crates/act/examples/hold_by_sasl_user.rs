@@ -23,7 +23,9 @@ impl Sink for Print {
             Event::AlreadyGone { id, queue } => println!("{id}\t{queue}\talready gone"),
             Event::Reused { id, queue } => println!("{id}\t{queue}\tskipped: ID reused"),
             Event::NotActed { id, queue, .. } => println!("{id}\t{queue}\tnot held"),
-            Event::Failed { id, queue, text, .. } => println!("{id}\t{queue}\tfailed: {text}"),
+            Event::Failed {
+                id, queue, text, ..
+            } => println!("{id}\t{queue}\tfailed: {text}"),
             Event::BatchAborted { error, .. } => eprintln!("postsuper stopped: {error}"),
             _ => {}
         }
@@ -64,9 +66,13 @@ fn hold(config_dir: &std::path::Path, login: &str) -> Result<bool, Box<dyn std::
         queues: verb.default_queues().to_vec(),
         read: ReadPlan::default(),
     };
-    let plan = act::plan::scan(&layout, &options, &ScanProgress::default(), ctx.now, |msg| {
-        selection.matches(&query::MessageView { msg, local: None }, &ctx)
-    })
+    let plan = act::plan::scan(
+        &layout,
+        &options,
+        &ScanProgress::default(),
+        ctx.now,
+        |msg| selection.matches(&query::MessageView { msg, local: None }, &ctx),
+    )
     .finish(verb);
     eprintln!("{} messages of {login} to hold", plan.len());
 

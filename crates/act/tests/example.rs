@@ -17,7 +17,14 @@ fn example_binary() -> PathBuf {
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let target_dir = profile_dir.parent().expect("target root");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "qsurgeon-act", "--example", "hold_by_sasl_user"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "qsurgeon-act",
+            "--example",
+            "hold_by_sasl_user",
+        ])
         .env("CARGO_TARGET_DIR", target_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
@@ -74,6 +81,9 @@ fn the_example_holds_exactly_that_users_mail() {
         }
     }
     for id in theirs.iter().filter(|id| before[*id] != "hold") {
-        assert!(stdout.contains(&format!("{id}\t")), "a line for {id}: {stdout}");
+        assert!(
+            stdout.contains(&format!("{id}\t")),
+            "a line for {id}: {stdout}"
+        );
     }
 }

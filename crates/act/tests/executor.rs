@@ -82,25 +82,38 @@ fn hold_by_sasl_user_holds_exactly_that_users_mail_and_skips_a_reused_id() {
         .filter(|id| before[*id] != "hold")
         .cloned()
         .collect();
-    assert!(to_hold.len() >= 10, "the bed has the spammer's mail: {theirs:?}");
+    assert!(
+        to_hold.len() >= 10,
+        "the bed has the spammer's mail: {theirs:?}"
+    );
 
     let postfix = Postfix::new(Some(&bed.config_dir)).expect("postfix handle");
     let (layout, plan) = plan_for(&postfix, Verb::Hold, SPAMMER);
     let planned: BTreeSet<String> = plan.messages.iter().map(|m| m.id.to_string()).collect();
-    assert_eq!(planned, to_hold, "the plan is exactly their mail outside hold");
-    assert_eq!(plan.preview.sasl_users.rows[0], (SPAMMER.as_bytes().to_vec(), to_hold.len() as u64));
+    assert_eq!(
+        planned, to_hold,
+        "the plan is exactly their mail outside hold"
+    );
+    assert_eq!(
+        plan.preview.sasl_users.rows[0],
+        (SPAMMER.as_bytes().to_vec(), to_hold.len() as u64)
+    );
 
     // Reuse one ID: same name, another file (another inode), as Postfix does with short IDs.
     let victim = &plan.messages[0];
     let path = layout.path(victim.queue, &victim.id);
     let bytes = fs::read(&path).unwrap();
     let meta = fs::metadata(&path).unwrap();
-    fs::remove_file(&path).unwrap();
-    fs::write(&path, &bytes).unwrap();
-    fs::set_permissions(&path, meta.permissions()).unwrap();
+    // Written beside it and renamed over it, so that the old inode is still in use when the
+    // new file gets one (a freed inode number is handed out again at once).
+    let fresh = path.with_file_name("qsurgeon-test-reuse");
+    fs::write(&fresh, &bytes).unwrap();
+    fs::set_permissions(&fresh, meta.permissions()).unwrap();
     {
         use std::os::unix::fs::MetadataExt;
-        std::os::unix::fs::chown(&path, Some(meta.uid()), Some(meta.gid())).unwrap();
+        std::os::unix::fs::chown(&fresh, Some(meta.uid()), Some(meta.gid())).unwrap();
+        fs::rename(&fresh, &path).unwrap();
+        assert_ne!(fs::metadata(&path).unwrap().ino(), victim.inode);
     }
 
     let mut executor = Executor::new(&postfix, layout);
@@ -114,7 +127,10 @@ fn hold_by_sasl_user_holds_exactly_that_users_mail_and_skips_a_reused_id() {
     assert_eq!(record.0.last().map(String::as_str), Some("end"));
     assert_eq!(outcome.done, expected.len() as u64);
     assert_eq!(outcome.reused, 1);
-    assert!(outcome.error.is_none() && outcome.failed == 0, "{outcome:?}");
+    assert!(
+        outcome.error.is_none() && outcome.failed == 0,
+        "{outcome:?}"
+    );
 
     let after = bed.queue_state();
     for (id, queue) in &after {
@@ -172,11 +188,20 @@ fn when_postsuper_dies_mid_batch_the_ids_it_handled_are_reported_and_journaled()
     let outcome = executor.run(&plan, &mut Tee(vec![&mut journal, &mut record]));
     drop(journal);
 
-    let handled: BTreeSet<String> = plan.messages[..3].iter().map(|m| m.id.to_string()).collect();
+    let handled: BTreeSet<String> = plan.messages[..3]
+        .iter()
+        .map(|m| m.id.to_string())
+        .collect();
     assert_eq!(record.done(), handled, "per-ID events: {:?}", record.0);
     assert_eq!(outcome.done, 3);
     assert_eq!(outcome.unconfirmed, plan.len() as u64 - 3);
-    assert!(outcome.error.as_deref().is_some_and(|e| e.contains("signal")), "{outcome:?}");
+    assert!(
+        outcome
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("signal")),
+        "{outcome:?}"
+    );
     assert!(!outcome.clean());
 
     let lines = journal_lines(&journal_path);
@@ -207,4 +232,48 @@ fn when_postsuper_dies_mid_batch_the_ids_it_handled_are_reported_and_journaled()
             assert_eq!(Some(queue), before.get(id), "{id} untouched");
         }
     }
+}
+
+#[test]
+fn with_its_maillog_unwritable_postsuper_dies_after_one_id_and_that_id_is_reported() {
+    if !postfix_ready() {
+        return;
+    }
+    let bed = Bed::new(60);
+    let before = bed.queue_state();
+    // postsuper logs to maillog_file itself while the master is stopped, after dropping to
+    // user postfix: a root-only maillog makes it die on its first log line, which comes
+    // right after its first action (postsuper.c: the msg_info() after the rename).
+    let maillog = bed.maillog();
+    std::os::unix::fs::chown(&maillog, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&maillog, fs::Permissions::from_mode(0o600)).unwrap();
+    let postfix = Postfix::new(Some(&bed.config_dir)).expect("postfix handle");
+    let (layout, plan) = plan_for(&postfix, Verb::Hold, SPAMMER);
+    assert!(plan.len() > 2, "{}", plan.len());
+    let mut executor = Executor::new(&postfix, layout);
+    let mut record = Record::default();
+    let outcome = executor.run(&plan, &mut record);
+
+    let after = bed.queue_state();
+    let moved: BTreeSet<String> = after
+        .iter()
+        .filter(|(id, q)| before.get(*id) != Some(q))
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(
+        moved.len(),
+        1,
+        "postsuper held one message before dying: {moved:?}"
+    );
+    assert_eq!(
+        record.done(),
+        moved,
+        "and that one is reported: {:?}",
+        record.0
+    );
+    assert_eq!(outcome.done, 1);
+    assert_eq!(outcome.unconfirmed, plan.len() as u64 - 1);
+    let error = outcome.error.as_deref().unwrap_or_default();
+    assert!(error.contains("open logfile"), "{error}");
+    assert_eq!(record.0.last().map(String::as_str), Some("end"));
 }

@@ -62,7 +62,10 @@ fn a_planted_symlink_or_hard_link_is_refused_and_nothing_is_written_through_it()
 fn a_fifo_is_refused_without_hanging() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("journal");
-    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(status.success());
     assert!(refused(&fifo).contains("not a regular file"));
 }
@@ -136,8 +139,14 @@ fn a_new_journal_is_0600_and_every_refusal_is_a_line() {
     }
     drop(journal);
     let lines = common::journal_lines(&path);
-    let reasons: Vec<&str> = lines.iter().map(|l| l["reason"].as_str().unwrap()).collect();
-    assert_eq!(reasons, ["not-a-terminal", "nothing-selected", "max", "not-confirmed"]);
+    let reasons: Vec<&str> = lines
+        .iter()
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["not-a-terminal", "nothing-selected", "max", "not-confirmed"]
+    );
     for line in &lines {
         assert_eq!(line["event"], "refused");
         assert_eq!(line["selection"][0], "--nonexistent-local-sender");
