@@ -12,8 +12,6 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use ::act::backup::Backup;
 use ::act::journal::Refusal;
@@ -51,6 +49,10 @@ pub struct Settings {
     pub journal: Option<PathBuf>,
     /// The selection as typed, for the journal.
     pub record: SelectionRecord,
+    /// No selection flag and no `--all`: refused.
+    pub no_selection: bool,
+    /// `delete --backup DIR`.
+    pub backup: Option<PathBuf>,
 }
 
 /// Runs one verb from the command line.
@@ -73,49 +75,26 @@ pub fn run(
             flags: typed_flags(&args.select, args.all),
             expression: selection.to_string(),
         },
+        no_selection: args.select.is_empty() && !args.all,
+        backup: backup.cloned(),
     };
     let queues = if args.select.queue.is_empty() {
         verb.default_queues().to_vec()
     } else {
         selection::queues(&args.select)?
     };
-    let empty = args.select.is_empty() && !args.all;
-    run_selection(
-        target, verb, &settings, &selection, &queues, None, empty, backup,
-    )
+    run_selection(target, verb, &settings, &selection, &queues, None)
 }
 
-/// Acts on the messages of `ids` that still match `selection` (triage: what it showed).
-pub fn run_ids(
-    target: &Target,
-    verb: Verb,
-    settings: &Settings,
-    selection: &Selection,
-    queues: &[&'static str],
-    ids: &HashSet<Box<str>>,
-) -> Result<ExitCode> {
-    run_selection(
-        target,
-        verb,
-        settings,
-        selection,
-        queues,
-        Some(ids),
-        false,
-        None,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_selection(
+/// Selects (only among `ids` when given: triage acts on what it showed), previews, asks
+/// and acts.
+pub fn run_selection(
     target: &Target,
     verb: Verb,
     settings: &Settings,
     selection: &Selection,
     queues: &[&'static str],
     ids: Option<&HashSet<Box<str>>>,
-    empty: bool,
-    backup: Option<&PathBuf>,
 ) -> Result<ExitCode> {
     let layout = &target.instance.layout;
     let postfix = target
@@ -145,7 +124,7 @@ fn run_selection(
             None => Ok(()),
         }
     };
-    if empty {
+    if settings.no_selection {
         refuse(Refusal::NoSelection, None)?;
         bail!("{} needs a selection (e.g. --sasl-user NAME); use --all to act on every message in the scanned queues", verb.name());
     }
@@ -155,43 +134,7 @@ fn run_selection(
         bail!("not on a terminal: add --yes to {} without asking (or --dry-run to see what would happen)", verb.name());
     }
 
-    let options = ScanOptions {
-        queues: queues.to_vec(),
-        read: selection::read_plan(selection, ReadPlan::default()),
-    };
-    let local = selection::local_sender_check(target, queues, selection, settings.quiet)?;
-    let ctx = select::Context::now();
-    let gather = Gather::new(ctx.now, |msg: &queue_scan::Message<'_>| {
-        ids.map_or(true, |ids| ids.contains(msg.id))
-            && selection.matches(
-                &query::MessageView {
-                    msg,
-                    local: local.as_ref(),
-                },
-                &ctx,
-            )
-    });
-    let (stats, elapsed) =
-        progress::scan_with_progress(layout, &options, &ScanProgress::default(), || {
-            gather.visitor()
-        });
-    let plan = gather.finish().finish(verb);
-    for u in &plan.unreadable {
-        let line = format!("qsurgeon: error: {}: {}", u.path.display(), u.error);
-        eprintln!("{}", for_terminal_str(&line));
-    }
-    if !settings.quiet {
-        eprintln!(
-            "{}",
-            progress::stats_line(&stats, plan.len() as u64, elapsed)
-        );
-    }
-    if stats.unreadable > 0 && !settings.dry_run {
-        eprintln!(
-            "qsurgeon: warning: {} files could not be read; they are not part of the selection",
-            stats.unreadable
-        );
-    }
+    let (plan, now) = scan_plan(target, verb, settings, selection, queues, ids)?;
     if plan.is_empty() {
         refuse(Refusal::NothingSelected, Some(&plan))?;
         if !settings.quiet {
@@ -211,25 +154,14 @@ fn run_selection(
         if let Some(name) = &target.label {
             eprintln!("qsurgeon: instance {name}:");
         }
-        eprint!("{}", ui::preview::render(&plan, ctx.now));
+        eprint!("{}", ui::preview::render(&plan, now));
     }
     if settings.dry_run {
         ui::preview::print_dry_run(&plan, postfix.config_dir());
         return Ok(ExitCode::SUCCESS);
     }
     if !settings.yes {
-        let name = verb.name();
-        let question = format!(
-            "{}{} these {} messages?",
-            name[..1].to_uppercase(),
-            &name[1..],
-            plan.len()
-        );
-        let confirmed = dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()
-            .unwrap_or(false);
+        let confirmed = ui::preview::confirm(verb, plan.len());
         if !confirmed {
             refuse(Refusal::NotConfirmed, Some(&plan))?;
             eprintln!("qsurgeon: not confirmed; nothing done");
@@ -237,57 +169,7 @@ fn run_selection(
         }
     }
 
-    if let Some(j) = &mut journal {
-        j.start(&plan, &settings.record)?;
-    }
-    if let Some(dir) = backup {
-        match Backup::open(dir, layout.queue_dir()) {
-            Ok(b) => executor.backup = Some(b),
-            Err(e) => {
-                if let Some(j) = &mut journal {
-                    j.end_with_error(&format!("{e:#}"))?;
-                }
-                return Err(e);
-            }
-        }
-    }
-    executor.stop = stop_flag();
-    let mut terminal = ui::report::Terminal {
-        label: target.label.as_deref(),
-        quiet: settings.quiet,
-        out: std::io::stdout().lock(),
-    };
-    let mut syslog = ::act::Syslog::default();
-    let mut sinks: Vec<&mut dyn Sink> = vec![&mut syslog, &mut terminal];
-    if let Some(j) = &mut journal {
-        sinks.insert(0, j);
-    }
-    let outcome = executor.run(&plan, &mut ::act::Tee(sinks));
-    eprintln!("qsurgeon: {}", outcome.summary());
-    if let Some(error) = &outcome.error {
-        eprintln!("qsurgeon: error: {}", for_terminal_str(error));
-    }
-    Ok(if outcome.interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if outcome.clean() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(crate::EXIT_ERROR)
-    })
-}
-
-/// The Ctrl-C flag: the handler is installed once per process (triage acts many times) and
-/// the flag is cleared for every run. The executor stops feeding IDs when it is set.
-fn stop_flag() -> Arc<AtomicBool> {
-    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    let stop = STOP.get_or_init(|| {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-        stop
-    });
-    stop.store(false, Ordering::SeqCst);
-    Arc::clone(stop)
+    execute(target, executor, journal, &plan, settings)
 }
 
 /// Every selection flag as typed, the flags without a value included (so that
@@ -319,4 +201,103 @@ fn typed_flags(select: &SelectArgs, all: bool) -> Vec<String> {
             .map(|(_, name)| name.to_string()),
     );
     flags
+}
+
+/// The scan, through the library's plan builder, with progress and the closing stats line.
+fn scan_plan(
+    target: &Target,
+    verb: Verb,
+    settings: &Settings,
+    selection: &Selection,
+    queues: &[&'static str],
+    ids: Option<&HashSet<Box<str>>>,
+) -> Result<(Plan, i64)> {
+    let layout = &target.instance.layout;
+    let options = ScanOptions {
+        queues: queues.to_vec(),
+        read: selection::read_plan(selection, ReadPlan::default()),
+    };
+    let local = selection::local_sender_check(target, queues, selection, settings.quiet)?;
+    let ctx = select::Context::now();
+    let now = ctx.now;
+    let gather = Gather::new(now, |msg: &queue_scan::Message<'_>| {
+        ids.map_or(true, |ids| ids.contains(msg.id))
+            && selection.matches(
+                &query::MessageView {
+                    msg,
+                    local: local.as_ref(),
+                },
+                &ctx,
+            )
+    });
+    let (stats, elapsed) =
+        progress::scan_with_progress(layout, &options, &ScanProgress::default(), || {
+            gather.visitor()
+        });
+    let plan = gather.finish().finish(verb);
+    for u in &plan.unreadable {
+        let line = format!("qsurgeon: error: {}: {}", u.path.display(), u.error);
+        eprintln!("{}", for_terminal_str(&line));
+    }
+    if !settings.quiet {
+        eprintln!(
+            "{}",
+            progress::stats_line(&stats, plan.len() as u64, elapsed)
+        );
+    }
+    if stats.unreadable > 0 && !settings.dry_run {
+        eprintln!(
+            "qsurgeon: warning: {} files could not be read; they are not part of the selection",
+            stats.unreadable
+        );
+    }
+    Ok((plan, now))
+}
+
+/// The run itself: journal start, backup directory, executor with the terminal, journal and
+/// syslog sinks, summary and exit status.
+fn execute(
+    target: &Target,
+    mut executor: Executor,
+    mut journal: Option<Journal>,
+    plan: &Plan,
+    settings: &Settings,
+) -> Result<ExitCode> {
+    if let Some(j) = &mut journal {
+        j.start(plan, &settings.record)?;
+    }
+    if let Some(dir) = &settings.backup {
+        match Backup::open(dir, target.instance.layout.queue_dir()) {
+            Ok(b) => executor.backup = Some(b),
+            Err(e) => {
+                if let Some(j) = &mut journal {
+                    j.end_with_error(&format!("{e:#}"))?;
+                }
+                return Err(e);
+            }
+        }
+    }
+    executor.stop = ui::report::stop_flag();
+    let mut terminal = ui::report::Terminal {
+        label: target.label.as_deref(),
+        quiet: settings.quiet,
+        out: std::io::stdout().lock(),
+    };
+    let mut syslog = ::act::Syslog::default();
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut syslog, &mut terminal];
+    if let Some(j) = &mut journal {
+        sinks.insert(0, j);
+    }
+    let outcome = executor.run(plan, &mut ::act::Tee(sinks));
+    eprintln!("qsurgeon: {}", outcome.summary());
+    if let Some(error) = &outcome.error {
+        eprintln!("qsurgeon: error: {}", for_terminal_str(error));
+    }
+    Ok(if outcome.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if outcome.clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::EXIT_ERROR)
+    })
 }

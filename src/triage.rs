@@ -720,13 +720,16 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
                         flags: vec![format!("triage: {}", command_line(&args.select, &flags))],
                         expression: format!("{base} (and {} queue IDs shown by triage)", ids.len()),
                     },
+                    no_selection: false,
+                    backup: None,
                 };
                 let queues = if args.select.queue.is_empty() {
                     verb.default_queues().to_vec()
                 } else {
                     selection::queues(&args.select)?
                 };
-                match crate::act::run_ids(target, verb, &settings, &base, &queues, &ids) {
+                match crate::act::run_selection(target, verb, &settings, &base, &queues, Some(&ids))
+                {
                     Ok(_) => {}
                     Err(e) => eprintln!("qsurgeon: error: {e:#}"),
                 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use act::{Plan, Top};
+use act::{Plan, Top, Verb};
 
 use crate::sanitize::for_terminal_str;
 use crate::summary::{human_age, human_size};
@@ -93,4 +93,19 @@ pub fn print_dry_run(plan: &Plan, config_dir: Option<&Path>) {
         }
     }
     eprintln!("qsurgeon: dry run: nothing changed");
+}
+
+/// `Delete these 12 messages? [y/N]`: true only for yes.
+pub fn confirm(verb: Verb, count: usize) -> bool {
+    let name = verb.name();
+    let question = format!(
+        "{}{} these {count} messages?",
+        name[..1].to_uppercase(),
+        &name[1..]
+    );
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .unwrap_or(false)
 }

@@ -2,6 +2,8 @@
 //! the terminal), batch trouble on stderr. A [`Sink`] next to the journal and syslog.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use act::{Action, Event, Sink};
 
@@ -78,4 +80,18 @@ impl Sink for Terminal<'_> {
         }
         Ok(())
     }
+}
+
+/// The Ctrl-C flag: the handler is installed once per process (triage acts many times) and
+/// the flag is cleared for every run. The executor stops feeding IDs when it is set.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    let stop = STOP.get_or_init(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+        stop
+    });
+    stop.store(false, Ordering::SeqCst);
+    Arc::clone(stop)
 }
