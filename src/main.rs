@@ -20,6 +20,7 @@ mod show;
 mod summary;
 mod timefmt;
 mod triage;
+mod ui;
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};

@@ -20,7 +20,7 @@ use dialoguer::{FuzzySelect, Input, Select};
 use queue_scan::{Message, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
 
 use crate::act::Verb;
-use crate::cli::{ActArgs, Dimension, SelectArgs, TriageArgs};
+use crate::cli::{Dimension, SelectArgs, TriageArgs};
 use crate::sanitize::for_terminal_str;
 use crate::selection::Target;
 use crate::summary::{client_net, domain_of, human_age, human_size, normalize_reason};
@@ -725,20 +725,38 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
                     eprintln!("acting needs the instance's configuration: start triage with -c CONFIG_DIR");
                     continue;
                 }
-                let (select, _) = path_args(&args.select, &path);
-                let act_args = ActArgs {
-                    select,
+                // Act on exactly the messages shown (still matching the session's own
+                // flags), through the library executor: no flags are rebuilt and re-lexed.
+                let ids: std::collections::HashSet<Box<str>> = set
+                    .iter()
+                    .map(|&i| {
+                        String::from_utf8_lossy(snap.ids.get(snap.facts[i as usize].id)).into()
+                    })
+                    .collect();
+                let (_, flags) = path_args(&args.select, &path);
+                let base = selection::build(&args.select)?;
+                let settings = crate::act::Settings {
                     yes: false,
                     dry_run: false,
                     max: None,
-                    all: path.is_empty(),
                     batch_size: 5000,
                     rate: None,
                     quiet: false,
-                    journal: args.journal.clone(),
-                    no_journal: false,
+                    journal: Some(args.journal.clone()),
+                    record: act::SelectionRecord {
+                        flags: vec![format!("triage: {}", command_line(&args.select, &flags))],
+                        expression: format!("{base} (and {} queue IDs shown by triage)", ids.len()),
+                    },
+                    no_selection: false,
+                    backup: None,
                 };
-                match crate::act::run(target, verb, &act_args, None) {
+                let queues = if args.select.queue.is_empty() {
+                    verb.default_queues().to_vec()
+                } else {
+                    selection::queues(&args.select)?
+                };
+                match crate::act::run_selection(target, verb, &settings, &base, &queues, Some(&ids))
+                {
                     Ok(_) => {}
                     Err(e) => eprintln!("qsurgeon: error: {e:#}"),
                 }

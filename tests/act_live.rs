@@ -262,7 +262,15 @@ fn prompt_on_a_terminal_previews_then_acts_only_on_yes() {
     assert_preview(&screen, &spam, &spam_queues);
     drop(pane);
     assert_eq!(queue_state(&instance), before, "\"n\" changed nothing");
-    assert!(!journal.exists(), "\"n\" journaled nothing");
+    // "n" is journaled as a refusal, and as nothing else (no start, no batch).
+    let journaled: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(journaled.len(), 1, "{journaled:?}");
+    assert_eq!(journaled[0]["event"], "refused");
+    assert_eq!(journaled[0]["reason"], "not-confirmed");
 
     // "y": exactly the spammer's messages are gone.
     let pane = Pane::start(&instance.root, "yes", qsurgeon, &args);
