@@ -528,43 +528,10 @@ impl Worker {
             layout,
             read,
             limit,
-            mut queue,
-            dir,
             queue_fd,
-            dir_fd,
-            queues,
+            ..
         } = *job;
-        self.path.clear();
-        self.path.push(dir);
-        self.path.push(id);
-        let mut read_result = match dir_fd {
-            Some(fd) => self.read_file(read, limit, fd, Path::new(id)),
-            None => {
-                layout.push_relative_path(&mut self.relative, queue, id);
-                let relative = std::mem::take(&mut self.relative);
-                let result = self.read_file(read, limit, queue_fd, &relative);
-                self.relative = relative;
-                result
-            }
-        };
-        // Gone from where it was listed: qmgr or postsuper may have renamed it
-        // into another queue (deferred -> active -> deferred on every retry),
-        // a move that would otherwise hide a live message from this scan.
-        // Two passes over the queues, as postsuper makes, catch one that moved
-        // on again while we looked.
-        'find: for _ in 0..2 {
-            for &other in queues {
-                if !matches!(read_result, Ok(Err(Skip::Vanished))) {
-                    break 'find;
-                }
-                layout.push_path(&mut self.path, other, id);
-                layout.push_relative_path(&mut self.relative, other, id);
-                let relative = std::mem::take(&mut self.relative);
-                read_result = self.read_file(read, limit, queue_fd, &relative);
-                self.relative = relative;
-                queue = other;
-            }
-        }
+        let (read_result, queue) = self.locate(job, id);
         let (file, info, view_parts) = match read_result {
             Ok(Ok(read)) => read,
             Ok(Err(skip)) => {
@@ -576,14 +543,7 @@ impl Worker {
                 return;
             }
             Err(kind) => {
-                progress.unreadable.fetch_add(1, Ordering::Relaxed);
-                visitor.error(ScanError {
-                    path: self.path.clone(),
-                    kind: match kind {
-                        OpenErrorKind::Io(e) => ScanErrorKind::Io(e),
-                        kind => ScanErrorKind::Open(kind),
-                    },
-                });
+                self.open_error(kind, visitor, progress);
                 return;
             }
         };
@@ -608,14 +568,7 @@ impl Worker {
             self.spare = envelope.recycle();
             self.buf.clear();
             if let Err(kind) = read_bounded(&file, 0, info.size, limit, &mut self.buf) {
-                progress.unreadable.fetch_add(1, Ordering::Relaxed);
-                visitor.error(ScanError {
-                    path: self.path.clone(),
-                    kind: match kind {
-                        OpenErrorKind::Io(e) => ScanErrorKind::Io(e),
-                        kind => ScanErrorKind::Open(kind),
-                    },
-                });
+                self.open_error(kind, visitor, progress);
                 return;
             }
             envelope = std::mem::take(&mut self.spare).recycle();
@@ -654,6 +607,73 @@ impl Worker {
             }
         }
         self.spare = envelope.recycle();
+    }
+
+    /// Reads the file where it was listed, or, when it is gone from there,
+    /// where Postfix moved it: qmgr or postsuper may have renamed it into
+    /// another queue (deferred -> active -> deferred on every retry), a move
+    /// that would otherwise hide a live message from this scan. Two passes
+    /// over the queues, as postsuper makes, catch one that moved on again
+    /// while we looked. Returns the outcome and the queue it was read in.
+    fn locate(
+        &mut self,
+        job: &Job<'_>,
+        id: &str,
+    ) -> (Result<Result<Read, Skip>, OpenErrorKind>, &'static str) {
+        let Job {
+            layout,
+            read,
+            limit,
+            mut queue,
+            dir,
+            queue_fd,
+            dir_fd,
+            queues,
+        } = *job;
+        self.path.clear();
+        self.path.push(dir);
+        self.path.push(id);
+        let mut read_result = match dir_fd {
+            Some(fd) => self.read_file(read, limit, fd, Path::new(id)),
+            None => {
+                layout.push_relative_path(&mut self.relative, queue, id);
+                let relative = std::mem::take(&mut self.relative);
+                let result = self.read_file(read, limit, queue_fd, &relative);
+                self.relative = relative;
+                result
+            }
+        };
+        'find: for _ in 0..2 {
+            for &other in queues {
+                if !matches!(read_result, Ok(Err(Skip::Vanished))) {
+                    break 'find;
+                }
+                layout.push_path(&mut self.path, other, id);
+                layout.push_relative_path(&mut self.relative, other, id);
+                let relative = std::mem::take(&mut self.relative);
+                read_result = self.read_file(read, limit, queue_fd, &relative);
+                self.relative = relative;
+                queue = other;
+            }
+        }
+        (read_result, queue)
+    }
+
+    /// A file that could not be opened or read: counted and named.
+    fn open_error<V: Visitor>(
+        &self,
+        kind: OpenErrorKind,
+        visitor: &mut V,
+        progress: &ScanProgress,
+    ) {
+        progress.unreadable.fetch_add(1, Ordering::Relaxed);
+        visitor.error(ScanError {
+            path: self.path.clone(),
+            kind: match kind {
+                OpenErrorKind::Io(e) => ScanErrorKind::Io(e),
+                kind => ScanErrorKind::Open(kind),
+            },
+        });
     }
 
     /// Opens `relative` under `dir` through the safe open, checks it and
