@@ -213,6 +213,74 @@ fn queue_directory_check() {
     layout.check().unwrap();
 }
 
+/// Plants in `queue` every kind of file that is not a queue file but is
+/// named like one: symlinks (to a real queue file, /dev/zero, a secret), a
+/// FIFO, a 200 GB sparse file, a directory, a socket and, as root, a
+/// character device. Returns their paths.
+fn plant_queue_hazards(
+    layout: &QueueLayout,
+    queue: &str,
+    target_good: &Path,
+    secret: &str,
+    next_id: &mut impl FnMut(char) -> String,
+) -> Vec<PathBuf> {
+    let mut hazards = Vec::new();
+    let plant = |path: &Path| std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    // Symlinks: to a real queue file, to /dev/zero, to a secret.
+    for target in [target_good, Path::new("/dev/zero"), Path::new(secret)] {
+        let path = layout.path(queue, &next_id('B'));
+        plant(&path);
+        symlink(target, &path).unwrap();
+        hazards.push(path);
+    }
+    // A FIFO.
+    let path = layout.path(queue, &next_id('C'));
+    plant(&path);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o700),
+        0,
+    )
+    .unwrap();
+    hazards.push(path);
+    // A 200 GB sparse file, complete-looking (0700).
+    let path = layout.path(queue, &next_id('D'));
+    plant(&path);
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(200 << 30).expect("sparse files");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    hazards.push(path);
+    // A directory named like an ID.
+    let path = layout.path(queue, &next_id('F'));
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    hazards.push(path);
+    // A socket.
+    let path = layout.path(queue, &next_id('G'));
+    plant(&path);
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::mem::forget(_listener);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    hazards.push(path);
+    // A character device (/dev/null's numbers), when allowed (root).
+    let path = layout.path(queue, &next_id('H'));
+    plant(&path);
+    if rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &path,
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::from_raw_mode(0o700),
+        rustix::fs::makedev(1, 3),
+    )
+    .is_ok()
+    {
+        hazards.push(path);
+    }
+    hazards
+}
+
 /// Every hazard the postfix user can plant, under a queue-file name in
 /// every queue and under a defer log name, next to good messages.
 #[test]
@@ -238,63 +306,13 @@ fn planted_hazards_are_named_and_the_scan_goes_on() {
             good.push((queue.to_string(), id));
         }
         let target_good = layout.path(queue, &good.last().unwrap().1);
-        let plant = |path: &Path| std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        // Symlinks: to a real queue file, to /dev/zero, to a secret.
-        for target in [
-            target_good.as_path(),
-            Path::new("/dev/zero"),
-            Path::new(secret),
-        ] {
-            let path = layout.path(queue, &next_id('B'));
-            plant(&path);
-            symlink(target, &path).unwrap();
-            hazards.push(path);
-        }
-        // A FIFO.
-        let path = layout.path(queue, &next_id('C'));
-        plant(&path);
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &path,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o700),
-            0,
-        )
-        .unwrap();
-        hazards.push(path);
-        // A 200 GB sparse file, complete-looking (0700).
-        let path = layout.path(queue, &next_id('D'));
-        plant(&path);
-        let file = std::fs::File::create(&path).unwrap();
-        file.set_len(200 << 30).expect("sparse files");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-        hazards.push(path);
-        // A directory named like an ID.
-        let path = layout.path(queue, &next_id('F'));
-        std::fs::create_dir_all(&path).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-        hazards.push(path);
-        // A socket.
-        let path = layout.path(queue, &next_id('G'));
-        plant(&path);
-        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        std::mem::forget(_listener);
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-        hazards.push(path);
-        // A character device (/dev/null's numbers), when allowed (root).
-        let path = layout.path(queue, &next_id('H'));
-        plant(&path);
-        if rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &path,
-            rustix::fs::FileType::CharacterDevice,
-            rustix::fs::Mode::from_raw_mode(0o700),
-            rustix::fs::makedev(1, 3),
-        )
-        .is_ok()
-        {
-            hazards.push(path);
-        }
+        hazards.extend(plant_queue_hazards(
+            &layout,
+            queue,
+            &target_good,
+            secret,
+            &mut next_id,
+        ));
     }
 
     // Defer logs of good deferred messages: one sound, the others hazards.
