@@ -454,38 +454,7 @@ impl Message {
     ) {
         let date = rfc2822(self.arrival);
         let todo: Vec<&Rcpt> = self.recipients.iter().collect();
-        match client {
-            Some(c) => {
-                body.line(&format!(
-                    "Received: from {} ({} [{}])",
-                    c.helo, c.name, c.addr
-                ));
-                body.mark_truncation();
-                if todo.len() == 1 {
-                    body.line(&format!(
-                        "\tby {MY_HOSTNAME} (Postfix) with {} id {id}",
-                        c.protocol
-                    ));
-                    body.line(&format!("\tfor <{}>; {date} (UTC)", todo[0].address));
-                } else {
-                    body.line(&format!(
-                        "\tby {MY_HOSTNAME} (Postfix) with {} id {id};",
-                        c.protocol
-                    ));
-                    body.line(&format!("\t{date} (UTC)"));
-                }
-            }
-            None => {
-                let by = if self.kind == Kind::Local {
-                    format!("Received: by {MY_HOSTNAME} (Postfix, from userid 0)")
-                } else {
-                    format!("Received: by {MY_HOSTNAME} (Postfix)")
-                };
-                body.line(&by);
-                body.mark_truncation();
-                body.line(&format!("\tid {id}; {date} (UTC)"));
-            }
-        }
+        self.received(id, client, &todo, &date, body);
         let to = todo
             .iter()
             .map(|r| r.original.as_deref().unwrap_or(&r.address))
@@ -549,6 +518,55 @@ impl Message {
                 body.line("MIME-Version: 1.0");
             }
         }
+        self.body_parts(rng, body, data_offset);
+    }
+
+    /// The `Received:` header Postfix's smtpd (or pickup) adds, with the
+    /// truncation mark after its first line.
+    fn received(
+        &self,
+        id: &str,
+        client: Option<&Client>,
+        todo: &[&Rcpt],
+        date: &str,
+        body: &mut Body,
+    ) {
+        match client {
+            Some(c) => {
+                body.line(&format!(
+                    "Received: from {} ({} [{}])",
+                    c.helo, c.name, c.addr
+                ));
+                body.mark_truncation();
+                if todo.len() == 1 {
+                    body.line(&format!(
+                        "\tby {MY_HOSTNAME} (Postfix) with {} id {id}",
+                        c.protocol
+                    ));
+                    body.line(&format!("\tfor <{}>; {date} (UTC)", todo[0].address));
+                } else {
+                    body.line(&format!(
+                        "\tby {MY_HOSTNAME} (Postfix) with {} id {id};",
+                        c.protocol
+                    ));
+                    body.line(&format!("\t{date} (UTC)"));
+                }
+            }
+            None => {
+                let by = if self.kind == Kind::Local {
+                    format!("Received: by {MY_HOSTNAME} (Postfix, from userid 0)")
+                } else {
+                    format!("Received: by {MY_HOSTNAME} (Postfix)")
+                };
+                body.line(&by);
+                body.mark_truncation();
+                body.line(&format!("\tid {id}; {date} (UTC)"));
+            }
+        }
+    }
+
+    /// The body: text, or text and an attachment in a multipart message.
+    fn body_parts(&self, rng: &mut Rng, body: &mut Body, data_offset: u64) {
         if self.attachment > 0 {
             let boundary = format!("=_b{:016x}", rng.next_u64());
             let (mime, name) = *rng.pick(ATTACHMENTS);
