@@ -48,9 +48,12 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The wrapped errors are shown as they are (see Display), so their
+        // own causes are this error's causes; naming them again would print
+        // the message twice in a cause chain.
         match self {
-            Error::Selection(e) => Some(e),
-            Error::Postfix(e) => Some(e),
+            Error::Selection(e) => e.source(),
+            Error::Postfix(e) => e.source(),
             _ => None,
         }
     }

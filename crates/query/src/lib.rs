@@ -9,7 +9,7 @@
 //!   keys of a message in each.
 //! - [`query`]: [`Query`] and [`Query::run`], a scan whose per-worker
 //!   results ([`Fold`]) are merged and returned.
-//! - [`error`]: [`Error`].
+//! - [`error`]: the crate's [`Error`].
 //!
 //! ```no_run
 //! use query::{Dimension, Fold, KeyList, MessageView, Query, SelectionSpec};

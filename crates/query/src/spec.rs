@@ -266,6 +266,15 @@ mod tests {
         .build()
         .unwrap_err();
         assert!(matches!(e, Error::Selection(_)), "{e}");
+        // Named as typed on the command line, not as the field.
+        assert!(e.to_string().contains("--older-than:"), "{e}");
+        let e = SelectionSpec {
+            sasl_users: vec!["/(/".into()],
+            ..spec()
+        }
+        .build()
+        .unwrap_err();
+        assert!(e.to_string().contains("--sasl-user"), "{e}");
     }
 
     #[test]
