@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use query::{Dimension, Fold, KeyList, MessageView};
+use query::{Dimension, Fold, KeyList, MessageView, Tables, Tally};
 use queue_scan::{ReadPlan, ScanError, ScanProgress};
 use serde_json::json;
 
@@ -28,63 +28,17 @@ pub use crate::fmt::{human_age, human_size};
 /// whose bound its age does not exceed; the last column is older still.
 const BUCKETS: [i64; 10] = [5, 10, 20, 40, 80, 160, 320, 640, 1280, i64::MAX];
 
-/// Totals for one group of messages.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Messages.
-    pub messages: u64,
-    /// Bytes (message sizes as showq reports them).
-    pub bytes: u64,
-    /// Earliest arrival time.
-    pub oldest: i64,
-    /// Latest arrival time.
-    pub newest: i64,
-}
-
-impl Tally {
-    fn add(&mut self, bytes: u64, arrival: i64) {
-        if self.messages == 0 {
-            self.oldest = arrival;
-            self.newest = arrival;
-        }
-        self.messages += 1;
-        self.bytes += bytes;
-        self.oldest = self.oldest.min(arrival);
-        self.newest = self.newest.max(arrival);
-    }
-
-    fn merge(&mut self, other: &Tally) {
-        if other.messages == 0 {
-            return;
-        }
-        if self.messages == 0 {
-            *self = *other;
-            return;
-        }
-        self.messages += other.messages;
-        self.bytes += other.bytes;
-        self.oldest = self.oldest.min(other.oldest);
-        self.newest = self.newest.max(other.newest);
-    }
-}
-
 /// What one worker (or the whole run) counted.
-#[derive(Default)]
 struct Aggregate {
     total: Tally,
-    tables: HashMap<Dimension, HashMap<Vec<u8>, Tally>>,
+    tables: Tables,
     matrix: HashMap<Vec<u8>, [u64; BUCKETS.len()]>,
 }
 
 impl Aggregate {
     fn merge(&mut self, other: Aggregate) {
         self.total.merge(&other.total);
-        for (dim, table) in other.tables {
-            let mine = self.tables.entry(dim).or_default();
-            for (key, tally) in table {
-                mine.entry(key).or_default().merge(&tally);
-            }
-        }
+        self.tables.merge(other.tables);
         for (key, counts) in other.matrix {
             let mine = self.matrix.entry(key).or_insert([0; BUCKETS.len()]);
             for (m, c) in mine.iter_mut().zip(counts) {
@@ -95,31 +49,20 @@ impl Aggregate {
 }
 
 /// One worker's share of the tally, and its reusable key buffer.
-struct SummaryFold<'s> {
-    dims: &'s [Dimension],
+struct SummaryFold {
     matrix: Option<Dimension>,
     now: i64,
     agg: Aggregate,
     keys: KeyList,
 }
 
-impl SummaryFold<'_> {
+impl SummaryFold {
     /// Counts one selected message into every table and the matrix.
     fn add(&mut self, view: &MessageView<'_, '_>) {
         let msg = view.msg;
         let (bytes, arrival) = (msg.message_size(), msg.arrival_time());
         self.agg.total.add(bytes, arrival);
-        for &dim in self.dims {
-            dim.keys(view, &mut self.keys);
-            let table = self.agg.tables.entry(dim).or_default();
-            for key in self.keys.iter() {
-                // Look up by slice first: a new key is the rare case.
-                match table.get_mut(key) {
-                    Some(tally) => tally.add(bytes, arrival),
-                    None => table.entry(key.to_vec()).or_default().add(bytes, arrival),
-                }
-            }
-        }
+        self.agg.tables.add(view);
         if let Some(dim) = self.matrix {
             let age_minutes = (self.now - arrival).max(0) / 60;
             let bucket = BUCKETS
@@ -138,7 +81,7 @@ impl SummaryFold<'_> {
     }
 }
 
-impl Fold for SummaryFold<'_> {
+impl Fold for SummaryFold {
     fn message(&mut self, view: &MessageView<'_, '_>) {
         self.add(view);
     }
@@ -173,10 +116,13 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
     let progress = ScanProgress::default();
     let (fold, stats, elapsed) = progress::with_progress(&progress, || {
         query.run(&target.instance.layout, &progress, || SummaryFold {
-            dims: &dims,
             matrix,
             now: query.ctx.now,
-            agg: Aggregate::default(),
+            agg: Aggregate {
+                total: Tally::default(),
+                tables: Tables::new(&dims),
+                matrix: HashMap::new(),
+            },
             keys: KeyList::new(),
         })
     });
@@ -208,19 +154,6 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
     })
 }
 
-/// The rows of a table, most messages first (then most bytes, then key).
-fn top_rows(table: &HashMap<Vec<u8>, Tally>, top: usize) -> Vec<(&Vec<u8>, &Tally)> {
-    let mut rows: Vec<_> = table.iter().collect();
-    rows.sort_by(|a, b| {
-        b.1.messages
-            .cmp(&a.1.messages)
-            .then(b.1.bytes.cmp(&a.1.bytes))
-            .then(a.0.cmp(b.0))
-    });
-    rows.truncate(top);
-    rows
-}
-
 fn key_json(dim: Dimension, key: &[u8]) -> serde_json::Value {
     if key.is_empty() && dim != Dimension::Sender {
         serde_json::Value::Null
@@ -238,9 +171,9 @@ fn to_json(
     let tally = |t: &Tally| json!({"messages": t.messages, "bytes": t.bytes, "oldest": t.oldest, "newest": t.newest});
     let mut by = serde_json::Map::new();
     for &dim in dims {
-        let empty = HashMap::new();
-        let table = agg.tables.get(&dim).unwrap_or(&empty);
-        let rows: Vec<_> = top_rows(table, top)
+        let rows: Vec<_> = agg
+            .tables
+            .top(dim, top)
             .into_iter()
             .map(|(k, t)| {
                 let mut row = tally(t);
@@ -250,7 +183,7 @@ fn to_json(
             .collect();
         by.insert(
             dim.name().to_string(),
-            json!({"distinct": table.len(), "top": rows}),
+            json!({"distinct": agg.tables.distinct(dim), "top": rows}),
         );
     }
     let mut doc = json!({"total": tally(&agg.total), "by": by});
@@ -311,9 +244,8 @@ fn render_text(
         }
     );
     for &dim in dims {
-        let empty = HashMap::new();
-        let table = agg.tables.get(&dim).unwrap_or(&empty);
-        let rows = top_rows(table, top);
+        let distinct = agg.tables.distinct(dim);
+        let rows = agg.tables.top(dim, top);
         let width = rows
             .iter()
             .map(|(k, _)| shown_key(dim, k, term).chars().count())
@@ -323,8 +255,8 @@ fn render_text(
         let heading = format!(
             "By {} ({} distinct{})",
             dim.name().replace('_', " "),
-            table.len(),
-            if table.len() > rows.len() {
+            distinct,
+            if distinct > rows.len() {
                 format!(", top {}", rows.len())
             } else {
                 String::new()

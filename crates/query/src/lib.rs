@@ -7,6 +7,8 @@
 //!   status read as Postfix reads the defer log.
 //! - [`dimension`]: [`Dimension`], what messages are grouped by, and the
 //!   keys of a message in each.
+//! - [`tally`]: [`Tables`], totals per key of each dimension, and their
+//!   top rows.
 //! - [`query`]: [`Query`] and [`Query::run`], a scan whose per-worker
 //!   results ([`Fold`]) are merged and returned.
 //! - [`error`]: the crate's [`Error`].
@@ -46,10 +48,12 @@ pub mod dimension;
 pub mod error;
 pub mod query;
 pub mod spec;
+pub mod tally;
 pub mod view;
 
 pub use dimension::{Dimension, KeyList};
 pub use error::Error;
 pub use query::{Fold, Query};
 pub use spec::{SelectionSpec, DEFAULT_QUEUES};
+pub use tally::{Tables, Tally};
 pub use view::MessageView;
