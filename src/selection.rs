@@ -183,19 +183,15 @@ pub struct Target {
     pub label: Option<String>,
 }
 
+// The verbs (src/act.rs) and the postqueue fallback (src/fallback.rs) still
+// build their scan from these pieces; they go once both run a `Query`.
+
 /// The queues to scan: those named by `--queue`, else showq's five.
 pub fn queues(args: &SelectArgs) -> Result<Vec<&'static str>> {
-    Ok(parse_queues_or(&args.queue, DEFAULT_QUEUES)?)
-}
-
-fn parse_queues_or(
-    values: &[String],
-    default: &[&'static str],
-) -> Result<Vec<&'static str>, query::Error> {
-    if values.is_empty() {
-        return Ok(default.to_vec());
+    if args.queue.is_empty() {
+        return Ok(DEFAULT_QUEUES.to_vec());
     }
-    query::spec::parse_queues(values)
+    Ok(query::spec::parse_queues(&args.queue)?)
 }
 
 /// What to read per message so that `selection` (and the output) can be
@@ -205,7 +201,7 @@ pub fn read_plan(selection: &Selection, output_needs: ReadPlan) -> ReadPlan {
 }
 
 /// The nonexistent-local-sender verdicts when `selection` needs them (see
-/// [`Query::resolve_local_senders`]), for the verbs' own scan.
+/// [`Query::resolve_local_senders`]).
 pub fn local_sender_check(
     target: &Target,
     queues: &[&'static str],

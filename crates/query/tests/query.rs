@@ -311,3 +311,32 @@ fn local_sender_verdicts_need_postfix() {
     let mut query = Query::for_spec(&SelectionSpec::default(), ReadPlan::default()).unwrap();
     assert_eq!(query.resolve_local_senders(&demo(), None).unwrap(), None);
 }
+
+#[test]
+fn a_view_can_be_asked_about_its_log_from_inside_a_visit() {
+    // The parsed log is cached per thread; a nested question must not find
+    // it busy (and must not panic), and must get the same answer.
+    let log = std::fs::read(testdata("postfix-samples/A45E798E3F5.defer-log")).unwrap();
+    with_sample_log(&log, |view| {
+        let mut pairs = Vec::new();
+        view.any_dsn_status(&mut |status| {
+            view.any_reason(&mut |reason| {
+                pairs.push((status.to_vec(), reason.to_vec()));
+                false
+            });
+            false
+        });
+        let entries = pairs.len();
+        assert!(entries > 0);
+        let mut statuses = 0;
+        view.any_dsn_status(&mut |_| {
+            statuses += 1;
+            false
+        });
+        assert_eq!(
+            entries,
+            statuses * statuses,
+            "every status with every reason"
+        );
+    });
+}
