@@ -340,3 +340,57 @@ fn a_view_can_be_asked_about_its_log_from_inside_a_visit() {
         );
     });
 }
+
+#[test]
+fn top_sasl_users_of_the_demo_queue() {
+    // What the act preview and summary show: most messages first, then most
+    // bytes (alice and bob both have 3 messages; alice's are larger).
+    #[derive(Default)]
+    struct Top(Option<query::Tables>);
+    impl Fold for Top {
+        fn message(&mut self, view: &MessageView<'_, '_>) {
+            self.0
+                .get_or_insert_with(|| {
+                    query::Tables::new(&[Dimension::SaslUser, Dimension::Sender])
+                })
+                .add(view);
+        }
+        fn error(&mut self, e: ScanError) {
+            panic!("{e}")
+        }
+        fn merge(mut self, other: Self) -> Self {
+            match (&mut self.0, other.0) {
+                (Some(mine), Some(theirs)) => mine.merge(theirs),
+                (None, theirs) => self.0 = theirs,
+                (_, None) => {}
+            }
+            self
+        }
+    }
+    let query = Query::for_spec(&SelectionSpec::default(), ReadPlan::default()).unwrap();
+    let tables = query
+        .run(&demo(), &ScanProgress::default(), Top::default)
+        .0
+        .unwrap();
+    let top: Vec<(String, u64, u64)> = tables
+        .top(Dimension::SaslUser, 3)
+        .into_iter()
+        .map(|(k, t)| (String::from_utf8_lossy(k).into_owned(), t.messages, t.bytes))
+        .collect();
+    assert_eq!(
+        top,
+        [
+            ("mallory".to_owned(), 20, top[0].2),
+            ("alice".to_owned(), 3, 518 + 514 + 494),
+            ("bob".to_owned(), 3, 502 + 496 + 506),
+        ]
+    );
+    assert_eq!(
+        tables.distinct(Dimension::SaslUser),
+        5,
+        "4 users and none (the bounce)"
+    );
+    // Every forged sender of mallory's is its own key.
+    assert_eq!(tables.distinct(Dimension::Sender), 20 + 4);
+    assert_eq!(tables.distinct(Dimension::Queue), 0, "not asked for");
+}
