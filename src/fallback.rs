@@ -15,16 +15,14 @@
 //! message naming the flag, rather than silently matching nothing.
 
 use std::cmp::Ordering;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use queue_file::showq::{Reason, ReasonKind};
-use queue_file::{ShowqMessage, ShowqRecipient};
+use postfix::postqueue::Record;
 use queue_scan::QueueLayout;
 use select::{Attribute, Expr, Field, Fields, Flag, RecipientState, Scope, Selection};
-use serde_json::Value;
 
 use crate::cli::{ListArgs, SelectArgs, SortField};
 use crate::output::{postqueue, Format};
@@ -154,105 +152,19 @@ fn first_unsupported(expr: &Expr) -> Option<String> {
     }
 }
 
-/// One line of `postqueue -j`: the line itself (for `--json`) and what it
-/// says, as showq sent it (the same type the mailq formatter takes).
-#[derive(Debug)]
-pub struct Record {
-    /// The line, without its newline.
-    pub raw: Vec<u8>,
-    /// The message.
-    pub msg: ShowqMessage,
-    /// The sender was `empty_address_recipient` (postqueue's spelling of
-    /// the null sender, `MAILER-DAEMON` by default).
-    pub null_sender: bool,
-}
-
-/// Parses one `postqueue -j` line. Bytes that are not UTF-8 (postqueue
-/// passes some through) become U+FFFD in the parsed fields; `raw` keeps
-/// them.
-pub fn parse_line(line: &[u8], empty_address: &str) -> Result<Record> {
-    let text = String::from_utf8_lossy(line);
-    let v: Value = serde_json::from_str(&text).context("not a JSON object")?;
-    let string = |v: &Value, key: &str| -> Result<String> {
-        v.get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .with_context(|| format!("no string member {key:?}"))
-    };
-    let number = |key: &str| -> Result<i64> {
-        v.get(key)
-            .and_then(Value::as_i64)
-            .with_context(|| format!("no number member {key:?}"))
-    };
-    let mut recipients = Vec::new();
-    for r in v
-        .get("recipients")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        let reason = |key: &str, kind: ReasonKind| {
-            r.get(key).and_then(Value::as_str).map(|text| Reason {
-                kind,
-                text: text.as_bytes().to_vec(),
-                status: Vec::new(),
-            })
-        };
-        recipients.push(ShowqRecipient {
-            address: string(r, "address")?.into_bytes(),
-            orig_address: r
-                .get("orig_address")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .as_bytes()
-                .to_vec(),
-            reason: reason("delay_reason", ReasonKind::Defer)
-                .or_else(|| reason("bounce_reason", ReasonKind::Bounce)),
-        });
-    }
-    let sender = string(&v, "sender")?;
-    Ok(Record {
-        raw: line.to_vec(),
-        null_sender: sender == empty_address,
-        msg: ShowqMessage {
-            queue_name: string(&v, "queue_name")?,
-            queue_id: string(&v, "queue_id")?,
-            arrival_time: number("arrival_time")?,
-            message_size: number("message_size")?,
-            // Absent before Postfix 3.5.
-            forced_expire: v
-                .get("forced_expire")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            sender: sender.into_bytes(),
-            recipients,
-        },
-    })
-}
-
-impl Record {
-    /// The sender as `list --sort sender` orders it.
-    fn sort_sender(&self) -> &[u8] {
-        if self.null_sender {
-            b""
-        } else {
-            &self.msg.sender
-        }
-    }
-}
-
 /// A postqueue record as the selection sees it. Only the fields postqueue
 /// reports have values; [`refuse_unsupported`] keeps selections from
 /// asking for others.
-impl Fields for Record {
+struct Queued<'r>(&'r Record);
+
+impl Fields for Queued<'_> {
     fn any_text(&self, field: Field<'_>, visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        let msg = &self.msg;
+        let msg = &self.0.msg;
         match field {
             Field::Queue => visit(msg.queue_name.as_bytes()),
             Field::Id => visit(msg.queue_id.as_bytes()),
             // The selection knows the null sender as the empty address.
-            Field::Sender if self.null_sender => visit(b""),
-            Field::Sender => visit(&msg.sender),
+            Field::Sender => visit(self.0.sender()),
             Field::Recipient(RecipientState::Todo) => {
                 msg.recipients.iter().any(|r| visit(&r.address))
             }
@@ -267,14 +179,14 @@ impl Fields for Record {
 
     fn number(&self, field: Field<'_>) -> Option<i64> {
         match field {
-            Field::Size => Some(self.msg.message_size),
-            Field::Arrival => Some(self.msg.arrival_time),
+            Field::Size => Some(self.0.msg.message_size),
+            Field::Arrival => Some(self.0.msg.arrival_time),
             _ => None,
         }
     }
 
     fn flag(&self, field: Field<'_>) -> bool {
-        matches!(field, Field::ForcedExpired) && self.msg.forced_expire
+        matches!(field, Field::ForcedExpired) && self.0.msg.forced_expire
     }
 }
 
@@ -287,7 +199,7 @@ fn compare(field: SortField, a: &Record, b: &Record) -> Ordering {
         SortField::Arrival => x.arrival_time.cmp(&y.arrival_time),
         SortField::Size => x.message_size.cmp(&y.message_size),
         // The null sender sorts first, as the empty address it is.
-        SortField::Sender => a.sort_sender().cmp(b.sort_sender()),
+        SortField::Sender => a.sender().cmp(b.sender()),
         SortField::Recipients => x.recipients.len().cmp(&y.recipients.len()),
     };
     key.then_with(|| x.queue_id.cmp(&y.queue_id))
@@ -363,52 +275,24 @@ fn run_postqueue(
         format,
         long_ids: target.instance.long_queue_ids,
     };
-    let empty_address = target.instance.empty_address_recipient.clone();
     let postfix = target
         .postfix
         .as_ref()
         .context("listing through postqueue needs the instance's configuration")?;
-    let program = postfix.postqueue();
-    let mut cmd = Command::new(&program);
-    cmd.args(postfix.config_args())
-        .arg("-j")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot run {} -j", program.display()))?;
-    // Drained on the side, so a chatty stderr cannot block postqueue.
-    let mut child_stderr = child.stderr.take();
-    let stderr_reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        if let Some(err) = child_stderr.as_mut() {
-            let _ = err.read_to_end(&mut text);
-        }
-        text
-    });
-    let child_stdout = child.stdout.take().context("postqueue's output")?;
+    let mut records = postfix.postqueue_json(&target.instance.empty_address_recipient)?;
 
     let ctx = select::Context::now();
     let term = Terminal::stdout();
     let mut stdout = std::io::stdout().lock();
     let mut buf = Vec::new();
     let mut sorted = Vec::new();
-    let (mut listed, mut selected, mut bytes) = (0u64, 0u64, 0u64);
+    let (mut selected, mut bytes) = (0u64, 0u64);
     let mut started = false;
-    for line in BufReader::new(child_stdout).split(b'\n') {
-        let line = line.context("read postqueue's output")?;
-        if line.is_empty() {
-            continue;
-        }
-        listed += 1;
-        let record = parse_line(&line, &empty_address).with_context(|| {
-            format!(
-                "postqueue -j line {listed}: {}",
-                String::from_utf8_lossy(&line)
-            )
-        })?;
-        if !queues.contains(&record.msg.queue_name.as_str()) || !selection.matches(&record, &ctx) {
+    for record in records.by_ref() {
+        let record = record?;
+        if !queues.contains(&record.msg.queue_name.as_str())
+            || !selection.matches(&Queued(&record), &ctx)
+        {
             continue;
         }
         if args.limit.is_some_and(|limit| selected >= limit) {
@@ -429,18 +313,9 @@ fn run_postqueue(
         format_record(printer, &record, &mut buf);
         stdout.write_all(&crate::list::shown(term, format, &buf))?;
     }
-    let status = child.wait().context("wait for postqueue")?;
-    let err_text = stderr_reader.join().unwrap_or_default();
-    let err_text = String::from_utf8_lossy(&err_text);
-    if !status.success() {
-        bail!(
-            "{} -j failed ({status}): {}",
-            program.display(),
-            err_text.trim()
-        );
-    }
-    for line in err_text.lines().filter(|l| !l.trim().is_empty()) {
-        eprintln!("qsurgeon: {}", for_stderr(line));
+    let listed = records.listed();
+    for line in records.finish()? {
+        eprintln!("qsurgeon: {}", for_stderr(&line));
     }
     buf.clear();
     if let Some(field) = args.sort {
@@ -481,7 +356,7 @@ mod tests {
         testdata("demo-queue.postqueue-j.out")
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
-            .map(|l| parse_line(l, "MAILER-DAEMON").unwrap())
+            .map(|l| postfix::postqueue::parse_line(l, "MAILER-DAEMON").unwrap())
             .collect()
     }
 
@@ -529,7 +404,10 @@ mod tests {
         let count = |args: &[&str]| {
             let sel = select(args);
             assert_eq!(first_unsupported(sel.expr().unwrap()), None, "{args:?}");
-            records.iter().filter(|r| sel.matches(*r, &ctx)).count()
+            records
+                .iter()
+                .filter(|r| sel.matches(&Queued(r), &ctx))
+                .count()
         };
         assert_eq!(count(&["--queue", "hold"]), 2);
         assert_eq!(count(&["--null-sender"]), 1);
@@ -571,20 +449,5 @@ mod tests {
                 "{args:?}: {found:?}"
             );
         }
-    }
-
-    #[test]
-    fn fallback_parses_311_members_and_keeps_the_raw_line() {
-        let line = br#"{"queue_name": "deferred", "queue_id": "ABC123", "arrival_time": 5, "message_size": 10, "forced_expire": true, "sender": "MAILER-DAEMON", "recipients": [{"orig_address": "o@x", "address": "a@x", "bounce_reason": "gone"}, {"orig_address": "", "address": "b@x"}]}"#;
-        let r = parse_line(line, "MAILER-DAEMON").unwrap();
-        assert!(r.null_sender && r.msg.forced_expire);
-        assert_eq!(r.raw, line);
-        assert_eq!(r.msg.recipients[0].orig_address, b"o@x");
-        assert_eq!(
-            r.msg.recipients[0].reason.as_ref().map(|r| r.kind),
-            Some(ReasonKind::Bounce)
-        );
-        assert!(r.msg.recipients[1].reason.is_none());
-        assert!(parse_line(b"{\"queue_name\": 1}", "MAILER-DAEMON").is_err());
     }
 }

@@ -21,6 +21,7 @@ mod show;
 mod summary;
 mod timefmt;
 mod triage;
+mod ui;
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
@@ -190,8 +191,10 @@ fn single_target(opts: &Opts) -> Result<selection::Target> {
         "this command works on one instance: use --instance NAME"
     );
     if let Some(dir) = &opts.queue_dir {
+        let instance = InstanceConfig::with_defaults(dir);
+        instance.layout.check()?;
         return Ok(selection::Target {
-            instance: InstanceConfig::with_defaults(dir),
+            instance,
             postfix: None,
             label: None,
         });
@@ -201,19 +204,22 @@ fn single_target(opts: &Opts) -> Result<selection::Target> {
         None => opts.config_dir.clone(),
     };
     let postfix = Postfix::new(config_dir.as_deref())?;
+    let instance = postfix.instance_config()?;
+    instance.layout.check()?;
     Ok(selection::Target {
-        instance: postfix.instance_config()?,
+        instance,
         postfix: Some(postfix),
         label: None,
     })
 }
 
 /// Reads one `show` argument: a path, or with `-q` a queue ID looked up in
-/// the queues. Returns the path to display and the file's bytes.
+/// the queues. Returns the path to display and the file's bytes. Either
+/// way only a regular file is read, without blocking on a FIFO and within
+/// a size limit ([`show::read_regular_file`]).
 fn read_show_target(arg: &OsStr, layout: Option<&QueueLayout>) -> Result<(Vec<u8>, Vec<u8>)> {
     let Some(layout) = layout else {
-        let bytes =
-            std::fs::read(arg).with_context(|| format!("open {}", arg.to_string_lossy()))?;
+        let bytes = show::read_regular_file(std::path::Path::new(arg), false)?;
         return Ok((arg.as_bytes().to_vec(), bytes));
     };
     let id = arg.to_str().filter(|id| is_valid_queue_id(id));
@@ -223,8 +229,8 @@ fn read_show_target(arg: &OsStr, layout: Option<&QueueLayout>) -> Result<(Vec<u8
         .with_context(|| format!("search queue file {id}"))?
         .with_context(|| format!("queue file {id}: not found in any queue"))?;
     let path = layout.queue_dir().join(&relative);
-    let bytes =
-        std::fs::read(&path).with_context(|| format!("open queue file {}", path.display()))?;
+    // Queue files are never symbolic links: one in their place is refused.
+    let bytes = show::read_regular_file(&path, true)?;
     Ok((relative.as_os_str().as_bytes().to_vec(), bytes))
 }
 
@@ -246,9 +252,10 @@ fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let term = sanitize::Terminal::new(stdout.is_terminal());
-    let mut stdout = stdout.lock();
+    // Written as it is made, record by record; on a terminal escaped (JSON
+    // the JSON way), elsewhere exact.
+    let mut out = show::Shown::new(stdout.lock(), term, args.json);
     let mut failed = false;
-    let mut out = Vec::new();
     for arg in &args.files {
         let (path, bytes) = match read_show_target(arg, layout.as_ref()) {
             Ok(target) => target,
@@ -262,32 +269,25 @@ fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
             }
         };
         let shown_path = String::from_utf8_lossy(&path).into_owned();
-        out.clear();
-        if args.json {
-            let (doc, error) = show::to_json(&path, &bytes);
-            serde_json::to_writer(&mut out, &doc)?;
-            out.push(b'\n');
-            if let Some(err) = error {
-                let text = format!("{shown_path}: {err}");
-                eprintln!("qsurgeon: error: {}", sanitize::for_stderr(&text));
-                failed = true;
-            }
+        let error = if args.json {
+            show::write_json(&mut out, &path, &bytes)?.map(|e| e.to_string())
         } else {
             let mut warn = |w: String| eprintln!("qsurgeon: warning: {}", sanitize::for_stderr(&w));
-            if let Err(err) = show::postcat(&mut out, &path, &bytes, flags, &mut warn) {
-                let text = format!("{shown_path}: {err}");
-                eprintln!("qsurgeon: error: {}", sanitize::for_stderr(&text));
-                failed = true;
+            match show::postcat(&mut out, &path, &bytes, flags, &mut warn) {
+                Ok(()) => None,
+                Err(show::PostcatError::Write(e)) => return Err(e.into()),
+                Err(err) => Some(err.to_string()),
             }
-        }
-        // On a terminal, escaped (JSON the JSON way); elsewhere exact.
-        if args.json {
-            stdout.write_all(&term.json(&out))?;
-        } else {
-            stdout.write_all(&term.text(&out))?;
+        };
+        // What was printed before the error is out before the error is.
+        out.flush()?;
+        if let Some(err) = error {
+            let text = format!("{shown_path}: {err}");
+            eprintln!("qsurgeon: error: {}", sanitize::for_stderr(&text));
+            failed = true;
         }
     }
-    stdout.flush()?;
+    out.flush()?;
     Ok(if failed {
         ExitCode::from(EXIT_ERROR)
     } else {

@@ -214,6 +214,7 @@ pub fn local_sender_check(
         read: ReadPlan::default(),
         local: None,
         ctx: select::Context::now(),
+        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
     };
     let checked = query.resolve_local_senders(&target.instance.layout, target.postfix.as_ref())?;
     if let (Some(senders), Some(check), false) = (checked, &query.local, quiet) {

@@ -20,7 +20,7 @@ use query::{Dimension, Fold, KeyList, MessageView};
 use queue_scan::{ReadPlan, ScanError, ScanProgress};
 
 use crate::act::Verb;
-use crate::cli::{ActArgs, SelectArgs, TriageArgs};
+use crate::cli::{SelectArgs, TriageArgs};
 use crate::fmt::{human_age, human_size};
 use crate::sanitize::for_terminal_str;
 use crate::selection::Target;
@@ -298,13 +298,17 @@ fn step_flag(step: &Step) -> String {
                     "--where 'client_name = \"\"'".into()
                 }
                 Dimension::Queue => format!("--queue {}", quote(&value)),
-                Dimension::SaslUser => format!("--sasl-user {}", quote(&value)),
-                Dimension::Sender => format!("--sender {}", quote(&value)),
+                Dimension::SaslUser => format!("--sasl-user {}", quote(&exact_value(&value))),
+                Dimension::Sender => format!("--sender {}", quote(&exact_value(&value))),
                 Dimension::SenderDomain if value.is_empty() => "--null-sender".into(),
-                Dimension::SenderDomain => format!("--sender-domain {}", quote(&value)),
+                Dimension::SenderDomain => {
+                    format!("--sender-domain {}", quote(&exact_value(&value)))
+                }
                 Dimension::Client | Dimension::ClientNet => format!("--client {}", quote(&value)),
-                Dimension::RecipientDomain => format!("--recipient-domain {}", quote(&value)),
-                Dimension::DsnStatus => format!("--dsn-status {}", quote(&value)),
+                Dimension::RecipientDomain => {
+                    format!("--recipient-domain {}", quote(&exact_value(&value)))
+                }
+                Dimension::DsnStatus => format!("--dsn-status {}", quote(&exact_value(&value))),
                 Dimension::Reason => format!("--reason {}", quote(&reason_regex(&value))),
             }
         }
@@ -372,7 +376,6 @@ fn path_args(base: &SelectArgs, path: &[Step]) -> (SelectArgs, Vec<String>) {
             Step::OlderThan(secs) => args.where_expr.push(format!("age > {}", age_spec(*secs))),
             Step::Key(dim, key) => {
                 let value = String::from_utf8_lossy(key).into_owned();
-                let exact = |v: &str| format!("/^{}$/", regex_escape(v));
                 match dim {
                     Dimension::Sender | Dimension::SenderDomain if value.is_empty() => {
                         args.null_sender = true
@@ -384,18 +387,39 @@ fn path_args(base: &SelectArgs, path: &[Step]) -> (SelectArgs, Vec<String>) {
                         args.where_expr.push("client_name = \"\"".into())
                     }
                     Dimension::Queue => args.queue.push(value),
-                    Dimension::SaslUser => args.sasl_user.push(exact(&value)),
-                    Dimension::Sender => args.sender.push(exact(&value)),
-                    Dimension::SenderDomain => args.sender_domain.push(value),
+                    Dimension::SaslUser => args.sasl_user.push(exact_value(&value)),
+                    Dimension::Sender => args.sender.push(exact_value(&value)),
+                    Dimension::SenderDomain => args.sender_domain.push(exact_value(&value)),
                     Dimension::Client | Dimension::ClientNet => args.client.push(value),
-                    Dimension::RecipientDomain => args.recipient_domain.push(value),
-                    Dimension::DsnStatus => args.dsn_status.push(value),
+                    Dimension::RecipientDomain => args.recipient_domain.push(exact_value(&value)),
+                    Dimension::DsnStatus => args.dsn_status.push(exact_value(&value)),
                     Dimension::Reason => args.reason.push(reason_regex(&value)),
                 }
             }
         }
     }
     (args, flags)
+}
+
+/// A flag value that selects exactly `value` and nothing else: as it is
+/// when it holds only characters the selection language takes literally,
+/// else an anchored regex with every metacharacter escaped. Queue data is
+/// the sender's to choose: a literal sender `*@bigcorp.example` written as
+/// is would be a glob and select everyone at bigcorp. Domains and DSN
+/// codes shown by triage are already lower case, so case-sensitive
+/// anchoring selects what was shown. (Client values are addresses or
+/// networks, which `--client` validates, so they go as they are.)
+fn exact_value(value: &str) -> String {
+    let literal = !value.is_empty()
+        && !value.starts_with('<')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-+=:".contains(c));
+    if literal {
+        value.to_string()
+    } else {
+        format!("/^{}$/", regex_escape(value))
+    }
 }
 
 fn regex_escape(text: &str) -> String {
@@ -652,20 +676,38 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
                     eprintln!("acting needs the instance's configuration: start triage with -c CONFIG_DIR");
                     continue;
                 }
-                let (select, _) = path_args(&args.select, &path);
-                let act_args = ActArgs {
-                    select,
+                // Act on exactly the messages shown (still matching the session's own
+                // flags), through the library executor: no flags are rebuilt and re-lexed.
+                let ids: std::collections::HashSet<Box<str>> = set
+                    .iter()
+                    .map(|&i| {
+                        String::from_utf8_lossy(snap.ids.get(snap.facts[i as usize].id)).into()
+                    })
+                    .collect();
+                let (_, flags) = path_args(&args.select, &path);
+                let base = selection::build(&args.select)?;
+                let settings = crate::act::Settings {
                     yes: false,
                     dry_run: false,
                     max: None,
-                    all: path.is_empty(),
                     batch_size: 5000,
                     rate: None,
                     quiet: false,
-                    journal: args.journal.clone(),
-                    no_journal: false,
+                    journal: Some(args.journal.clone()),
+                    record: act::SelectionRecord {
+                        flags: vec![format!("triage: {}", command_line(&args.select, &flags))],
+                        expression: format!("{base} (and {} queue IDs shown by triage)", ids.len()),
+                    },
+                    no_selection: false,
+                    backup: None,
                 };
-                match crate::act::run(target, verb, &act_args, None) {
+                let queues = if args.select.queue.is_empty() {
+                    verb.default_queues().to_vec()
+                } else {
+                    selection::queues(&args.select)?
+                };
+                match crate::act::run_selection(target, verb, &settings, &base, &queues, Some(&ids))
+                {
                     Ok(_) => {}
                     Err(e) => eprintln!("qsurgeon: error: {e:#}"),
                 }
@@ -765,6 +807,73 @@ mod tests {
         assert_eq!(age_spec(86_400), "1d");
         assert_eq!(parse_age("2 days"), None);
         assert_eq!(parse_age("45"), None);
+    }
+
+    /// A message with just a sender (its domain is the sender domain) and a
+    /// SASL login.
+    struct Only<'a>(&'a [u8]);
+
+    impl select::Fields for Only<'_> {
+        fn any_text(&self, field: select::Field<'_>, visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+            match field {
+                select::Field::Sender | select::Field::SaslUser => visit(self.0),
+                _ => false,
+            }
+        }
+        fn number(&self, _: select::Field<'_>) -> Option<i64> {
+            None
+        }
+        fn flag(&self, _: select::Field<'_>) -> bool {
+            false
+        }
+    }
+
+    /// The value triage prints (and acts with) selects what it showed and
+    /// nothing else, whatever the sender put in it.
+    #[test]
+    fn printed_values_select_exactly_what_was_shown() {
+        let ctx = select::Context::at(0);
+        for (flag, shown, others) in [
+            (
+                "--sender",
+                "*@bigcorp.example",
+                &["ceo@bigcorp.example", "x*@bigcorp.example"][..],
+            ),
+            ("--sender", "a?b@x.example", &["axb@x.example"]),
+            ("--sender", "/x/", &["x", "a/x/b"]),
+            ("--sender", "a\\*b@x", &["a\\xb@x", "a*b@x"]),
+            ("--sasl-user", "m*", &["mallory", "m"]),
+            ("--sasl-user", "bob smith", &["bob"]),
+            ("--sender-domain", "*.example", &["bigcorp.example"]),
+            (
+                "--sender",
+                "plain@x.example",
+                &["plain@x.exampl", "Xplain@x.example"],
+            ),
+        ] {
+            let value = exact_value(shown);
+            let test = select::flag_test(flag, Some(&value))
+                .unwrap_or_else(|e| panic!("{flag} {value}: {e}"));
+            let sel = select::Selection::new(test);
+            let message = match flag {
+                "--sender-domain" => format!("u@{shown}"),
+                _ => shown.to_string(),
+            };
+            assert!(
+                sel.matches(&Only(message.as_bytes()), &ctx),
+                "{flag} {value} selects {shown:?}"
+            );
+            for other in others {
+                let message = match flag {
+                    "--sender-domain" => format!("u@{other}"),
+                    _ => other.to_string(),
+                };
+                assert!(
+                    !sel.matches(&Only(message.as_bytes()), &ctx),
+                    "{flag} {value} must not select {other:?}"
+                );
+            }
+        }
     }
 
     #[test]

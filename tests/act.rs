@@ -223,6 +223,7 @@ fn safety_rails_refuse_and_change_nothing() {
     }
     let instance = Instance::shared(IdStyle::Short);
     let journal = std::env::temp_dir().join(format!("qsurgeon-journal-{}", std::process::id()));
+    let _ = std::fs::remove_file(&journal);
     let before = queue_state(instance);
     let spam = spam_ids(instance);
 
@@ -267,7 +268,68 @@ fn safety_rails_refuse_and_change_nothing() {
     assert_exit(&output, 2, "--queue-dir");
 
     assert_eq!(queue_state(instance), before, "nothing changed");
-    assert!(journal_events(&journal).is_empty(), "nothing journaled");
+    // Every refusal is journaled (issue 10: "every run is journaled"), with why and the
+    // selection as typed; nothing started, and the dry run is not an action.
+    let events = journal_events(&journal);
+    let reasons: Vec<&str> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["event"], "refused", "{e}");
+            e["reason"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(reasons, ["not-a-terminal", "no-selection", "max"]);
+    assert_eq!(events[0]["selection"][0], "--sasl-user mallory");
+    assert_eq!(events[2]["selected"], spam.len());
+    let _ = std::fs::remove_file(&journal);
+}
+
+#[test]
+fn a_hostile_journal_path_is_refused_before_anything_is_done() {
+    if !require_postfix() {
+        return;
+    }
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let instance = Instance::shared(IdStyle::Short);
+    let before = queue_state(instance);
+    let dir = tempfile::tempdir().unwrap();
+    // A root-only file an attacker would like root to append to.
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "root only\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("journal-link");
+    symlink(&secret, &link).unwrap();
+    // A journal owned by nobody, and a world-writable journal directory.
+    let nobodys = dir.path().join("journal-nobody");
+    std::fs::write(&nobodys, "").unwrap();
+    std::os::unix::fs::chown(&nobodys, Some(65534), Some(65534)).unwrap();
+    let open_dir = dir.path().join("open");
+    std::fs::create_dir(&open_dir).unwrap();
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let cases = [
+        (link.clone(), "symbolic link"),
+        (nobodys.clone(), "owned by uid 65534"),
+        (open_dir.join("journal"), "writable by group or others"),
+    ];
+    for (journal, problem) in cases {
+        let output = act(
+            instance,
+            &journal,
+            "delete",
+            &["--sasl-user", "mallory", "--yes"],
+        );
+        assert_exit(&output, 2, "hostile journal");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("refusing to write the journal") && stderr.contains(problem),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty(), "nothing acted on");
+    }
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "root only\n");
+    assert_eq!(std::fs::metadata(&nobodys).unwrap().len(), 0);
+    assert!(!open_dir.join("journal").exists());
+    assert_eq!(queue_state(instance), before, "nothing changed");
 }
 
 /// Writes `count` copies of a real deferred queue file under new valid

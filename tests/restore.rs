@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -357,6 +358,239 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         );
     }
     bed.stop();
+}
+
+/// A root-only file standing in for `/etc/shadow`, and its bytes.
+fn root_only_file(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let path = dir.join("shadow");
+    let bytes = b"root:$6$secret:19000:0:99999:7:::\n".to_vec();
+    fs::write(&path, &bytes).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    (path, bytes)
+}
+
+/// Every name below `dir`.
+fn names_below(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_hostile_backup_directory_is_refused_before_anything_is_deleted() {
+    if !require_postfix() {
+        return;
+    }
+    let bed = Instance::new_populated(IdStyle::Short);
+    let ids: Vec<String> = [label::DSN, label::NULL_SENDER]
+        .iter()
+        .map(|l| bed.id_of(l).to_string())
+        .collect();
+    let queued = |bed: &Instance| -> Vec<String> {
+        let mut files: Vec<String> = bed
+            .message_files()
+            .into_iter()
+            .map(|f| f.rel_path.display().to_string())
+            .collect();
+        files.sort();
+        files
+    };
+    let before = queued(&bed);
+    let maildrop = bed.files_in("maildrop");
+    let tmp = tempfile::tempdir().unwrap();
+    let (shadow, secret) = root_only_file(tmp.path());
+    // A directory of the attacker's choosing (think /etc/cron.d).
+    let theirs = tmp.path().join("cron.d");
+    fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+
+    let make = |name: &str, mode: u32| -> PathBuf {
+        let dir = tmp.path().join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+        dir
+    };
+    let mut cases: Vec<(PathBuf, &str)> = Vec::new();
+    // Owned by nobody, with the planted symlinks.
+    let nobody = make("nobody", 0o700);
+    symlink(&shadow, nobody.join("manifest.jsonl")).unwrap();
+    symlink(&theirs, nobody.join("defer")).unwrap();
+    std::os::unix::fs::chown(&nobody, Some(65534), Some(65534)).unwrap();
+    cases.push((nobody, "owned by uid 65534"));
+    cases.push((make("world", 0o777), "writable by everyone"));
+    cases.push((make("group", 0o770), "writable by its group"));
+    let real = make("real", 0o700);
+    let link = tmp.path().join("link");
+    symlink(&real, &link).unwrap();
+    cases.push((link, "is a symbolic link"));
+    // Root's own directory, with symlinks planted in it.
+    for (name, target) in [
+        ("manifest.jsonl", &shadow),
+        ("manifest.jsonl", &theirs),
+        ("defer", &theirs),
+        ("deferred", &theirs),
+        ("restored.jsonl", &shadow),
+    ] {
+        let dir = make(&format!("planted-{}-{}", name, cases.len()), 0o700);
+        fs::write(dir.join("manifest.jsonl"), "").unwrap();
+        let _ = fs::remove_file(dir.join(name));
+        symlink(target, dir.join(name)).unwrap();
+        cases.push((dir, "is a symbolic link"));
+    }
+    for (dir, problem) in &cases {
+        let contents = names_below(dir);
+        let out = delete_with_backup(&bed, &ids, dir);
+        assert_exit(&out, 2, &format!("delete --backup {}", dir.display()));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(problem), "{}: {stderr}", dir.display());
+        assert_eq!(queued(&bed), before, "{}: nothing deleted", dir.display());
+        assert_eq!(
+            names_below(dir),
+            contents,
+            "{}: nothing created",
+            dir.display()
+        );
+        assert_eq!(fs::read(&shadow).unwrap(), secret);
+        assert!(
+            names_below(&theirs).is_empty(),
+            "{:?}",
+            names_below(&theirs)
+        );
+
+        let out = restore(&bed, dir, &["--yes"]);
+        assert_exit(&out, 2, &format!("restore {}", dir.display()));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(problem),
+            "restore {}: {stderr}",
+            dir.display()
+        );
+        assert_eq!(fs::read(&shadow).unwrap(), secret);
+        assert!(names_below(&theirs).is_empty());
+    }
+    assert_eq!(bed.files_in("maildrop"), maildrop, "nothing re-injected");
+}
+
+#[test]
+fn hostile_logs_are_not_copied_and_an_edited_copy_is_not_restored() {
+    if !require_postfix() {
+        return;
+    }
+    let bed = Instance::new_populated(IdStyle::Short);
+    let tmp = tempfile::tempdir().unwrap();
+    let (shadow, secret) = root_only_file(tmp.path());
+    // Two deferred messages with defer logs: one log becomes a symlink to a root-only file,
+    // the other a FIFO (the postfix user can do both in its own directories).
+    let with_logs: Vec<String> = bed
+        .files_in("deferred")
+        .into_iter()
+        .filter(|f| bed.log_file("defer", &f.id).is_some())
+        .map(|f| f.id)
+        .take(2)
+        .collect();
+    assert_eq!(
+        with_logs.len(),
+        2,
+        "the bed has deferred mail with defer logs"
+    );
+    let (linked, fifo) = (&with_logs[0], &with_logs[1]);
+    let log = bed.log_file("defer", linked).unwrap();
+    fs::remove_file(&log).unwrap();
+    symlink(&shadow, &log).unwrap();
+    let log = bed.log_file("defer", fifo).unwrap();
+    fs::remove_file(&log).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&log)
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let backup = tmp.path().join("backup");
+    let started = Instant::now();
+    let out = delete_with_backup(&bed, &with_logs, &backup);
+    assert_exit(&out, 0, "delete --backup with hostile logs");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "no hang on the FIFO"
+    );
+    let stderr = text(&out.stderr);
+    for id in &with_logs {
+        assert!(
+            stderr.contains(&format!("warning: backup of {id}: defer:"))
+                && stderr.contains("not copied"),
+            "{stderr}"
+        );
+        assert!(!backup.join("defer").join(id).exists(), "{id}: log copied");
+        assert!(
+            backup.join("deferred").join(id).exists(),
+            "{id}: queue file saved"
+        );
+    }
+    assert_eq!(fs::read(&shadow).unwrap(), secret);
+    let manifest = fs::read_to_string(backup.join("manifest.jsonl")).unwrap();
+    let lines: Vec<Value> = manifest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{manifest}");
+    assert_eq!(
+        lines[0]["logs_refused"]["defer"], "is a symbolic link",
+        "{manifest}"
+    );
+    assert_eq!(
+        lines[1]["logs_refused"]["defer"], "is not a regular file (a FIFO)",
+        "{manifest}"
+    );
+
+    // Edit the first copy: its first to-do recipient's first letter, every occurrence, so
+    // the size stays and the envelope decodes.
+    let entry = &lines[0];
+    let file = entry["file"].as_str().unwrap();
+    let rcpt = entry["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["state"] == "todo")
+        .and_then(|r| r["address"].as_str())
+        .unwrap()
+        .to_string();
+    let mut forged = rcpt.clone().into_bytes();
+    forged[0] = if forged[0] == b'z' { b'y' } else { b'z' };
+    let path = backup.join(file);
+    let mut bytes = fs::read(&path).unwrap();
+    let len = bytes.len();
+    let mut at = 0;
+    while let Some(i) = bytes[at..]
+        .windows(rcpt.len())
+        .position(|w| w == rcpt.as_bytes())
+    {
+        bytes[at + i..at + i + rcpt.len()].copy_from_slice(&forged);
+        at += i + rcpt.len();
+    }
+    assert!(at > 0, "{rcpt} not in {file}");
+    fs::write(&path, &bytes).unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().len() as usize, len);
+
+    let out = restore(&bed, &backup, &["--dry-run"]);
+    assert_exit(&out, 2, "restore --dry-run of an edited copy");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(file) && stderr.contains("SHA-256"),
+        "the edited copy is named: {stderr}"
+    );
+    let stdout = text(&out.stdout);
+    let other = lines[1]["id"].as_str().unwrap();
+    assert!(
+        stdout.contains(&format!("{other}: would restore: ")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&String::from_utf8_lossy(&forged).into_owned()),
+        "{stdout}"
+    );
 }
 
 /// What the sink received in one mail transaction (`DATA` with LF line ends, unstuffed).

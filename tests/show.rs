@@ -3,6 +3,8 @@
 //! bad input (truncated, corrupt, missing).
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::postfix::{require_postfix, IdStyle, Instance};
 use crate::util::{assert_bytes_eq, assert_exit, assert_golden, qsurgeon, run, testdata};
@@ -387,4 +389,188 @@ fn golden_json_of_a_sample_is_stable() {
     let output = show_sample(&["--json"], &["538D798E0FA.milter-edited-ptr-chains"]);
     assert_exit(&output, 0, "show --json");
     assert_golden(&testdata("golden/538D798E0FA.show.json"), &output.stdout);
+}
+
+/// Runs `qsurgeon ARGS` under GNU time with stdout to `out`; returns the
+/// exit status and the peak resident set size in kB.
+fn run_measured(args: &[&std::ffi::OsStr], out: &Path) -> (std::process::ExitStatus, u64) {
+    let rss_file = out.with_extension("rss");
+    let status = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(qsurgeon().get_program())
+        .args(args)
+        .env("TZ", "UTC")
+        .stdout(std::fs::File::create(out).unwrap())
+        .status()
+        .expect("GNU time (/usr/bin/time, Debian package time) runs");
+    let rss = std::fs::read_to_string(&rss_file).unwrap();
+    let rss = rss
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in {rss:?}"));
+    (status, rss)
+}
+
+/// A queue file of `lines` blank lines (two bytes each in the file) after
+/// a subject, as cleanup writes it; returns its path.
+fn blank_lines_message(dir: &Path, lines: usize) -> std::path::PathBuf {
+    let mut message = queue_file::QueueFileBuilder::new(b"anyone@example.net", 1_700_000_000)
+        .recipient(b"victim@example.org")
+        .line(b"Subject: blank lines");
+    for _ in 0..lines {
+        message = message.line(b"");
+    }
+    let file = dir.join(format!("blank-lines-{lines}"));
+    std::fs::write(&file, message.build()).unwrap();
+    file
+}
+
+/// Issue 10 item 3: `show --json` of 4 million blank lines (an 8 MB
+/// message anyone can send) took 12.5 GB and 50 s: a JSON tree of every
+/// record; postcat takes 7 MB. Both of show's printers now stream, so
+/// memory does not grow with the number of records. One million lines
+/// keep this test fast in a debug build (before the fix they took 3 GB).
+#[test]
+fn a_million_blank_lines_stream_in_constant_memory() {
+    const LINES: usize = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let small = blank_lines_message(dir.path(), 1_000);
+    let big = blank_lines_message(dir.path(), LINES);
+    let growth_kb = (std::fs::metadata(&big).unwrap().len() / 1024) as u64;
+
+    let json = dir.path().join("out.json");
+    let (status, small_kb) =
+        run_measured(&["show".as_ref(), "--json".as_ref(), small.as_ref()], &json);
+    assert!(status.success(), "show --json (small): {status}");
+    let (status, rss_kb) = run_measured(&["show".as_ref(), "--json".as_ref(), big.as_ref()], &json);
+    assert!(status.success(), "show --json: {status}");
+    // The file is read whole (pointer records jump around in it); beyond
+    // that, a thousand times the records may cost only buffers.
+    assert!(
+        rss_kb < 100_000 && rss_kb < small_kb + growth_kb + 8_000,
+        "show --json of {LINES} blank lines peaked at {rss_kb} kB (1000 lines: {small_kb} kB)"
+    );
+    // One valid JSON document (checked without building it in memory)…
+    let output = std::fs::read(&json).unwrap();
+    serde_json::from_slice::<serde::de::IgnoredAny>(&output).expect("show --json is JSON");
+    // …with every record: `{"` starts an object, never a string's text
+    // (its quote would be escaped), and a record starts with its first
+    // key, "attribute" or "data".
+    let objects = || output.split(|&b| b == b'{');
+    let records = objects()
+        .filter(|o| o.starts_with(br#""data":"#) || o.starts_with(br#""attribute":"#))
+        .count();
+    // C T A A S O R M, the subject, the blank lines, X E.
+    assert_eq!(records, LINES + 11);
+    let blank = objects()
+        .filter(|o| o.starts_with(br#""text":""},"name":"regular_text","offset":"#))
+        .count();
+    assert_eq!(blank, LINES);
+
+    // The postcat printer with offsets (output 7 times the file): the
+    // same bytes as real postcat, in constant memory too.
+    let text = dir.path().join("out.txt");
+    let (status, rss_kb) = run_measured(&["show".as_ref(), "-o".as_ref(), big.as_ref()], &text);
+    assert!(status.success(), "show -o: {status}");
+    assert!(
+        rss_kb < small_kb + growth_kb + 8_000,
+        "show -o peaked at {rss_kb} kB"
+    );
+    if require_postfix() {
+        let instance = Instance::shared(IdStyle::Short);
+        let postcat = instance.run(instance.postcat().arg("-o").arg(&big), None);
+        assert!(postcat.status.success(), "real postcat reads the file");
+        let ours = std::fs::read(&text).unwrap();
+        assert!(postcat.stdout == ours, "show -o differs from postcat -o");
+    }
+}
+
+/// A FIFO planted where a file is expected (anyone can `mkfifo` in /tmp;
+/// the postfix user can in the queue) is refused at once, by name: opening
+/// it does not wait for a writer.
+#[test]
+fn a_fifo_is_refused_at_once_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("planted-fifo");
+    let made = run(Command::new("mkfifo").arg(&fifo));
+    assert!(made.status.success(), "mkfifo");
+    // Also by queue ID, in a queue directory.
+    std::fs::create_dir_all(dir.path().join("hold")).unwrap();
+    let made = run(Command::new("mkfifo").arg(dir.path().join("hold/A1B2C3D4E5F")));
+    assert!(made.status.success(), "mkfifo in hold");
+    let refused = format!("{}: not a regular file (a FIFO)", fifo.display());
+    // By ID the queue scan passes over anything but a regular file.
+    let not_found = "queue file A1B2C3D4E5F: not found in any queue".to_string();
+    for (args, want) in [
+        (
+            vec!["--json".into(), fifo.clone().into_os_string()],
+            &refused,
+        ),
+        (vec![fifo.clone().into_os_string()], &refused),
+        (vec!["-q".into(), "A1B2C3D4E5F".into()], &not_found),
+    ] {
+        let mut child = qsurgeon()
+            .arg("--queue-dir")
+            .arg(dir.path())
+            .arg("show")
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(10) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("show {args:?} still waiting on the FIFO after 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().unwrap();
+        assert_exit(&output, 2, &format!("show {args:?}"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(want.as_str()), "show {args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "show {args:?} printed something");
+    }
+}
+
+/// A sparse file far over any message size and a device are refused by
+/// name, before anything is allocated for them.
+#[test]
+fn huge_sparse_files_and_devices_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = dir.path().join("sparse-200g");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(200 << 30)
+        .unwrap();
+    let output = run(qsurgeon()
+        .arg("show")
+        .arg(&sparse)
+        .arg("/dev/zero")
+        .arg(testdata("postfix-samples/24D1398E021.smtputf8-sender")));
+    assert_exit(&output, 2, "show on a sparse file and /dev/zero");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: 214748364800 bytes, over show's limit of 1073741824 bytes (1 GiB)",
+            sparse.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/dev/zero: not a regular file (a character device)"),
+        "{stderr}"
+    );
+    // The good file after them is still shown.
+    assert!(
+        output.stdout.starts_with(b"*** ENVELOPE RECORDS "),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }

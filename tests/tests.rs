@@ -27,5 +27,7 @@ mod restore;
 mod terminal;
 // As a user who cannot read the queue: one clear line, `list` through postqueue -j.
 mod nonroot;
+// Cron's environment and a hostile PATH: Postfix's programs are never taken from PATH.
+mod environment;
 // The queue generator (crates/queue-gen) against real postcat, postsuper and postqueue.
 mod gen;

@@ -22,16 +22,60 @@
 //! directory is created with mode 0700 and the files with 0600: they hold
 //! other people's mail.
 //!
+//! # What is trusted
+//!
+//! qsurgeon runs as root; the queue belongs to the postfix user (less
+//! trusted: a compromised Postfix daemon must not become root through us),
+//! and a backup directory may have been prepared by anyone.
+//!
+//! - **The backup directory** must be the invoking user's (root's, when run
+//!   as root), not group- or world-writable, and not a symlink; so must each
+//!   subdirectory already in it, and `manifest.jsonl`/`restored.jsonl` must
+//!   be regular files. Otherwise [`Backup::open`] (and [`RestorePlan::load`])
+//!   refuse, naming the problem, before anything is deleted. A new directory
+//!   is made with `mkdir` 0700. Everything below it is reached with
+//!   `openat`/`mkdirat` from the directory's descriptor with `O_NOFOLLOW`;
+//!   new files are created `O_CREAT|O_EXCL|O_NOFOLLOW` 0600. (Components
+//!   *above* the directory are resolved normally: the directory named is the
+//!   one checked.)
+//! - **Queue files** are copied only if they are the file the scan selected:
+//!   opened with `openat(O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC)` from their queue
+//!   directory (itself reached component by component with `O_NOFOLLOW`),
+//!   `fstat`ed, a regular file with the scanned device and inode, read from
+//!   that descriptor up to a limit ([`DEFAULT_QUEUE_FILE_LIMIT`], or
+//!   [`Backup::set_queue_file_limit`]). Anything else (a symlink or another
+//!   file swapped in, a FIFO, a file over the limit) is not saved, and the
+//!   caller keeps the message.
+//! - **Logs** (`defer`, `bounce`, `trace`) are opened the same way and read
+//!   up to [`LOG_LIMIT`]. A log that is not a regular file (a symlink to
+//!   `/etc/shadow` or `/dev/zero`, a FIFO) or is over the limit is **not
+//!   copied, and the message is still saved and deleted**: the refusal is in
+//!   the manifest (`logs_refused`) and in [`SavedMessage::refused_logs`].
+//!   Why: a log holds only delivery-delay or bounce reasons (restore never
+//!   uses it; postsuper deletes it with the message), while the queue file
+//!   holds the mail. Keeping the message instead would let the postfix user
+//!   make any message undeletable by planting a symlink next to it.
+//!
 //! A manifest line (`sender` and addresses are JSON strings, or
 //! `{"bytes": base64}` when they are not UTF-8; a file that cannot be
-//! decoded is still saved, with `decode_error` instead of the envelope):
+//! decoded is still saved, with `decode_error` instead of the envelope;
+//! `logs_refused` only when a log was not copied):
 //!
 //! ```json
-//! {"format":1,"queue":"deferred","id":"4F2A81C0D3E","file":"deferred/4F2A81C0D3E",
-//!  "logs":{"defer":"defer/4F2A81C0D3E"},"size":1834,"mode":448,"saved_at":1795359400,
+//! {"format":2,"queue":"deferred","id":"4F2A81C0D3E","file":"deferred/4F2A81C0D3E",
+//!  "logs":{"defer":"defer/4F2A81C0D3E"},"size":1834,"sha256":"9f86d0…",
+//!  "mode":448,"saved_at":1795359400,
 //!  "arrival_time":1795359329,"sender":"alice@example.org",
-//!  "recipients":[{"address":"bob@example.net","state":"todo"}]}
+//!  "recipients":[{"address":"bob@example.net","state":"todo"}],
+//!  "logs_refused":{"bounce":"is a symbolic link"}}
 //! ```
+//!
+//! Manifests are read line by line: a line that is not UTF-8, not JSON or
+//! not a manifest entry is named (`manifest.jsonl line N`) and skipped, the
+//! rest is restored. A last line without its newline (a batch cut short by a
+//! crash or a full disk; its messages were reported as not saved, so not
+//! deleted) is skipped when reading and cut off by [`Backup::open`] before
+//! the next append, so the new line starts on a line of its own.
 //!
 //! **A message counts as saved when its manifest line is on disk.** Each
 //! batch writes and fsyncs every copy, fsyncs the directories once, then
@@ -42,8 +86,15 @@
 //!
 //! # Restore: through `postdrop`, the way `sendmail` submits mail
 //!
+//! Before anything is injected, each saved file is verified against its
+//! manifest line: size, SHA-256 (format 2), and the sender and to-do
+//! recipients that will be injected (any format). A copy that differs is
+//! named and not restored. `execute` reads each file again and injects it
+//! only if its SHA-256 is still the one `load` verified.
+//!
 //! `restore` re-injects each saved message by running Postfix's
-//! `postdrop -c CONFIG_DIR` (from `command_directory`) and writing it the
+//! `postdrop -c CONFIG_DIR` (from `command_directory`, through
+//! [`postfix::postdrop`]) and writing it the
 //! record stream that `sendmail` writes (postfix `src/sendmail/sendmail.c`,
 //! `enqueue`; accepted record types in `src/postdrop/postdrop.c`): the
 //! envelope, then the content records `N`/`L` copied from the queue file in
@@ -92,23 +143,23 @@
 //! times (same ID and arrival time), only its last copy is restored.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::fmt;
+use std::fs::{self, File, Metadata};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context, Result};
+use postfix::postdrop::{postdrop_stream, run_postdrop, StreamError};
+use postfix::Postfix;
 use queue_file::quote::quote_822_local;
-use queue_file::rec_type::{
-    REC_TYPE_ATTR, REC_TYPE_CONT, REC_TYPE_END, REC_TYPE_FROM, REC_TYPE_FULL, REC_TYPE_MESG,
-    REC_TYPE_NORM, REC_TYPE_RCPT, REC_TYPE_VERP, REC_TYPE_XTRA,
-};
-use queue_file::{Envelope, FileView, LogicalReader, ReadMode, RecipientState, RecordWriter};
+use queue_file::{Envelope, FileView, RecipientState};
 use queue_scan::{is_valid_queue_id, QueueLayout};
+use rustix::fs::{AtFlags, Mode, OFlags};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::json::string_or_bytes;
 
@@ -116,8 +167,8 @@ use crate::json::string_or_bytes;
 pub const MANIFEST: &str = "manifest.jsonl";
 /// What `restore` has re-injected, in the backup directory.
 pub const RESTORED: &str = "restored.jsonl";
-/// The version of the manifest line format.
-const FORMAT: u64 = 1;
+/// The version of the manifest line format (2: with `sha256`).
+const FORMAT: u64 = 2;
 /// The logfile kinds a message can have (postfix-queue-format.md §5.1).
 pub const LOG_KINDS: [&str; 3] = ["defer", "bounce", "trace"];
 /// Every subdirectory a saved file can be in; a name is given to one
@@ -127,95 +178,685 @@ const SUBDIRS: [&str; 9] = [
 ];
 /// Copies run on at most this many threads (they mostly wait for fsync).
 const MAX_WORKERS: usize = 8;
+/// The largest queue file copied unless [`Backup::set_queue_file_limit`] says
+/// otherwise: well above Postfix's default `message_size_limit` (10 MB) plus
+/// a large envelope, and small enough that eight workers cannot exhaust memory.
+pub const DEFAULT_QUEUE_FILE_LIMIT: u64 = 512 << 20;
+/// The largest defer/bounce/trace log copied. Postfix's own readers of these
+/// logs (`bounce_log_read`, postfix `src/global/bounce_log.c`) read them a
+/// record at a time; a log beyond this is not a log Postfix wrote.
+pub const LOG_LIMIT: u64 = 16 << 20;
+/// The longest manifest or `restored.jsonl` line read (a message with very
+/// many recipients has a long line; a line beyond this is not ours).
+const LINE_LIMIT: usize = 256 << 20;
+
+// ---- errors ---------------------------------------------------------------
+
+/// What went wrong saving or restoring, with the path it concerns.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A backup directory (or a file in it) qsurgeon refuses to use: owned by
+    /// someone else, group- or world-writable, a symbolic link, not a
+    /// directory or not a regular file.
+    Unsafe {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The backup directory is inside the queue directory.
+    InsideQueue {
+        /// The backup directory as resolved.
+        path: PathBuf,
+        /// The queue directory.
+        queue_dir: PathBuf,
+    },
+    /// An existing non-empty directory without a manifest.
+    NotABackup {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// A system call failed.
+    Io {
+        /// What was being done (`open`, `read`, `create`, `fsync`, …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The queue file is not the one the scan selected (another device or
+    /// inode, a symbolic link, not a regular file): not saved.
+    Changed {
+        /// The queue file.
+        path: PathBuf,
+        /// What differs.
+        detail: String,
+    },
+    /// A file larger than the limit for its kind.
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// An item that cannot be saved as given (bad queue ID, queue name).
+    Invalid {
+        /// The queue ID as given.
+        id: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The message was copied, but its batch could not be made durable or
+    /// recorded (an fsync or the manifest append failed).
+    NotSaved {
+        /// The queue ID.
+        id: String,
+        /// Why the batch failed (the same for every message of the batch).
+        reason: String,
+    },
+    /// A line of a manifest or of `restored.jsonl` that cannot be used.
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// The line number (from 1).
+        line: usize,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A saved file that is not what its manifest line says.
+    Verify {
+        /// The saved file.
+        path: PathBuf,
+        /// What differs.
+        detail: String,
+    },
+    /// A saved file that cannot be re-injected.
+    Stream {
+        /// The saved file.
+        path: PathBuf,
+        /// Why.
+        source: StreamError,
+    },
+    /// postconf or postdrop failed.
+    Postfix(postfix::Error),
+}
+
+impl Error {
+    fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+    fn unsafe_(path: impl Into<PathBuf>, problem: impl Into<String>) -> Error {
+        Error::Unsafe {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unsafe { path, problem } => {
+                write!(f, "refusing {}: {problem}", path.display())
+            }
+            Error::InsideQueue { path, queue_dir } => write!(
+                f,
+                "backup directory {} is inside the queue directory {}: qsurgeon never writes there",
+                path.display(),
+                queue_dir.display()
+            ),
+            Error::NotABackup { path } => write!(
+                f,
+                "{} is not empty and has no {MANIFEST}: not a qsurgeon backup directory",
+                path.display()
+            ),
+            Error::Io {
+                action,
+                path,
+                source,
+            } => write!(f, "{action} {}: {source}", path.display()),
+            Error::Changed { path, detail } => {
+                write!(f, "{}: {detail}: not saved", path.display())
+            }
+            Error::TooLarge { path, limit } => write!(
+                f,
+                "{}: larger than {limit} bytes, the limit for this kind of file",
+                path.display()
+            ),
+            Error::Invalid { id, detail } => write!(f, "{id:?}: {detail}"),
+            Error::NotSaved { id, reason } => write!(f, "{id}: not saved: {reason}"),
+            Error::BadLine { path, line, detail } => {
+                write!(f, "{} line {line}: {detail}", path.display())
+            }
+            Error::Verify { path, detail } => {
+                write!(
+                    f,
+                    "{}: {detail}: changed since it was saved",
+                    path.display()
+                )
+            }
+            Error::Stream { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Postfix(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Stream { source, .. } => Some(source),
+            Error::Postfix(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<postfix::Error> for Error {
+    fn from(e: postfix::Error) -> Error {
+        Error::Postfix(e)
+    }
+}
+
+// ---- opening files safely ---------------------------------------------------
+//
+// Everything below a backup directory is reached from the directory's
+// descriptor (openat/mkdirat, O_NOFOLLOW), and everything the postfix user
+// controls (queue files, logs) from its queue directory's descriptor, with
+// O_NONBLOCK (a FIFO must not hang us) and bounded reads. These are local
+// helpers until crates/queue-scan's safe-open module (written in parallel)
+// lands on main: `open_source` and `read_bounded` are what it replaces.
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+const READ_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::CLOEXEC);
+
+/// What an `openat` with `O_NOFOLLOW` error means for a person.
+fn open_problem(e: &io::Error) -> Option<&'static str> {
+    match e.raw_os_error() {
+        Some(code) if code == rustix::io::Errno::LOOP.raw_os_error() => Some("is a symbolic link"),
+        Some(code) if code == rustix::io::Errno::NOTDIR.raw_os_error() => {
+            Some("is not a directory")
+        }
+        Some(code) if code == rustix::io::Errno::NXIO.raw_os_error() => Some("is a FIFO or socket"),
+        _ => None,
+    }
+}
+
+fn openat(dir: BorrowedFd<'_>, name: &str, flags: OFlags, mode: u32) -> io::Result<OwnedFd> {
+    rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(mode)).map_err(io::Error::from)
+}
+
+/// The user qsurgeon runs as: directories it writes into must be theirs.
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// An existing directory qsurgeon may write into: owned by the user it runs
+/// as (root), not writable by group or others.
+fn check_dir(meta: &Metadata, path: &Path) -> Result<(), Error> {
+    if !meta.is_dir() {
+        return Err(Error::unsafe_(path, "not a directory"));
+    }
+    let me = euid();
+    if meta.uid() != me {
+        return Err(Error::unsafe_(
+            path,
+            format!(
+                "owned by uid {}, not by uid {me} (the user running qsurgeon)",
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(Error::unsafe_(
+            path,
+            format!(
+                "writable by {} (mode {:o})",
+                if meta.mode() & 0o002 != 0 {
+                    "everyone"
+                } else {
+                    "its group"
+                },
+                meta.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Opens the backup directory `path` (creating it, mode 0700, when `create`
+/// and it does not exist) and checks it: not a symlink, a directory, owned by
+/// the invoking user, not group- or world-writable.
+fn open_backup_dir(path: &Path, create: bool) -> Result<OwnedFd, Error> {
+    if create {
+        match fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(path)
+                .map_err(|e| Error::io("create", path, e))?,
+            _ => {}
+        }
+    }
+    let fd = rustix::fs::openat(rustix::fs::CWD, path, DIR_FLAGS, Mode::empty())
+        .map_err(io::Error::from)
+        .map_err(|e| {
+            // O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: say which.
+            let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+            match open_problem(&e) {
+                Some(_) if link => Error::unsafe_(path, "is a symbolic link"),
+                Some(problem) => Error::unsafe_(path, problem),
+                None => Error::io("open", path, e),
+            }
+        })?;
+    let meta = metadata(&fd).map_err(|e| Error::io("stat", path, e))?;
+    check_dir(&meta, path)?;
+    Ok(fd)
+}
+
+/// `fstat` on a descriptor.
+fn metadata(fd: &OwnedFd) -> io::Result<Metadata> {
+    File::from(fd.try_clone()?).metadata()
+}
+
+/// `DIR/name` as a checked subdirectory, created (0700) if needed.
+fn subdir_at(dir: BorrowedFd<'_>, dir_path: &Path, name: &str) -> Result<OwnedFd, Error> {
+    let path = dir_path.join(name);
+    match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(0o700)) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => return Err(Error::io("create", path, e.into())),
+    }
+    let fd = openat(dir, name, DIR_FLAGS, 0).map_err(|e| dir_open_error(dir, name, &path, e))?;
+    let meta = metadata(&fd).map_err(|e| Error::io("stat", &path, e))?;
+    check_dir(&meta, &path)?;
+    Ok(fd)
+}
+
+/// The error for a directory `name` in `dir` that `openat(O_DIRECTORY |
+/// O_NOFOLLOW)` refused: Linux says ENOTDIR for a symlink too, so look.
+fn dir_open_error(dir: BorrowedFd<'_>, name: &str, path: &Path, e: io::Error) -> Error {
+    let link = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
+    });
+    match open_problem(&e) {
+        Some(_) if link => Error::unsafe_(path, "is a symbolic link"),
+        Some(problem) => Error::unsafe_(path, problem),
+        None => Error::io("open", path, e),
+    }
+}
+
+/// What is already in a backup directory must be ours too, before anything
+/// is written or deleted: each subdirectory a checked directory (not a
+/// symlink, ours, not group- or world-writable), the restore record a
+/// regular file.
+fn check_contents(fd: BorrowedFd<'_>, dir: &Path) -> Result<(), Error> {
+    for name in SUBDIRS {
+        match rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => drop(subdir_at(fd, dir, name)?),
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(Error::io("stat", dir.join(name), e.into())),
+        }
+    }
+    match open_regular(fd, RESTORED) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(problem)) => Err(Error::unsafe_(dir.join(RESTORED), problem)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("open", dir.join(RESTORED), e)),
+    }
+}
+
+/// Opens `name` in `dir` for reading without following a symlink or
+/// blocking on a FIFO; only a regular file is returned.
+fn open_regular(dir: BorrowedFd<'_>, name: &str) -> io::Result<Result<(File, Metadata), String>> {
+    let fd = match openat(dir, name, READ_FLAGS, 0) {
+        Ok(fd) => fd,
+        Err(e) => match open_problem(&e) {
+            Some(problem) => return Ok(Err(problem.to_string())),
+            None => return Err(e),
+        },
+    };
+    let file = File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Err(format!("is not a regular file ({})", kind_of(&meta))));
+    }
+    Ok(Ok((file, meta)))
+}
+
+fn kind_of(meta: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+/// Reads at most `limit` bytes; `None` when the file has more. Memory is
+/// reserved with `try_reserve` from the size `fstat` gave (capped by the
+/// limit), never trusted beyond it: a sparse or growing file cannot make us
+/// allocate more than `limit + 1` bytes.
+fn read_bounded(file: &mut File, size_hint: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    // Reserve what fstat promises, up to a chunk: a sparse file's size is
+    // not a reason to reserve gigabytes; `read_to_end` grows as data comes.
+    let want = size_hint.min(limit).min(64 << 20).saturating_add(1);
+    bytes
+        .try_reserve(usize::try_from(want).unwrap_or(usize::MAX))
+        .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e.to_string()))?;
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
+/// The directory holding `relative` (a path below `root` as the queue
+/// layout gives it), reached one component at a time with `O_NOFOLLOW` from
+/// `root`'s descriptor, and the file's name in it. A component the postfix
+/// user replaced by a symlink is refused.
+fn walk_to_parent(root: &Path, relative: &Path) -> io::Result<(OwnedFd, String)> {
+    let mut fd = rustix::fs::openat(
+        rustix::fs::CWD,
+        root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut names: Vec<&str> = Vec::new();
+    for c in relative.components() {
+        match c {
+            Component::Normal(n) => {
+                names.push(n.to_str().ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "not a UTF-8 name")
+                })?)
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a relative path",
+                ))
+            }
+        }
+    }
+    let Some((name, dirs)) = names.split_last() else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty path"));
+    };
+    for d in dirs {
+        fd = openat(fd.as_fd(), d, DIR_FLAGS, 0)?;
+    }
+    Ok((fd, name.to_string()))
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Cuts a torn last line (no final newline: a write cut short by a crash or
+/// a full disk) off an append-only JSON-lines file, so that the next append
+/// starts on a line of its own. Returns how many bytes were cut.
+fn truncate_torn_tail(file: &File, path: &Path) -> Result<u64, Error> {
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("stat", path, e))?
+        .len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let buf = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(buf, start)
+            .map_err(|e| Error::io("read", path, e))?;
+        if let Some(i) = buf.iter().rposition(|b| *b == b'\n') {
+            let keep = start + i as u64 + 1;
+            if keep == len {
+                return Ok(0);
+            }
+            end = keep;
+            break;
+        }
+        end = start;
+    }
+    file.set_len(end)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("truncate the torn last line of", path, e))?;
+    Ok(len - end)
+}
+
+/// Opens (or creates, 0600) an append-only JSON-lines file in the backup
+/// directory: never through a symlink, only a regular file, its torn tail
+/// cut. Returns the file and how many bytes were cut.
+fn open_append(dir: BorrowedFd<'_>, dir_path: &Path, name: &str) -> Result<(File, u64), Error> {
+    let path = dir_path.join(name);
+    // Read too: a torn tail is found by reading back from the end.
+    let flags = OFlags::RDWR
+        | OFlags::APPEND
+        | OFlags::CREATE
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::CLOEXEC;
+    let fd = openat(dir, name, flags, 0o600).map_err(|e| match open_problem(&e) {
+        Some(problem) => Error::unsafe_(&path, problem),
+        None => Error::io("open", &path, e),
+    })?;
+    let file = File::from(fd);
+    let meta = file.metadata().map_err(|e| Error::io("stat", &path, e))?;
+    if !meta.is_file() {
+        return Err(Error::unsafe_(&path, kind_of(&meta)));
+    }
+    if meta.nlink() != 1 {
+        return Err(Error::unsafe_(&path, "has more than one link"));
+    }
+    let cut = truncate_torn_tail(&file, &path)?;
+    Ok((file, cut))
+}
+
+/// One line of a JSON-lines file, as read.
+enum Line {
+    /// A complete line (newline removed), valid UTF-8.
+    Text(String),
+    /// A problem with the line, for a person.
+    Bad(String),
+    /// The last line had no newline: a write cut short.
+    Torn,
+}
+
+/// Reads a JSON-lines file line by line (bounded), calling `each(number,
+/// line)`: a line that is not UTF-8 or too long is reported, not fatal.
+fn read_lines(file: File, path: &Path, mut each: impl FnMut(usize, Line)) -> Result<(), Error> {
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::new();
+    let mut number = 0;
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(LINE_LIMIT as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io("read", path, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if buf.last() != Some(&b'\n') {
+            if buf.len() <= LINE_LIMIT {
+                each(number, Line::Torn);
+                return Ok(());
+            }
+            // Skip the rest of an overlong line.
+            loop {
+                buf.clear();
+                let n = (&mut reader)
+                    .take(1 << 20)
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| Error::io("read", path, e))?;
+                if n == 0 || buf.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+            each(number, Line::Bad(format!("longer than {LINE_LIMIT} bytes")));
+            continue;
+        }
+        buf.pop();
+        match std::str::from_utf8(&buf) {
+            Ok(text) => each(number, Line::Text(text.to_string())),
+            Err(e) => each(number, Line::Bad(format!("not UTF-8 ({e})"))),
+        }
+    }
+}
+
+// ---- backup -----------------------------------------------------------------
 
 /// A backup directory opened for saving messages.
 #[derive(Debug)]
 pub struct Backup {
     dir: PathBuf,
+    fd: OwnedFd,
     manifest: File,
+    layout: QueueLayout,
+    queue_file_limit: u64,
+    torn_tail: u64,
 }
 
-/// One message to save: the files the scan found for it.
+/// One message to save, as the scan selected it.
 #[derive(Clone, Debug)]
 pub struct BackupItem<'a> {
-    /// The queue it was found in (`deferred`, `hold`, …).
+    /// The queue it is in (`deferred`, `hold`, …): its file is
+    /// `layout.path(queue, id)`.
     pub queue: &'a str,
     /// Its queue ID.
     pub id: &'a str,
-    /// The queue file the scan read.
-    pub path: &'a Path,
-    /// Its logfiles as `(kind, path)`, kind `defer`, `bounce` or `trace`;
-    /// a logfile that does not exist (any more) is not an error.
-    pub log_paths: Vec<(&'a str, PathBuf)>,
+    /// The device of the queue file the scan read (`st_dev`).
+    pub dev: u64,
+    /// Its inode (`st_ino`): only this file is copied.
+    pub ino: u64,
+}
+
+/// What [`Backup::save_batch`] did with one message that is safely saved.
+#[derive(Clone, Debug, Default)]
+pub struct SavedMessage {
+    /// Logs not copied, as `"defer: …/defer/A/ID is a symbolic link"`. The
+    /// message is still saved: a log holds only delay or bounce reasons (see
+    /// the module documentation); the manifest records each refusal.
+    pub refused_logs: Vec<String>,
 }
 
 /// One message copied and fsynced, waiting for its manifest line.
 struct Saved {
     line: Vec<u8>,
-    dirs: Vec<PathBuf>,
+    dirs: Vec<&'static str>,
+    refused_logs: Vec<String>,
 }
 
 impl Backup {
     /// Creates (mode 0700) or opens the backup directory `dir` and its
-    /// manifest. Refuses a directory inside `queue_dir` (qsurgeon never
-    /// writes there), and an existing non-empty directory without a manifest
-    /// (a typo must not scatter mail into `/etc`).
-    pub fn open(dir: &Path, queue_dir: &Path) -> Result<Backup> {
-        let resolved =
-            resolve(dir).with_context(|| format!("backup directory {}", dir.display()))?;
-        let queue = resolve(queue_dir)
-            .with_context(|| format!("queue directory {}", queue_dir.display()))?;
+    /// manifest. Refuses, before anything is deleted: a directory inside the
+    /// queue directory (qsurgeon never writes there); an existing directory
+    /// that is a symlink, not owned by the invoking user (root), or group-
+    /// or world-writable; a manifest that is a symlink or not a regular file;
+    /// an existing non-empty directory without a manifest (a typo must not
+    /// scatter mail into `/etc`). A torn last manifest line is cut.
+    pub fn open(dir: &Path, layout: &QueueLayout) -> Result<Backup, Error> {
+        let resolved = resolve(dir).map_err(|e| Error::io("resolve", dir, e))?;
+        let queue_dir = layout.queue_dir();
+        let queue = resolve(queue_dir).map_err(|e| Error::io("resolve", queue_dir, e))?;
         if resolved.starts_with(&queue) {
-            bail!(
-                "backup directory {} is inside the queue directory {}: qsurgeon never writes there",
-                dir.display(),
-                queue.display()
-            );
+            return Err(Error::InsideQueue {
+                path: dir.to_path_buf(),
+                queue_dir: queue,
+            });
         }
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&resolved)
-            .with_context(|| format!("create backup directory {}", resolved.display()))?;
-        let manifest_path = resolved.join(MANIFEST);
-        if !manifest_path.exists() {
-            let mut entries = fs::read_dir(&resolved)
-                .with_context(|| format!("read backup directory {}", resolved.display()))?;
-            if entries.next().is_some() {
-                bail!(
-                    "{} is not empty and has no {MANIFEST}: not a qsurgeon backup directory",
-                    resolved.display()
-                );
+        // `dir` itself, not `resolved`: a symlink given as the directory is refused.
+        let fd = open_backup_dir(dir, true)?;
+        let manifest_path = dir.join(MANIFEST);
+        match rustix::fs::statat(&fd, MANIFEST, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::NOENT) => {
+                let mut entries = rustix::fs::Dir::read_from(&fd)
+                    .map_err(|e| Error::io("read directory", dir, e.into()))?;
+                let mut empty = true;
+                for entry in entries.by_ref() {
+                    let entry = entry.map_err(|e| Error::io("read directory", dir, e.into()))?;
+                    let name = entry.file_name().to_bytes();
+                    if name != b"." && name != b".." {
+                        empty = false;
+                        break;
+                    }
+                }
+                if !empty {
+                    return Err(Error::NotABackup {
+                        path: dir.to_path_buf(),
+                    });
+                }
             }
+            Err(e) => return Err(Error::io("stat", manifest_path, e.into())),
         }
-        let manifest = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&manifest_path)
-            .with_context(|| format!("open {}", manifest_path.display()))?;
+        check_contents(fd.as_fd(), dir)?;
+        let (manifest, torn_tail) = open_append(fd.as_fd(), dir, MANIFEST)?;
         // The manifest's own directory entry must survive a crash too.
         manifest
             .sync_all()
-            .and_then(|()| sync_dir(&resolved))
-            .with_context(|| format!("fsync {}", manifest_path.display()))?;
+            .and_then(|()| File::from(fd.try_clone()?).sync_all())
+            .map_err(|e| Error::io("fsync", &manifest_path, e))?;
         Ok(Backup {
-            dir: resolved,
+            dir: dir.to_path_buf(),
+            fd,
             manifest,
+            layout: layout.clone(),
+            queue_file_limit: DEFAULT_QUEUE_FILE_LIMIT,
+            torn_tail,
         })
+    }
+
+    /// Queue files larger than `limit` bytes are not saved (so not deleted).
+    /// Callers derive it from `message_size_limit`.
+    pub fn set_queue_file_limit(&mut self, limit: u64) {
+        self.queue_file_limit = limit;
+    }
+
+    /// How many bytes of a torn last manifest line [`Backup::open`] cut (0:
+    /// none). A torn line is a batch that did not finish: none of its
+    /// messages was deleted.
+    pub fn torn_tail(&self) -> u64 {
+        self.torn_tail
     }
 
     /// Copies the queue file and the logs of each message, before postsuper
     /// deletes them. Returns `(id, result)` for every item, in order: only an
     /// `Ok` message is safely saved (copies and manifest line fsynced); the
-    /// caller must not delete the others. Plain file copies on a few threads,
-    /// no process per message; directories and the manifest are fsynced once
+    /// caller must not delete the others. A queue file that is not the one
+    /// the scan saw (device and inode), not a regular file, or larger than
+    /// the limit is not saved. Plain file copies on a few threads, no
+    /// process per message; directories and the manifest are fsynced once
     /// per batch.
-    pub fn save_batch(&mut self, items: &[BackupItem]) -> Vec<(String, Result<()>)> {
+    pub fn save_batch(
+        &mut self,
+        items: &[BackupItem],
+    ) -> Vec<(String, Result<SavedMessage, Error>)> {
         let next = AtomicUsize::new(0);
         let workers = items.len().clamp(1, MAX_WORKERS);
         let this = &*self;
-        let mut done: Vec<(usize, Result<Saved>)> = std::thread::scope(|scope| {
+        let mut done: Vec<(usize, Result<Saved, Error>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
                     scope.spawn(|| {
@@ -231,24 +872,45 @@ impl Backup {
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().expect("a backup worker panicked"))
+                .flat_map(|h| h.join().unwrap_or_default())
                 .collect()
         });
         done.sort_by_key(|(i, _)| *i);
+        // A worker that panicked reported nothing for its items: they are
+        // not saved (never silently missing, or the caller would delete them).
+        if done.len() != items.len() {
+            let have: HashSet<usize> = done.iter().map(|(i, _)| *i).collect();
+            for (i, item) in items.iter().enumerate().filter(|(i, _)| !have.contains(i)) {
+                done.push((
+                    i,
+                    Err(Error::Invalid {
+                        id: item.id.to_string(),
+                        detail: "the backup worker failed".into(),
+                    }),
+                ));
+            }
+            done.sort_by_key(|(i, _)| *i);
+        }
 
         // New directory entries (files, and subdirectories in `self.dir`)
         // are durable only once their directories are fsynced.
         let mut dirs = BTreeSet::new();
         for saved in done.iter().filter_map(|(_, r)| r.as_ref().ok()) {
-            dirs.extend(saved.dirs.iter().cloned());
+            dirs.extend(saved.dirs.iter().copied());
         }
-        let mut batch_error = None;
+        let mut batch_error: Option<Error> = None;
         if !dirs.is_empty() {
-            dirs.insert(self.dir.clone());
-            for dir in &dirs {
-                if let Err(e) = sync_dir(dir) {
-                    batch_error = Some(format!("fsync {}: {e}", dir.display()));
+            for dir in dirs {
+                let synced = openat(self.fd.as_fd(), dir, DIR_FLAGS, 0)
+                    .and_then(|fd| File::from(fd).sync_all());
+                if let Err(e) = synced {
+                    batch_error = Some(Error::io("fsync", self.dir.join(dir), e));
                     break;
+                }
+            }
+            if batch_error.is_none() {
+                if let Err(e) = self.fd.try_clone().and_then(|fd| File::from(fd).sync_all()) {
+                    batch_error = Some(Error::io("fsync", &self.dir, e));
                 }
             }
         }
@@ -264,19 +926,22 @@ impl Backup {
                     .write_all(&lines)
                     .and_then(|()| self.manifest.sync_data())
                 {
-                    batch_error = Some(format!(
-                        "append to {}: {e}",
-                        self.dir.join(MANIFEST).display()
-                    ));
+                    batch_error = Some(Error::io("append to", self.dir.join(MANIFEST), e));
                 }
             }
         }
+        let batch_error = batch_error.map(|e| e.to_string());
         done.into_iter()
             .map(|(i, result)| {
                 let id = items[i].id.to_string();
                 let result = match (result, &batch_error) {
-                    (Ok(_), None) => Ok(()),
-                    (Ok(_), Some(e)) => Err(anyhow!("{id}: not saved: {e}")),
+                    (Ok(saved), None) => Ok(SavedMessage {
+                        refused_logs: saved.refused_logs,
+                    }),
+                    (Ok(_), Some(e)) => Err(Error::NotSaved {
+                        id: id.clone(),
+                        reason: e.clone(),
+                    }),
                     (Err(e), _) => Err(e),
                 };
                 (id, result)
@@ -286,74 +951,134 @@ impl Backup {
 
     /// Copies one message's files (each fsynced) and returns its manifest
     /// line; the manifest itself is written by the caller.
-    fn save_one(&self, item: &BackupItem) -> Result<Saved> {
+    fn save_one(&self, item: &BackupItem) -> Result<Saved, Error> {
         let id = item.id;
+        let invalid = |detail: String| Error::Invalid {
+            id: id.to_string(),
+            detail,
+        };
         if !is_valid_queue_id(id) {
-            bail!("{id:?}: not a valid queue ID");
+            return Err(invalid("not a valid queue ID".into()));
         }
-        if item.queue.is_empty()
-            || !item.queue.bytes().all(|b| b.is_ascii_lowercase())
-            || LOG_KINDS.contains(&item.queue)
-        {
-            bail!("{id}: not a queue name: {:?}", item.queue);
-        }
-        let (bytes, mode) = read_with_mode(item.path)
-            .with_context(|| format!("{id}: read {}", item.path.display()))?;
+        let Some(queue) = SUBDIRS[..6].iter().copied().find(|q| *q == item.queue) else {
+            return Err(invalid(format!("not a queue name: {:?}", item.queue)));
+        };
+        let queue_root = self.layout.queue_dir();
+        let source = self.layout.path(queue, id);
+        let (bytes, mode) = self.read_queue_file(item, &source)?;
+
+        // The logs: opened the same way; one that is not a regular file
+        // (a symlink to /etc/shadow, /dev/zero, a FIFO) or too large is
+        // not copied and the refusal is recorded.
         let mut logs = Vec::new();
-        for (kind, path) in &item.log_paths {
-            if !LOG_KINDS.contains(kind) {
-                bail!("{id}: not a logfile kind: {kind:?}");
-            }
-            match fs::read(path) {
-                Ok(log) => logs.push((*kind, log)),
+        let mut refused = serde_json::Map::new();
+        let mut refused_logs = Vec::new();
+        for kind in LOG_KINDS {
+            let path = self.layout.path(kind, id);
+            let relative = path.strip_prefix(queue_root).unwrap_or(&path);
+            let opened = walk_to_parent(queue_root, relative)
+                .and_then(|(dir, name)| open_regular(dir.as_fd(), &name));
+            let problem = match opened {
+                Ok(Ok((mut file, meta))) => match read_bounded(&mut file, meta.len(), LOG_LIMIT) {
+                    Ok(Some(log)) => {
+                        logs.push((kind, log));
+                        continue;
+                    }
+                    Ok(None) => format!("larger than {LOG_LIMIT} bytes"),
+                    Err(e) => format!("read: {e}"),
+                },
+                Ok(Err(problem)) => problem,
                 // Removed meanwhile (or never written): nothing to keep.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("{id}: read {}", path.display())),
-            }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => match open_problem(&e) {
+                    Some(problem) => format!("a directory above it {problem}"),
+                    None => format!("open: {e}"),
+                },
+            };
+            refused_logs.push(format!("{kind}: {} {problem}: not copied", path.display()));
+            refused.insert(kind.to_string(), json!(problem));
         }
 
-        let queue_dir = self.subdir(item.queue)?;
-        let name = self
-            .store_message(&queue_dir, item.queue, id, &bytes)
-            .with_context(|| format!("{id}: copy to {}", queue_dir.display()))?;
-        let mut dirs = vec![queue_dir];
+        let queue_fd = subdir_at(self.fd.as_fd(), &self.dir, queue)?;
+        let name = self.store_message(queue_fd.as_fd(), queue, id, &bytes)?;
+        let mut dirs = vec![queue];
         let mut log_files = serde_json::Map::new();
         for (kind, log) in &logs {
-            let dir = self.subdir(kind)?;
-            let to = dir.join(&name);
-            match write_new(&to, log) {
+            let dir = subdir_at(self.fd.as_fd(), &self.dir, kind)?;
+            match write_new(dir.as_fd(), &name, log) {
                 Ok(()) => {}
                 // The same message saved before: its earlier log stays.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e).with_context(|| format!("{id}: copy to {}", to.display())),
+                Err(e) => {
+                    return Err(Error::io("copy to", self.dir.join(kind).join(&name), e));
+                }
             }
             log_files.insert(kind.to_string(), json!(format!("{kind}/{name}")));
-            dirs.push(dir);
+            dirs.push(kind);
         }
 
         let mut entry = json!({
             "format": FORMAT,
-            "queue": item.queue,
+            "queue": queue,
             "id": id,
-            "file": format!("{}/{name}", item.queue),
+            "file": format!("{queue}/{name}"),
             "logs": log_files,
             "size": bytes.len(),
+            "sha256": hex(&Sha256::digest(&bytes)),
             "mode": mode & 0o7777,
             "saved_at": now(),
         });
+        if !refused.is_empty() {
+            entry["logs_refused"] = Value::Object(refused);
+        }
         describe_envelope(&bytes, &mut entry);
-        let mut line = serde_json::to_vec(&entry).expect("a JSON value serializes");
+        let mut line = serde_json::to_vec(&entry).unwrap_or_default();
         line.push(b'\n');
-        Ok(Saved { line, dirs })
+        Ok(Saved {
+            line,
+            dirs,
+            refused_logs,
+        })
     }
 
-    /// `DIR/<name>`, created (0700) if needed.
-    fn subdir(&self, name: &str) -> Result<PathBuf> {
-        let dir = self.dir.join(name);
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => Ok(dir),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(dir),
-            Err(e) => Err(e).with_context(|| format!("create {}", dir.display())),
+    /// The queue file the scan selected, read through one descriptor opened
+    /// from its queue directory: a regular file with the scanned device and
+    /// inode, at most the limit. Returns its bytes and mode.
+    fn read_queue_file(&self, item: &BackupItem, source: &Path) -> Result<(Vec<u8>, u32), Error> {
+        let queue_root = self.layout.queue_dir();
+        let relative = source.strip_prefix(queue_root).unwrap_or(source);
+        let changed = |detail: String| Error::Changed {
+            path: source.to_path_buf(),
+            detail,
+        };
+        let (mut file, meta) = match walk_to_parent(queue_root, relative)
+            .and_then(|(dir, name)| open_regular(dir.as_fd(), &name))
+        {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(problem)) => return Err(changed(problem)),
+            Err(e) => {
+                return Err(match open_problem(&e) {
+                    Some(problem) => changed(format!("a directory above it {problem}")),
+                    None => Error::io("open", source, e),
+                })
+            }
+        };
+        if (meta.dev(), meta.ino()) != (item.dev, item.ino) {
+            return Err(changed(format!(
+                "device/inode {}/{}, the scan selected {}/{}: another file",
+                meta.dev(),
+                meta.ino(),
+                item.dev,
+                item.ino
+            )));
+        }
+        match read_bounded(&mut file, meta.len(), self.queue_file_limit) {
+            Ok(Some(bytes)) => Ok((bytes, meta.mode())),
+            Ok(None) => Err(Error::TooLarge {
+                path: source.to_path_buf(),
+                limit: self.queue_file_limit,
+            }),
+            Err(e) => Err(Error::io("read", source, e)),
         }
     }
 
@@ -362,44 +1087,54 @@ impl Backup {
     /// copy with the same bytes is reused as it is.
     fn store_message(
         &self,
-        queue_dir: &Path,
+        queue_fd: BorrowedFd<'_>,
         queue: &str,
         id: &str,
         bytes: &[u8],
-    ) -> io::Result<String> {
+    ) -> Result<String, Error> {
         for n in 1u32.. {
             let name = if n == 1 {
                 id.to_string()
             } else {
                 format!("{id}.{n}")
             };
-            let path = queue_dir.join(&name);
-            match fs::read(&path) {
-                Ok(existing) if existing == bytes => return Ok(name),
-                Ok(_) => continue,
+            let path = self.dir.join(queue).join(&name);
+            match open_regular(queue_fd, &name) {
+                Ok(Ok((mut file, meta))) => {
+                    let limit = bytes.len() as u64;
+                    match read_bounded(&mut file, meta.len(), limit) {
+                        Ok(Some(existing)) if existing == bytes => return Ok(name),
+                        Ok(_) => continue,
+                        Err(e) => return Err(Error::io("read", path, e)),
+                    }
+                }
+                Ok(Err(_)) => continue,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(Error::io("open", path, e)),
             }
-            let taken_elsewhere = SUBDIRS
-                .iter()
-                .filter(|d| **d != queue)
-                .any(|d| fs::symlink_metadata(self.dir.join(d).join(&name)).is_ok());
+            let taken_elsewhere = SUBDIRS.iter().filter(|d| **d != queue).any(|d| {
+                rustix::fs::statat(&self.fd, format!("{d}/{name}"), AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok()
+            });
             if taken_elsewhere {
                 continue;
             }
-            match write_new(&path, bytes) {
+            match write_new(queue_fd, &name, bytes) {
                 Ok(()) => return Ok(name),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(Error::io("copy to", path, e)),
             }
         }
-        unreachable!("u32 names run out")
+        Err(Error::Invalid {
+            id: id.to_string(),
+            detail: "no free name left".into(),
+        })
     }
 }
 
 /// Adds `arrival_time`, `sender` and `recipients` (or `decode_error`) to a
-/// manifest entry. They are for people and scripts; restore decodes the
-/// saved file itself.
+/// manifest entry. People and scripts read them; restore checks the saved
+/// file's to-do recipients against them.
 fn describe_envelope(bytes: &[u8], entry: &mut Value) {
     match Envelope::decode(FileView::whole(bytes)) {
         Ok(envelope) => {
@@ -423,33 +1158,17 @@ fn describe_envelope(bytes: &[u8], entry: &mut Value) {
     }
 }
 
-/// Reads a whole file and its mode bits.
-fn read_with_mode(path: &Path) -> io::Result<(Vec<u8>, u32)> {
-    let mut file = File::open(path)?;
-    let mode = file.metadata()?.mode();
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok((bytes, mode))
-}
-
-/// Creates `path` (it must not exist), writes `bytes` and fsyncs it. A
-/// failed write removes the partial file, so it cannot pass for a copy.
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+/// Creates `name` in `dir` (it must not exist; never through a symlink),
+/// mode 0600, writes `bytes` and fsyncs it. A failed write removes the
+/// partial file, so it cannot pass for a copy.
+fn write_new(dir: BorrowedFd<'_>, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut file = File::from(openat(dir, name, flags, 0o600)?);
     let written = file.write_all(bytes).and_then(|()| file.sync_all());
     if written.is_err() {
-        let _ = fs::remove_file(path);
+        let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
     }
     written
-}
-
-/// fsync on a directory: makes the names created in it durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// Seconds since the epoch.
@@ -489,7 +1208,10 @@ fn resolve(path: &Path) -> io::Result<PathBuf> {
         }
         return Ok(resolved);
     }
-    unreachable!("the root directory always canonicalizes")
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        "no existing prefix",
+    ))
 }
 
 // ---- restore ------------------------------------------------------------
@@ -497,9 +1219,7 @@ fn resolve(path: &Path) -> io::Result<PathBuf> {
 /// What `restore` needs to know about the Postfix instance.
 #[derive(Clone, Debug)]
 struct Target {
-    config_dir: Option<PathBuf>,
-    /// `command_directory/postdrop`.
-    postdrop: PathBuf,
+    postfix: Postfix,
     /// `line_length_limit`: postdrop refuses longer records.
     line_limit: usize,
     /// Where to look for messages that are still queued.
@@ -507,24 +1227,26 @@ struct Target {
 }
 
 impl Target {
-    fn from_postfix(postfix: &postfix::Postfix) -> Result<Target> {
+    fn from_postfix(postfix: &Postfix) -> Result<Target, Error> {
         let values = postfix.postconf(&[
             "queue_directory",
             "hash_queue_names",
             "hash_queue_depth",
             "line_length_limit",
         ])?;
-        let depth = values[2]
-            .trim()
-            .parse()
-            .with_context(|| format!("hash_queue_depth is not a number: {:?}", values[2]))?;
-        let line_limit = values[3]
-            .trim()
-            .parse()
-            .with_context(|| format!("line_length_limit is not a number: {:?}", values[3]))?;
+        let number = |i: usize, param: &str| {
+            values[i]
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| postfix::Error::Config {
+                    param: param.into(),
+                    detail: format!("not a number: {:?}", values[i]),
+                })
+        };
+        let depth = number(2, "hash_queue_depth")?;
+        let line_limit = number(3, "line_length_limit")?;
         Ok(Target {
-            config_dir: postfix.config_dir().map(Path::to_path_buf),
-            postdrop: postfix.program("postdrop"),
+            postfix: postfix.clone(),
             line_limit,
             layout: QueueLayout::new(PathBuf::from(&values[0]), &values[1], depth),
         })
@@ -545,18 +1267,23 @@ pub struct PlannedMessage {
     /// How many done or cancelled recipients are left out.
     pub left_out: usize,
     arrival: Option<(i64, i64)>,
+    /// The SHA-256 of the bytes that were checked: `execute` re-reads the
+    /// file and injects it only if it is still the same.
+    sha256: [u8; 32],
 }
 
 /// What `restore` will do, before it does it (so the caller can ask).
 #[derive(Debug)]
 pub struct RestorePlan {
     dir: PathBuf,
+    fd: OwnedFd,
     target: Target,
     /// The messages to re-inject, in manifest order.
     pub messages: Vec<PlannedMessage>,
     /// `(file, why)` of saved messages that will not be re-injected.
     pub skipped: Vec<(String, String)>,
-    /// `(file, error)` of saved messages that cannot be read or decoded.
+    /// `(file, error)` of saved messages (or manifest lines) that cannot be
+    /// read, decoded or verified.
     pub failed: Vec<(String, String)>,
 }
 
@@ -592,119 +1319,214 @@ struct RestoredRecord {
     arrival: Option<(i64, i64)>,
 }
 
+/// What restore uses of a manifest line.
+struct ManifestEntry {
+    id: String,
+    file: String,
+    size: Option<u64>,
+    sha256: Option<[u8; 32]>,
+    /// The sender and to-do recipients as the manifest wrote them (JSON
+    /// strings or `{"bytes": …}`), when it has them.
+    sender: Option<Value>,
+    todo: Option<Vec<Value>>,
+}
+
 impl RestorePlan {
-    /// Reads the manifest, decodes every saved file and decides what to
+    /// Reads the manifest line by line (a bad or torn line is named and
+    /// skipped), reads and verifies every saved file (size, SHA-256, sender
+    /// and to-do recipients against its manifest line) and decides what to
     /// re-inject: to-do recipients only; not what `restored.jsonl` lists,
     /// not what is still in the queue, and for a message saved several
-    /// times only its last copy.
-    pub fn load(dir: &Path, postfix: &postfix::Postfix) -> Result<RestorePlan> {
+    /// times only its last copy. The backup directory is checked as
+    /// [`Backup::open`] checks it; its files are opened from its descriptor.
+    pub fn load(dir: &Path, postfix: &Postfix) -> Result<RestorePlan, Error> {
+        RestorePlan::load_with(dir, Target::from_postfix(postfix)?)
+    }
+
+    fn load_with(dir: &Path, target: Target) -> Result<RestorePlan, Error> {
+        let fd = open_backup_dir(dir, false)?;
+        check_contents(fd.as_fd(), dir)?;
         let manifest_path = dir.join(MANIFEST);
-        let manifest = fs::read_to_string(&manifest_path).with_context(|| {
-            format!(
-                "read {} (is {} a qsurgeon backup directory?)",
-                manifest_path.display(),
-                dir.display()
-            )
-        })?;
-        let target = Target::from_postfix(postfix)?;
-        let done = read_restored(dir)?;
-        let done_files: HashSet<&str> = done.iter().map(|r| r.file.as_str()).collect();
-        let done_keys: HashSet<(&str, Option<(i64, i64)>)> = done
+        let manifest = match open_regular(fd.as_fd(), MANIFEST) {
+            Ok(Ok((file, _))) => file,
+            Ok(Err(problem)) => return Err(Error::unsafe_(&manifest_path, problem)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotABackup {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Err(e) => return Err(Error::io("open", &manifest_path, e)),
+        };
+        let done = read_restored(fd.as_fd(), dir)?;
+        let done_files: HashSet<String> = done.iter().map(|r| r.file.clone()).collect();
+        let done_keys: HashSet<(String, Option<(i64, i64)>)> = done
             .iter()
             .filter(|r| r.arrival.is_some())
-            .map(|r| (r.id.as_str(), r.arrival))
+            .map(|r| (r.id.clone(), r.arrival))
             .collect();
 
         let mut plan = RestorePlan {
             dir: dir.to_path_buf(),
+            fd,
             target,
             messages: Vec::new(),
             skipped: Vec::new(),
             failed: Vec::new(),
         };
         let mut seen_files = HashSet::new();
-        for (n, line) in manifest.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
+        let mut entries = Vec::new();
+        read_lines(manifest, &manifest_path, |n, line| {
+            let at = format!("{MANIFEST} line {n}");
+            match line {
+                Line::Text(text) if text.trim().is_empty() => {}
+                Line::Text(text) => match parse_manifest_line(&text) {
+                    Ok(entry) => entries.push(entry),
+                    Err(e) => plan.failed.push((at, e)),
+                },
+                Line::Bad(e) => plan.failed.push((at, e)),
+                // A batch cut short: save_batch reported its messages as
+                // not saved, so they were not deleted.
+                Line::Torn => plan.skipped.push((
+                    at,
+                    "torn (no newline): a batch that did not finish; its messages were kept in the queue".into(),
+                )),
             }
-            let (id, file, size) = match parse_manifest_line(line) {
-                Ok(entry) => entry,
-                Err(e) => {
-                    plan.failed
-                        .push((format!("{MANIFEST} line {}", n + 1), format!("{e:#}")));
-                    continue;
-                }
-            };
+        })?;
+        for entry in entries {
             // The same copy listed twice (saved again with the same bytes).
-            if !seen_files.insert(file.clone()) {
+            if !seen_files.insert(entry.file.clone()) {
                 continue;
             }
-            if done_files.contains(file.as_str()) {
-                plan.skipped.push((file, "already restored".into()));
+            if done_files.contains(&entry.file) {
+                plan.skipped.push((entry.file, "already restored".into()));
                 continue;
             }
-            match plan.check(&id, &file, size) {
-                Ok(Some(message)) if done_keys.contains(&(id.as_str(), message.arrival)) => {
+            let file = entry.file.clone();
+            match plan.check(&entry) {
+                Ok(Some(message)) if done_keys.contains(&(message.id.clone(), message.arrival)) => {
                     plan.skipped
                         .push((file, "already restored (an earlier copy)".into()));
                 }
                 Ok(Some(message)) => plan.messages.push(message),
                 Ok(None) => {}
-                Err(e) => plan.failed.push((file, format!("{e:#}"))),
+                Err(e) => plan.failed.push((file, e.to_string())),
             }
         }
         plan.keep_last_copies();
         Ok(plan)
     }
 
-    /// Reads and decodes one saved file; `None` when it is skipped.
-    fn check(&mut self, id: &str, file: &str, size: Option<u64>) -> Result<Option<PlannedMessage>> {
+    /// Reads a saved file (`QUEUE/NAME`) from the backup directory's
+    /// descriptor, never through a symlink, bounded.
+    fn read_saved(&self, file: &str) -> Result<Vec<u8>, Error> {
         let path = self.dir.join(file);
-        let bytes = fs::read(&path).with_context(|| format!("read {}", path.display()))?;
-        if let Some(size) = size.filter(|s| *s != bytes.len() as u64) {
-            bail!(
-                "{} has {} bytes, the manifest says {size}: changed since it was saved",
-                path.display(),
-                bytes.len()
-            );
+        let (queue, name) = file.split_once('/').unwrap_or(("", file));
+        let dir =
+            openat(self.fd.as_fd(), queue, DIR_FLAGS, 0).map_err(|e| match open_problem(&e) {
+                Some(problem) => Error::unsafe_(self.dir.join(queue), problem),
+                None => Error::io("open", self.dir.join(queue), e),
+            })?;
+        let (mut f, meta) = match open_regular(dir.as_fd(), name) {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(problem)) => return Err(Error::unsafe_(&path, problem)),
+            Err(e) => return Err(Error::io("open", &path, e)),
+        };
+        match read_bounded(&mut f, meta.len(), DEFAULT_QUEUE_FILE_LIMIT) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Error::TooLarge {
+                path,
+                limit: DEFAULT_QUEUE_FILE_LIMIT,
+            }),
+            Err(e) => Err(Error::io("read", path, e)),
         }
-        let envelope = Envelope::decode(FileView::whole(&bytes))
-            .with_context(|| format!("decode {}", path.display()))?;
-        let sender = envelope
-            .sender
-            .with_context(|| format!("{}: no sender record", path.display()))?;
+    }
+
+    /// Reads, verifies and decodes one saved file; `None` when it is skipped.
+    fn check(&mut self, entry: &ManifestEntry) -> Result<Option<PlannedMessage>, Error> {
+        let path = self.dir.join(&entry.file);
+        let bytes = self.read_saved(&entry.file)?;
+        let verify = |detail: String| Error::Verify {
+            path: path.clone(),
+            detail,
+        };
+        if let Some(size) = entry.size.filter(|s| *s != bytes.len() as u64) {
+            return Err(verify(format!(
+                "{} bytes, the manifest says {size}",
+                bytes.len()
+            )));
+        }
+        let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(want) = entry.sha256.filter(|want| *want != sha256) {
+            return Err(verify(format!(
+                "SHA-256 {}, the manifest says {}",
+                hex(&sha256),
+                hex(&want)
+            )));
+        }
+        let envelope = Envelope::decode(FileView::whole(&bytes)).map_err(|e| Error::Stream {
+            path: path.clone(),
+            source: StreamError::Decode(e),
+        })?;
+        let sender = envelope.sender.ok_or_else(|| Error::Stream {
+            path: path.clone(),
+            source: StreamError::NoSender,
+        })?;
         let recipients: Vec<Vec<u8>> = envelope
             .todo_recipients()
             .map(|r| r.address.to_vec())
             .collect();
+        // What will be injected must be what was saved, hash or not (a
+        // format-1 manifest has no hash): the sender and to-do recipients.
+        if let Some(want) = &entry.sender {
+            if string_or_bytes(sender) != *want {
+                return Err(verify(format!(
+                    "sender {}, the manifest says {want}",
+                    string_or_bytes(sender)
+                )));
+            }
+        }
+        if let Some(want) = &entry.todo {
+            let have: Vec<Value> = recipients.iter().map(|r| string_or_bytes(r)).collect();
+            if have != *want {
+                return Err(verify(format!(
+                    "to-do recipients {}, the manifest says {}",
+                    Value::Array(have),
+                    Value::Array(want.clone())
+                )));
+            }
+        }
         let left_out = envelope.recipients.len() - recipients.len();
         if recipients.is_empty() {
             self.skipped
-                .push((file.to_string(), "no recipient left to deliver".into()));
+                .push((entry.file.clone(), "no recipient left to deliver".into()));
             return Ok(None);
         }
-        if let Some(queued) = self.still_queued(id, envelope.arrival_time) {
+        if let Some(queued) = self.still_queued(&entry.id, envelope.arrival_time) {
             self.skipped.push((
-                file.to_string(),
+                entry.file.clone(),
                 format!("still in the queue as {queued} (never deleted?)"),
             ));
             return Ok(None);
         }
         Ok(Some(PlannedMessage {
-            file: file.to_string(),
-            id: id.to_string(),
+            file: entry.file.clone(),
+            id: entry.id.clone(),
             sender: sender.to_vec(),
             recipients,
             left_out,
             arrival: envelope.arrival_time,
+            sha256,
         }))
     }
 
     /// The queue file of the same message (same ID, same arrival time) if
-    /// it is still in the queue.
+    /// it is still in the queue. Read as the backup reads queue files: from
+    /// the queue directory's descriptor, no symlinks, no FIFOs, bounded.
     fn still_queued(&self, id: &str, arrival: Option<(i64, i64)>) -> Option<String> {
         let (_, relative) = self.target.layout.find(id).ok()??;
-        let bytes = fs::read(self.target.layout.queue_dir().join(&relative)).ok()?;
+        let (dir, name) = walk_to_parent(self.target.layout.queue_dir(), &relative).ok()?;
+        let (mut file, meta) = open_regular(dir.as_fd(), &name).ok()?.ok()?;
+        let bytes = read_bounded(&mut file, meta.len(), DEFAULT_QUEUE_FILE_LIMIT).ok()??;
         let envelope = Envelope::decode(FileView::whole(&bytes)).ok()?;
         (arrival.is_some() && envelope.arrival_time == arrival)
             .then(|| relative.display().to_string())
@@ -745,15 +1567,17 @@ impl RestorePlan {
 
     /// Re-injects every planned message through postdrop (or, with
     /// `dry_run`, only says what it would do), one postdrop process per
-    /// message, recording each in `restored.jsonl` before the next.
+    /// message, recording each in `restored.jsonl` before the next. Each
+    /// saved file is read again and injected only if its SHA-256 is still
+    /// the one [`RestorePlan::load`] verified.
     pub fn execute(
         self,
         dry_run: bool,
         on_event: &mut dyn FnMut(RestoreEvent),
-    ) -> Result<RestoreReport> {
+    ) -> Result<RestoreReport, Error> {
         let mut report = RestoreReport {
-            skipped: self.skipped,
-            failed: self.failed,
+            skipped: self.skipped.clone(),
+            failed: self.failed.clone(),
             ..RestoreReport::default()
         };
         for (file, why) in &report.skipped {
@@ -767,16 +1591,23 @@ impl RestorePlan {
         for message in &self.messages {
             let summary = describe(message);
             let path = self.dir.join(&message.file);
-            let stream = fs::read(&path)
-                .with_context(|| format!("read {}", path.display()))
-                .and_then(|bytes| {
-                    postdrop_stream(&bytes, self.target.line_limit)
-                        .with_context(|| format!("{}", path.display()))
-                });
+            let stream = self.read_saved(&message.file).and_then(|bytes| {
+                let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+                if sha256 != message.sha256 {
+                    return Err(Error::Verify {
+                        path: path.clone(),
+                        detail: "changed since restore read it".into(),
+                    });
+                }
+                postdrop_stream(&bytes, self.target.line_limit).map_err(|source| Error::Stream {
+                    path: path.clone(),
+                    source,
+                })
+            });
             let stream = match stream {
                 Ok(stream) => stream,
                 Err(e) => {
-                    let error = format!("{e:#}");
+                    let error = e.to_string();
                     on_event(RestoreEvent::Failed(format!("{}: {error}", message.file)));
                     report.failed.push((message.file.clone(), error));
                     continue;
@@ -790,14 +1621,16 @@ impl RestorePlan {
                 report.restored.push((message.id.clone(), String::new()));
                 continue;
             }
-            let outcome = run_postdrop(&self.target, &stream).and_then(|(new_id, warnings)| {
-                let log = match &mut log {
-                    Some(log) => log,
-                    None => log.insert(open_restored_log(&self.dir)?),
-                };
-                record_restored(log, &self.dir, message, &new_id)?;
-                Ok((new_id, warnings))
-            });
+            let outcome = run_postdrop(&self.target.postfix, &stream)
+                .map_err(Error::from)
+                .and_then(|(new_id, warnings)| {
+                    let log = match &mut log {
+                        Some(log) => log,
+                        None => log.insert(open_append(self.fd.as_fd(), &self.dir, RESTORED)?.0),
+                    };
+                    record_restored(log, &self.dir, message, &new_id)?;
+                    Ok((new_id, warnings))
+                });
             match outcome {
                 Ok((new_id, warnings)) => {
                     for warning in warnings {
@@ -812,7 +1645,7 @@ impl RestorePlan {
                     report.restored.push((message.id.clone(), new_id));
                 }
                 Err(e) => {
-                    let error = format!("{e:#}");
+                    let error = e.to_string();
                     on_event(RestoreEvent::Failed(format!("{}: {error}", message.file)));
                     report.failed.push((message.file.clone(), error));
                 }
@@ -848,15 +1681,15 @@ fn describe(message: &PlannedMessage) -> String {
     text
 }
 
-/// `(id, file, size)` from a manifest line; only these fields matter to
-/// restore, and `file` must stay inside the backup directory.
-fn parse_manifest_line(line: &str) -> Result<(String, String, Option<u64>)> {
-    let value: Value = serde_json::from_str(line).context("not JSON")?;
+/// What restore uses of a manifest line; `file` must stay inside the
+/// backup directory (`QUEUE/NAME`).
+fn parse_manifest_line(line: &str) -> Result<ManifestEntry, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let field = |name: &str| {
         value
             .get(name)
             .and_then(Value::as_str)
-            .with_context(|| format!("no {name:?} string"))
+            .ok_or_else(|| format!("no {name:?} string"))
     };
     let id = field("id")?.to_string();
     let file = field("file")?.to_string();
@@ -866,35 +1699,87 @@ fn parse_manifest_line(line: &str) -> Result<(String, String, Option<u64>)> {
         .all(|c| matches!(c, Component::Normal(_)))
         || relative.components().count() != 2
     {
-        bail!("file {file:?} is not QUEUE/NAME inside the backup directory");
+        return Err(format!(
+            "file {file:?} is not QUEUE/NAME inside the backup directory"
+        ));
     }
-    Ok((id, file, value.get("size").and_then(Value::as_u64)))
+    let sha256 = match value.get("sha256") {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(parse_sha256)
+                .ok_or_else(|| format!("sha256 {v} is not 64 hex digits"))?,
+        ),
+    };
+    let todo = value.get("recipients").and_then(Value::as_array).map(|rs| {
+        rs.iter()
+            .filter(|r| r.get("state").and_then(Value::as_str) == Some("todo"))
+            .filter_map(|r| r.get("address").cloned())
+            .collect()
+    });
+    Ok(ManifestEntry {
+        id,
+        file,
+        size: value.get("size").and_then(Value::as_u64),
+        sha256,
+        sender: value.get("sender").filter(|s| !s.is_null()).cloned(),
+        todo,
+    })
 }
 
-/// The lines of `restored.jsonl` (none when it does not exist yet).
-fn read_restored(dir: &Path) -> Result<Vec<RestoredRecord>> {
-    let path = dir.join(RESTORED);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
+fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let digit = |b: u8| (b as char).to_digit(16);
+        out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Some(out)
+}
+
+/// The lines of `restored.jsonl` (none when it does not exist yet). A torn
+/// last line (a crash mid-write) names nothing; any other bad line is an
+/// error: guessing could send mail twice.
+fn read_restored(dir: BorrowedFd<'_>, dir_path: &Path) -> Result<Vec<RestoredRecord>, Error> {
+    let path = dir_path.join(RESTORED);
+    let file = match open_regular(dir, RESTORED) {
+        Ok(Ok((file, _))) => file,
+        Ok(Err(problem)) => return Err(Error::unsafe_(&path, problem)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+        Err(e) => return Err(Error::io("open", &path, e)),
     };
     let mut records = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        // A torn last line (a crash mid-write) names nothing; any other bad
-        // line is an error: guessing could send mail twice.
-        let value: Value = match serde_json::from_str(line) {
+    let mut first_error = None;
+    read_lines(file, &path, |n, line| {
+        let bad = |detail: String| Error::BadLine {
+            path: path.clone(),
+            line: n,
+            detail,
+        };
+        let text = match line {
+            Line::Text(text) if text.trim().is_empty() => return,
+            Line::Text(text) => text,
+            Line::Torn => return,
+            Line::Bad(e) => {
+                first_error.get_or_insert(bad(e));
+                return;
+            }
+        };
+        let value: Value = match serde_json::from_str(&text) {
             Ok(v) => v,
-            Err(_) if n + 1 == text.lines().count() => continue,
-            Err(e) => bail!("{} line {}: {e}", path.display(), n + 1),
+            Err(e) => {
+                first_error.get_or_insert(bad(e.to_string()));
+                return;
+            }
         };
         let file = value.get("file").and_then(Value::as_str);
         let id = value.get("id").and_then(Value::as_str);
         let (Some(file), Some(id)) = (file, id) else {
-            bail!("{} line {}: no \"file\" or \"id\"", path.display(), n + 1);
+            first_error.get_or_insert(bad("no \"file\" or \"id\"".into()));
+            return;
         };
         let arrival = value
             .get("arrival_time")
@@ -905,18 +1790,11 @@ fn read_restored(dir: &Path) -> Result<Vec<RestoredRecord>> {
             id: id.to_string(),
             arrival,
         });
+    })?;
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(records),
     }
-    Ok(records)
-}
-
-fn open_restored_log(dir: &Path) -> Result<File> {
-    let path = dir.join(RESTORED);
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("open {}", path.display()))
 }
 
 /// Appends and fsyncs one line of `restored.jsonl`.
@@ -925,7 +1803,7 @@ fn record_restored(
     dir: &Path,
     message: &PlannedMessage,
     new_id: &str,
-) -> Result<()> {
+) -> Result<(), Error> {
     let mut line = serde_json::to_vec(&json!({
         "file": message.file,
         "id": message.id,
@@ -933,232 +1811,33 @@ fn record_restored(
         "maildrop_id": new_id,
         "restored_at": now(),
     }))
-    .expect("a JSON value serializes");
+    .unwrap_or_default();
     line.push(b'\n');
     log.write_all(&line)
         .and_then(|()| log.sync_data())
-        .with_context(|| {
-            format!(
-                "{}: handed to Postfix as maildrop/{new_id}, but not recorded in {}",
-                message.id,
-                dir.join(RESTORED).display()
+        .map_err(|e| {
+            Error::io(
+                "handed to Postfix, but not recorded in",
+                dir.join(RESTORED),
+                io::Error::new(e.kind(), format!("{}: maildrop/{new_id}: {e}", message.id)),
             )
         })
 }
 
-/// The record stream `sendmail` would write to postdrop for this message:
-/// envelope (DSN attributes, rewrite context, full name, sender, encoding,
-/// VERP, then each to-do recipient with its DSN attributes), `M`, the
-/// content records in logical order, `X`, `E`. Records longer than
-/// `line_limit` are split into `L` chunks as sendmail and cleanup split
-/// them; postdrop refuses longer ones.
-fn postdrop_stream(bytes: &[u8], line_limit: usize) -> Result<Vec<u8>> {
-    let view = FileView::whole(bytes);
-    let envelope = Envelope::decode(view)?;
-    let sender = envelope.sender.context("no sender record")?;
-    let mut w = RecordWriter::new();
-    let put = |w: &mut RecordWriter, ty: u8, payload: &[u8], what: &str| -> Result<()> {
-        // Envelope records cannot be split; say which one is too long.
-        if payload.len() > line_limit {
-            bail!(
-                "{what} of {} bytes is longer than line_length_limit ({line_limit}): postdrop would refuse it",
-                payload.len()
-            );
-        }
-        w.record(ty, payload);
-        Ok(())
-    };
-    let attr = |name: &str, value: &[u8]| [name.as_bytes(), b"=", value].concat();
-
-    for name in ["envelope_id", "ret_flags"] {
-        if let Some(value) = envelope
-            .attribute(name.as_bytes())
-            .filter(|v| !v.is_empty())
-        {
-            put(&mut w, REC_TYPE_ATTR, &attr(name, value), name)?;
-        }
-    }
-    // cleanup rewrites addresses per this context; keep what the original
-    // submission had (postdrop accepts only these two values).
-    let context = match envelope.attribute(b"rewrite_context") {
-        Some(b"remote") => &b"remote"[..],
-        _ => &b"local"[..],
-    };
-    put(
-        &mut w,
-        REC_TYPE_ATTR,
-        &attr("rewrite_context", context),
-        "rewrite_context",
-    )?;
-    if let Some(full_name) = envelope.full_name {
-        put(&mut w, REC_TYPE_FULL, full_name, "sender full name")?;
-    }
-    put(&mut w, REC_TYPE_FROM, sender, "sender")?;
-    if let Some(encoding) = envelope.attribute(b"encoding") {
-        if encoding == b"7bit" || encoding == b"8bit" {
-            put(
-                &mut w,
-                REC_TYPE_ATTR,
-                &attr("encoding", encoding),
-                "encoding",
-            )?;
-        }
-    }
-    // sendmail refuses VERP with the null sender; so would cleanup.
-    if let Some(verp) = envelope.verp_delimiters.filter(|_| !sender.is_empty()) {
-        put(&mut w, REC_TYPE_VERP, verp, "VERP delimiters")?;
-    }
-    let mut count = 0;
-    for r in envelope.todo_recipients() {
-        if let Some(flags) = r.notify_flags.filter(|f| *f > 0) {
-            let value = flags.to_string();
-            put(
-                &mut w,
-                REC_TYPE_ATTR,
-                &attr("notify_flags", value.as_bytes()),
-                "notify_flags",
-            )?;
-        }
-        if let Some(orcpt) = r.dsn_orig_rcpt.filter(|o| !o.is_empty()) {
-            put(
-                &mut w,
-                REC_TYPE_ATTR,
-                &attr("dsn_orig_rcpt", orcpt),
-                "dsn_orig_rcpt",
-            )?;
-        }
-        put(&mut w, REC_TYPE_RCPT, r.address, "recipient")?;
-        count += 1;
-    }
-    if count == 0 {
-        bail!("no recipient left to deliver");
-    }
-
-    w.record(REC_TYPE_MESG, b"");
-    let mut reader = LogicalReader::new(view, ReadMode::Logical);
-    reader.seek(envelope.content_offset);
-    loop {
-        let Some(rec) = reader.next_record()? else {
-            bail!("the content has no end (no X record)");
-        };
-        match rec.ty {
-            REC_TYPE_NORM | REC_TYPE_CONT => {
-                let mut payload = rec.payload;
-                while payload.len() > line_limit {
-                    w.record(REC_TYPE_CONT, &payload[..line_limit]);
-                    payload = &payload[line_limit..];
-                }
-                w.record(rec.ty, payload);
-            }
-            REC_TYPE_XTRA => break,
-            other => bail!(
-                "unexpected record type {:?} at offset {} in the content",
-                char::from(other),
-                rec.offset
-            ),
-        }
-    }
-    w.record(REC_TYPE_XTRA, b"");
-    w.record(REC_TYPE_END, b"");
-    Ok(w.into_bytes())
-}
-
-/// Runs `postdrop [-c CONFIG_DIR] -r`, writes `stream` to it and returns
-/// the maildrop queue ID it reported, and its warnings. postdrop speaks
-/// Postfix's attribute protocol on stdout (`attr_print0`: `name NUL value
-/// NUL … NUL`): first `protocol=postdrop, queue_id=ID`, at the end
-/// `status=N, reason=TEXT` (postfix `src/postdrop/postdrop.c`).
-fn run_postdrop(target: &Target, stream: &[u8]) -> Result<(String, Vec<String>)> {
-    let mut cmd = Command::new(&target.postdrop);
-    if let Some(dir) = &target.config_dir {
-        cmd.arg("-c").arg(dir);
-    }
-    cmd.arg("-r")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("run {}", target.postdrop.display()))?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // postdrop's replies are tiny (no pipe can fill up while we write). If
-    // it dies early the write fails; its stderr says why.
-    let write_error = stdin.write_all(stream).err();
-    drop(stdin);
-    let output = child
-        .wait_with_output()
-        .with_context(|| format!("wait for {}", target.postdrop.display()))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let groups = parse_attr0(&output.stdout);
-    let get = |group: usize, name: &str| {
-        groups
-            .get(group)
-            .and_then(|g| g.iter().find(|(n, _)| n == name))
-            .map(|(_, v)| v.as_str())
-    };
-    let status = get(1, "status");
-    if !output.status.success() || status != Some("0") {
-        let reason = get(1, "reason").unwrap_or("").trim();
-        let mut why = stderr.trim().replace('\n', "; ");
-        if !reason.is_empty() {
-            why = format!("{reason}; {why}");
-        }
-        if let Some(e) = write_error.filter(|_| why.is_empty()) {
-            why = format!("writing to it: {e}");
-        }
-        bail!("postdrop failed ({}): {why}", output.status);
-    }
-    let id = get(0, "queue_id")
-        .filter(|id| is_valid_queue_id(id))
-        .with_context(|| "postdrop reported no queue ID".to_string())?;
-    let warnings = stderr
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    Ok((id.to_string(), warnings))
-}
-
-/// Splits `attr_print0` output into groups of `(name, value)`.
-fn parse_attr0(bytes: &[u8]) -> Vec<Vec<(String, String)>> {
-    let mut groups = Vec::new();
-    let mut group = Vec::new();
-    let mut words = bytes.split(|b| *b == 0);
-    while let Some(name) = words.next() {
-        if name.is_empty() {
-            // An empty name ends a group (the trailing split piece too).
-            if !group.is_empty() {
-                groups.push(std::mem::take(&mut group));
-            }
-            continue;
-        }
-        let Some(value) = words.next() else { break };
-        group.push((
-            String::from_utf8_lossy(name).into_owned(),
-            String::from_utf8_lossy(value).into_owned(),
-        ));
-    }
-    if !group.is_empty() {
-        groups.push(group);
-    }
-    groups
-}
-
-// ---- the `restore` command ------------------------------------------------
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use queue_file::write::BuilderRecipient;
-    use queue_file::{QueueFileBuilder, Records};
     use std::os::unix::fs::PermissionsExt;
 
-    /// A queue directory with `deferred/A/<id>` and its `defer/A/<id>` log.
+    use queue_file::QueueFileBuilder;
+
+    /// A queue directory (default layout: `deferred/A/<id>`, `defer/A/<id>`,
+    /// `hold/<id>`) in a temporary directory.
     struct Queue {
         _tmp: tempfile::TempDir,
         root: PathBuf,
         queue_dir: PathBuf,
+        layout: QueueLayout,
     }
 
     impl Queue {
@@ -1169,6 +1848,7 @@ mod tests {
             fs::create_dir_all(&queue_dir).unwrap();
             Queue {
                 _tmp: tmp,
+                layout: QueueLayout::with_defaults(&queue_dir),
                 root,
                 queue_dir,
             }
@@ -1179,6 +1859,35 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(&path, bytes).unwrap();
             path
+        }
+
+        /// The item the scan would hand over for `queue`/`id`: the file's
+        /// device and inode as they are now.
+        fn item<'a>(&self, queue: &'a str, id: &'a str) -> BackupItem<'a> {
+            let meta = fs::symlink_metadata(self.layout.path(queue, id)).unwrap();
+            BackupItem {
+                queue,
+                id,
+                dev: meta.dev(),
+                ino: meta.ino(),
+            }
+        }
+
+        fn open(&self, dir: &Path) -> Result<Backup, Error> {
+            Backup::open(dir, &self.layout)
+        }
+
+        /// A restore target that runs nothing (unit tests do not inject).
+        fn target(&self) -> Target {
+            Target {
+                postfix: Postfix::with_directories(
+                    PathBuf::from("/nonexistent/postconf"),
+                    PathBuf::from("/nonexistent"),
+                    None,
+                ),
+                line_limit: 2048,
+                layout: self.layout.clone(),
+            }
         }
     }
 
@@ -1203,6 +1912,36 @@ mod tests {
         fs::metadata(path).unwrap().permissions().mode() & 0o7777
     }
 
+    /// Every name below `dir`, sorted (to show nothing was created).
+    fn tree(dir: &Path) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let e = e.unwrap();
+                names.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        names.sort();
+        names
+    }
+
+    fn is_root() -> bool {
+        euid() == 0
+    }
+
+    /// A root-only file standing in for `/etc/shadow`.
+    fn secret(root: &Path) -> (PathBuf, Vec<u8>) {
+        let path = root.join("shadow");
+        let bytes = b"root:$6$secret:19000:0:99999:7:::\n".to_vec();
+        fs::write(&path, &bytes).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        (path, bytes)
+    }
+
     #[test]
     fn save_batch_copies_queue_files_and_logs_byte_for_byte() {
         let q = Queue::new();
@@ -1211,32 +1950,18 @@ mod tests {
         let log = b"<bob@example.net>: connect to 127.0.0.1[127.0.0.1]:1: Connection refused\n";
         let one_path = q.put("deferred/A/A45E798E3F5", &one);
         let log_path = q.put("defer/A/A45E798E3F5", log);
-        let two_path = q.put("hold/B12345", &two);
-        let gone = q.queue_dir.join("deferred/C/C0FFEE123");
+        q.put("hold/B12345", &two);
         let backup_dir = q.root.join("backup");
-        let mut backup = Backup::open(&backup_dir, &q.queue_dir).unwrap();
+        let mut backup = q.open(&backup_dir).unwrap();
         let items = [
-            BackupItem {
-                queue: "deferred",
-                id: "A45E798E3F5",
-                path: &one_path,
-                log_paths: vec![
-                    ("defer", log_path.clone()),
-                    // No bounce log: not an error.
-                    ("bounce", q.queue_dir.join("bounce/A45E798E3F5")),
-                ],
-            },
-            BackupItem {
-                queue: "hold",
-                id: "B12345",
-                path: &two_path,
-                log_paths: Vec::new(),
-            },
+            q.item("deferred", "A45E798E3F5"),
+            q.item("hold", "B12345"),
+            // Gone since the scan.
             BackupItem {
                 queue: "deferred",
                 id: "C0FFEE123",
-                path: &gone,
-                log_paths: Vec::new(),
+                dev: 1,
+                ino: 1,
             },
         ];
         let results = backup.save_batch(&items);
@@ -1244,11 +1969,8 @@ mod tests {
         assert_eq!(ids, ["A45E798E3F5", "B12345", "C0FFEE123"]);
         assert!(results[0].1.is_ok(), "{:?}", results[0].1);
         assert!(results[1].1.is_ok(), "{:?}", results[1].1);
-        let err = format!("{:#}", results[2].1.as_ref().unwrap_err());
-        assert!(
-            err.contains("C0FFEE123") && err.contains("deferred/C/C0FFEE123"),
-            "{err}"
-        );
+        let err = results[2].1.as_ref().unwrap_err().to_string();
+        assert!(err.contains("deferred/C/C0FFEE123"), "{err}");
 
         assert_eq!(
             fs::read(backup_dir.join("deferred/A45E798E3F5")).unwrap(),
@@ -1261,20 +1983,24 @@ mod tests {
         assert_eq!(mode(&backup_dir), 0o700);
         assert_eq!(mode(&backup_dir.join("deferred")), 0o700);
         assert_eq!(mode(&backup_dir.join("deferred/A45E798E3F5")), 0o600);
+        assert_eq!(mode(&backup_dir.join(MANIFEST)), 0o600);
 
         let lines = manifest(&backup_dir);
         assert_eq!(lines.len(), 2, "only what was saved: {lines:?}");
+        assert_eq!(lines[0]["format"], 2);
         assert_eq!(lines[0]["queue"], "deferred");
         assert_eq!(lines[0]["id"], "A45E798E3F5");
         assert_eq!(lines[0]["file"], "deferred/A45E798E3F5");
         assert_eq!(lines[0]["logs"], json!({"defer": "defer/A45E798E3F5"}));
         assert_eq!(lines[0]["size"], one.len());
+        assert_eq!(lines[0]["sha256"], hex(&Sha256::digest(&one)));
         assert_eq!(lines[0]["sender"], "alice@example.org");
         assert_eq!(lines[0]["arrival_time"], 1_795_359_329);
         assert_eq!(
             lines[0]["recipients"],
             json!([{"address": "bob@example.net", "state": "todo"}])
         );
+        assert!(lines[0].get("logs_refused").is_none());
         assert_eq!(lines[1]["file"], "hold/B12345");
         assert_eq!(lines[1]["sender"], "", "the null sender");
         // The sources are untouched.
@@ -1289,17 +2015,13 @@ mod tests {
         let second = message(b"b@example.org", b"y@example.net", 1_795_999_999);
         let backup_dir = q.root.join("backup");
         let save = |bytes: &[u8]| {
-            let path = q.put("deferred/A/A45E798E3F5", bytes);
-            let log = q.put("defer/A/A45E798E3F5", b"log\n");
-            let mut backup = Backup::open(&backup_dir, &q.queue_dir).unwrap();
-            let item = BackupItem {
-                queue: "deferred",
-                id: "A45E798E3F5",
-                path: &path,
-                log_paths: vec![("defer", log)],
-            };
-            let results = backup.save_batch(&[item]);
-            results.into_iter().for_each(|(_, r)| r.unwrap());
+            q.put("deferred/A/A45E798E3F5", bytes);
+            q.put("defer/A/A45E798E3F5", b"log\n");
+            let mut backup = q.open(&backup_dir).unwrap();
+            let results = backup.save_batch(&[q.item("deferred", "A45E798E3F5")]);
+            results.into_iter().for_each(|(_, r)| {
+                r.unwrap();
+            });
         };
         save(&first);
         save(&first);
@@ -1339,17 +2061,17 @@ mod tests {
             q.root.join("elsewhere/../spool/backup"),
             q.root.join("link/backup"),
         ] {
-            let err = Backup::open(&dir, &q.queue_dir).unwrap_err();
+            let err = q.open(&dir).unwrap_err();
             assert!(
-                format!("{err:#}").contains("inside the queue directory"),
-                "{}: {err:#}",
+                err.to_string().contains("inside the queue directory"),
+                "{}: {err}",
                 dir.display()
             );
         }
         // Nothing was created in the queue directory.
         assert_eq!(fs::read_dir(&q.queue_dir).unwrap().count(), 0);
         // Beside it is fine.
-        Backup::open(&q.root.join("spool-backup"), &q.queue_dir).unwrap();
+        q.open(&q.root.join("spool-backup")).unwrap();
     }
 
     #[test]
@@ -1357,157 +2079,478 @@ mod tests {
         let q = Queue::new();
         let dir = q.root.join("etc");
         fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         fs::write(dir.join("passwd"), "root:x:0:0\n").unwrap();
-        let err = Backup::open(&dir, &q.queue_dir).unwrap_err();
+        let err = q.open(&dir).unwrap_err();
         assert!(
-            format!("{err:#}").contains("not a qsurgeon backup directory"),
-            "{err:#}"
+            err.to_string().contains("not a qsurgeon backup directory"),
+            "{err}"
         );
+        assert_eq!(tree(&dir), ["passwd"]);
         // An existing empty directory, or an earlier backup, is fine.
         let empty = q.root.join("empty");
         fs::create_dir_all(&empty).unwrap();
-        Backup::open(&empty, &q.queue_dir).unwrap();
-        Backup::open(&empty, &q.queue_dir).unwrap();
+        fs::set_permissions(&empty, fs::Permissions::from_mode(0o700)).unwrap();
+        q.open(&empty).unwrap();
+        q.open(&empty).unwrap();
     }
 
     #[test]
-    fn bad_ids_queue_names_and_log_kinds_are_refused_per_item() {
+    fn bad_ids_and_queue_names_are_refused_per_item() {
         let q = Queue::new();
-        let path = q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
-        let mut backup = Backup::open(&q.root.join("b"), &q.queue_dir).unwrap();
-        let item = |queue, id, kind| BackupItem {
-            queue,
-            id,
-            path: &path,
-            log_paths: vec![(kind, path.clone())],
-        };
+        q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
+        let mut backup = q.open(&q.root.join("b")).unwrap();
+        let good = q.item("deferred", "A1");
+        let item = |queue, id| BackupItem { queue, id, ..good };
         let results = backup.save_batch(&[
-            item("deferred", "../../x", "defer"),
-            item("../etc", "A1", "defer"),
-            item("defer", "A1", "defer"),
-            item("deferred", "A1", "../x"),
-            item("deferred", "A1", "defer"),
+            item("deferred", "../../x"),
+            item("../etc", "A1"),
+            item("defer", "A1"),
+            item("deferred", "A1"),
         ]);
         let ok: Vec<bool> = results.iter().map(|(_, r)| r.is_ok()).collect();
-        assert_eq!(ok, [false, false, false, false, true]);
+        assert_eq!(ok, [false, false, false, true]);
     }
 
-    /// The records of a stream, as `(type, payload)`.
-    fn records(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-        Records::new(bytes)
-            .map(|r| r.map(|r| (r.ty, r.payload.to_vec())).unwrap())
-            .collect()
+    // ---- a hostile backup directory ----------------------------------------
+
+    /// Backup::open and RestorePlan::load_with refuse `dir`, naming `what`;
+    /// nothing in `dir` changed.
+    fn assert_refused(q: &Queue, dir: &Path, what: &str) {
+        let before = tree(dir);
+        let err = q.open(dir).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, Error::Unsafe { .. }) && text.contains(what),
+            "{}: {text}",
+            dir.display()
+        );
+        let err = RestorePlan::load_with(dir, q.target()).unwrap_err();
+        assert!(
+            err.to_string().contains(what),
+            "restore {}: {err}",
+            dir.display()
+        );
+        assert_eq!(tree(dir), before, "nothing created in {}", dir.display());
     }
 
     #[test]
-    fn the_postdrop_stream_keeps_the_envelope_and_only_to_do_recipients() {
-        let long_line = vec![b'x'; 1300];
-        let bytes = QueueFileBuilder::new(b"", 1_795_359_329)
-            .attr_before_sender("sasl_username", b"mallory")
-            .attr_before_sender("envelope_id", b"QS-ENVID-0001")
-            .attr_before_sender("ret_flags", b"2")
-            .attr("encoding", b"8bit")
-            .attr("client_address", b"203.0.113.66")
-            .recipient_full(BuilderRecipient {
-                address: b"odd user@remote.example".to_vec(),
-                original: Some(b"alias@example.org".to_vec()),
-                notify_flags: 6,
-                dsn_orig_rcpt: Some(b"rfc822;alias@example.org".to_vec()),
-                done: false,
-            })
-            .recipient_full(BuilderRecipient {
-                address: b"gone@discard.example".to_vec(),
-                original: None,
-                notify_flags: 8,
-                dsn_orig_rcpt: None,
-                done: true,
-            })
-            .recipient("j\u{f6}rg@b\u{fc}cher.example".as_bytes())
-            .line(b"Subject: hi")
-            .line(b"")
-            .line(&long_line)
-            .build();
-        let stream = postdrop_stream(&bytes, 512).unwrap();
-        let want: Vec<(u8, Vec<u8>)> = vec![
-            (b'A', b"envelope_id=QS-ENVID-0001".to_vec()),
-            (b'A', b"ret_flags=2".to_vec()),
-            (b'A', b"rewrite_context=remote".to_vec()),
-            (b'S', b"".to_vec()),
-            (b'A', b"encoding=8bit".to_vec()),
-            (b'A', b"notify_flags=6".to_vec()),
-            (b'A', b"dsn_orig_rcpt=rfc822;alias@example.org".to_vec()),
-            (b'R', b"odd user@remote.example".to_vec()),
-            (b'R', "j\u{f6}rg@b\u{fc}cher.example".as_bytes().to_vec()),
-            (b'M', b"".to_vec()),
-            (b'N', b"Subject: hi".to_vec()),
-            (b'N', b"".to_vec()),
-            (b'L', vec![b'x'; 512]),
-            (b'L', vec![b'x'; 512]),
-            (b'N', vec![b'x'; 276]),
-            (b'X', b"".to_vec()),
-            (b'E', b"".to_vec()),
+    fn a_backup_dir_owned_by_another_user_is_refused() {
+        if !is_root() {
+            eprintln!("skipped: needs root to chown");
+            return;
+        }
+        let q = Queue::new();
+        let (shadow, secret_bytes) = secret(&q.root);
+        let dir = q.root.join("nobody");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        // What the attacker planted: the manifest onto a root-only file, the
+        // defer log directory onto a directory of theirs.
+        let theirs = q.root.join("cron.d");
+        fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::symlink(&shadow, dir.join(MANIFEST)).unwrap();
+        std::os::unix::fs::symlink(&theirs, dir.join("defer")).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        assert_refused(&q, &dir, "owned by uid 65534");
+        assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+        assert!(tree(&theirs).is_empty());
+    }
+
+    #[test]
+    fn a_group_or_world_writable_or_symlinked_backup_dir_is_refused() {
+        let q = Queue::new();
+        for (mode, what) in [
+            (0o770, "its group"),
+            (0o707, "everyone"),
+            (0o1777, "everyone"),
+        ] {
+            let dir = q.root.join(format!("dir{mode:o}"));
+            fs::create_dir(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+            assert_refused(&q, &dir, what);
+        }
+        let real = q.root.join("real");
+        fs::create_dir(&real).unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o700)).unwrap();
+        let link = q.root.join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_refused(&q, &link, "is a symbolic link");
+        assert!(tree(&real).is_empty());
+    }
+
+    #[test]
+    fn planted_symlinks_in_a_root_owned_backup_dir_are_refused() {
+        let q = Queue::new();
+        let (shadow, secret_bytes) = secret(&q.root);
+        let theirs = q.root.join("cron.d");
+        fs::create_dir(&theirs).unwrap();
+        for (name, target) in [
+            (MANIFEST, &shadow),
+            (MANIFEST, &theirs),
+            ("defer", &theirs),
+            ("deferred", &theirs),
+            (RESTORED, &shadow),
+            (RESTORED, &theirs),
+        ] {
+            let dir = q.root.join("backup");
+            let _ = fs::remove_dir_all(&dir);
+            // An earlier, good backup...
+            q.open(&dir).unwrap();
+            // ...with a symlink planted in it.
+            let _ = fs::remove_file(dir.join(name));
+            std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+            let err = q.open(&dir).unwrap_err();
+            assert!(
+                err.to_string().contains(name) && err.to_string().contains("symbolic link"),
+                "{name} -> {}: {err}",
+                target.display()
+            );
+            let err = RestorePlan::load_with(&dir, q.target()).unwrap_err();
+            assert!(
+                err.to_string().contains(name) && err.to_string().contains("symbolic link"),
+                "restore, {name} -> {}: {err}",
+                target.display()
+            );
+            assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+            assert!(tree(&theirs).is_empty(), "{name}: {:?}", tree(&theirs));
+        }
+        // A FIFO or a hard link as the manifest: not a file of ours either.
+        for (what, problem) in [("fifo", "a FIFO"), ("hard link", "more than one link")] {
+            let dir = q.root.join("backup");
+            let _ = fs::remove_dir_all(&dir);
+            q.open(&dir).unwrap();
+            fs::remove_file(dir.join(MANIFEST)).unwrap();
+            if what == "fifo" {
+                rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    dir.join(MANIFEST),
+                    rustix::fs::FileType::Fifo,
+                    Mode::from_raw_mode(0o600),
+                    0,
+                )
+                .unwrap();
+            } else {
+                fs::hard_link(&shadow, dir.join(MANIFEST)).unwrap();
+            }
+            let err = q.open(&dir).unwrap_err();
+            assert!(err.to_string().contains(problem), "{what}: {err}");
+            assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+        }
+        fs::remove_file(q.root.join("backup").join(MANIFEST)).unwrap();
+        q.open(&q.root.join("backup")).unwrap();
+        // restore's own record, opened for appending: never through a symlink.
+        std::os::unix::fs::symlink(&shadow, q.root.join("backup").join(RESTORED)).unwrap();
+        let dir = q.root.join("backup");
+        let fd = open_backup_dir(&dir, false).unwrap();
+        let err = open_append(fd.as_fd(), &dir, RESTORED).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+    }
+
+    #[test]
+    fn a_defer_subdirectory_planted_after_open_keeps_the_message() {
+        // The backup directory was checked at open; a symlink that appears
+        // later (only root could put it there) is still not followed.
+        let q = Queue::new();
+        q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
+        q.put("defer/A/A1", b"log\n");
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        let theirs = q.root.join("cron.d");
+        fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::symlink(&theirs, dir.join("defer")).unwrap();
+        let results = backup.save_batch(&[q.item("deferred", "A1")]);
+        let err = results[0].1.as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("defer") && err.contains("symbolic link"),
+            "{err}"
+        );
+        assert!(tree(&theirs).is_empty());
+        assert!(manifest(&dir).is_empty(), "not saved, so not deleted");
+    }
+
+    // ---- what the postfix user controls ------------------------------------
+
+    #[test]
+    fn a_queue_file_swapped_after_the_scan_is_not_saved() {
+        let q = Queue::new();
+        let (shadow, _) = secret(&q.root);
+        let original = message(b"a@example.org", b"b@example.net", 1);
+        for swap in ["another file", "a symlink", "a FIFO"] {
+            let path = q.put("deferred/A/A1", &original);
+            let scanned = q.item("deferred", "A1");
+            // Between the scan and the backup the postfix user swaps it.
+            if swap != "another file" {
+                fs::remove_file(&path).unwrap();
+            }
+            match swap {
+                "another file" => {
+                    // Created before the old one goes, so a new inode.
+                    let other = q.queue_dir.join("other");
+                    fs::write(&other, message(b"x@y", b"evil@z", 2)).unwrap();
+                    fs::rename(&other, &path).unwrap();
+                }
+                "a symlink" => std::os::unix::fs::symlink(&shadow, &path).unwrap(),
+                _ => rustix::fs::mknodat(
+                    rustix::fs::CWD,
+                    &path,
+                    rustix::fs::FileType::Fifo,
+                    Mode::from_raw_mode(0o600),
+                    0,
+                )
+                .unwrap(),
+            }
+            let dir = q.root.join(format!("backup-{}", swap.replace(' ', "-")));
+            let mut backup = q.open(&dir).unwrap();
+            let results = backup.save_batch(&[scanned]);
+            let err = results[0].1.as_ref().unwrap_err();
+            assert!(matches!(err, Error::Changed { .. }), "{swap}: {err}");
+            assert!(err.to_string().contains("deferred/A/A1"), "{swap}: {err}");
+            assert!(manifest(&dir).is_empty(), "{swap}");
+            assert_eq!(tree(&dir), [MANIFEST], "{swap}: nothing copied");
+            fs::remove_file(&path).unwrap();
+        }
+    }
+
+    #[test]
+    fn hostile_logs_are_not_copied_and_the_message_is_saved() {
+        let q = Queue::new();
+        let (shadow, _) = secret(&q.root);
+        let bytes = message(b"a@example.org", b"b@example.net", 1);
+        q.put("deferred/A/A1", &bytes);
+        q.put("deferred/B/B2", &bytes);
+        q.put("deferred/C/C3", &bytes);
+        q.put("deferred/D/D4", &bytes);
+        fs::create_dir_all(q.queue_dir.join("defer/A")).unwrap();
+        fs::create_dir_all(q.queue_dir.join("defer/B")).unwrap();
+        fs::create_dir_all(q.queue_dir.join("defer/C")).unwrap();
+        fs::create_dir_all(q.queue_dir.join("defer/D")).unwrap();
+        std::os::unix::fs::symlink(&shadow, q.queue_dir.join("defer/A/A1")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", q.queue_dir.join("defer/B/B2")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            q.queue_dir.join("defer/C/C3"),
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // A sparse log of 64 GB: read up to the cap, never sized from st_size.
+        let sparse = File::create(q.queue_dir.join("defer/D/D4")).unwrap();
+        sparse.set_len(64 << 30).unwrap();
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        let items = [
+            q.item("deferred", "A1"),
+            q.item("deferred", "B2"),
+            q.item("deferred", "C3"),
+            q.item("deferred", "D4"),
         ];
-        assert_eq!(records(&stream), want);
-        // Every record type is one postdrop accepts (REC_TYPE_POST_*).
-        assert!(records(&stream)
+        let results = backup.save_batch(&items);
+        let refusals: Vec<String> = results
             .iter()
-            .all(|(ty, _)| b"MFSRVAinXLNEAR".contains(ty)));
-    }
-
-    #[test]
-    fn the_postdrop_stream_follows_pointer_records_in_the_content() {
-        // A header replaced by a Milter: a pointer to the heap and back.
-        let mut w = RecordWriter::new();
-        w.record(b'T', b"1795359329 0");
-        w.record(b'S', b"a@example.org");
-        w.record(b'R', b"b@example.net");
-        w.record(b'M', b"");
-        let jump = w.pointer(0);
-        let back_to = w.position();
-        w.record(b'N', b"");
-        w.record(b'N', b"body");
-        w.record(b'X', b"");
-        w.record(b'E', b"");
-        let heap = w.position();
-        w.record(b'N', b"Subject: edited");
-        w.record(b'w', b"    0");
-        let back = w.pointer(0);
-        w.patch_pointer(jump, heap);
-        w.patch_pointer(back, back_to);
-        let stream = postdrop_stream(&w.into_bytes(), 2048).unwrap();
-        let content: Vec<Vec<u8>> = records(&stream)
-            .into_iter()
-            .skip_while(|(ty, _)| *ty != b'M')
-            .map(|(_, p)| p)
-            .collect();
-        let want: [&[u8]; 6] = [b"", b"Subject: edited", b"", b"body", b"", b""];
-        assert_eq!(content, want);
-    }
-
-    #[test]
-    fn a_message_with_nothing_left_to_deliver_has_no_stream() {
-        let bytes = QueueFileBuilder::new(b"a@example.org", 1)
-            .recipient_full(BuilderRecipient {
-                address: b"b@example.net".to_vec(),
-                original: None,
-                notify_flags: 0,
-                dsn_orig_rcpt: None,
-                done: true,
+            .map(|(id, r)| {
+                let saved = r.as_ref().unwrap_or_else(|e| panic!("{id}: {e}"));
+                assert_eq!(saved.refused_logs.len(), 1, "{id}: {saved:?}");
+                saved.refused_logs[0].clone()
             })
-            .line(b"x")
-            .build();
-        let err = postdrop_stream(&bytes, 2048).unwrap_err();
-        assert!(err.to_string().contains("no recipient left"), "{err}");
+            .collect();
+        assert!(
+            refusals[0].contains("defer/A/A1 is a symbolic link"),
+            "{refusals:?}"
+        );
+        assert!(
+            refusals[1].contains("defer/B/B2 is a symbolic link"),
+            "{refusals:?}"
+        );
+        assert!(refusals[2].contains("a FIFO"), "{refusals:?}");
+        assert!(refusals[3].contains("larger than"), "{refusals:?}");
+        let lines = manifest(&dir);
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0]["logs"], json!({}));
+        assert_eq!(lines[0]["logs_refused"]["defer"], "is a symbolic link");
+        assert_eq!(
+            lines[2]["logs_refused"]["defer"],
+            "is not a regular file (a FIFO)"
+        );
+        assert!(!dir.join("defer").exists(), "no log copied");
+        for id in ["A1", "B2", "C3", "D4"] {
+            assert_eq!(fs::read(dir.join("deferred").join(id)).unwrap(), bytes);
+        }
     }
 
     #[test]
-    fn postdrop_replies_are_parsed() {
-        let out = b"protocol\0postdrop\0queue_id\x004jXXK158vnz1SY32\0\0status\x000\0reason\0\0\0";
-        let groups = parse_attr0(out);
-        assert_eq!(groups.len(), 2, "{groups:?}");
-        assert_eq!(groups[0][1], ("queue_id".into(), "4jXXK158vnz1SY32".into()));
-        assert_eq!(groups[1][0], ("status".into(), "0".into()));
-        assert_eq!(groups[1][1], ("reason".into(), String::new()));
+    fn a_queue_file_over_the_limit_is_not_saved() {
+        let q = Queue::new();
+        let path = q.put("hold/A1", &message(b"a@b", b"c@d", 1));
+        // Sparse: 200 GB that take no room (the issue's planted hold file).
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(200 << 30)
+            .unwrap();
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        backup.set_queue_file_limit(1 << 20);
+        let results = backup.save_batch(&[q.item("hold", "A1")]);
+        let err = results[0].1.as_ref().unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. }), "{err}");
+        assert!(manifest(&dir).is_empty());
+    }
+
+    // ---- manifests and restore ---------------------------------------------
+
+    /// A backup of `A1` (to bob@example.net) and `B2`; returns its directory.
+    fn saved_backup(q: &Queue) -> PathBuf {
+        q.put(
+            "deferred/A/A1",
+            &message(b"alice@example.org", b"bob@example.net", 1_795_359_329),
+        );
+        q.put(
+            "hold/B2",
+            &message(b"", b"carol@example.net", 1_795_359_330),
+        );
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        for (_, r) in backup.save_batch(&[q.item("deferred", "A1"), q.item("hold", "B2")]) {
+            r.unwrap();
+        }
+        // Deleted from the queue, as postsuper would.
+        fs::remove_file(q.queue_dir.join("deferred/A/A1")).unwrap();
+        fs::remove_file(q.queue_dir.join("hold/B2")).unwrap();
+        dir
+    }
+
+    /// Replaces every `from` by `to` (same length) in a saved file.
+    fn edit(path: &Path, from: &[u8], to: &[u8]) {
+        assert_eq!(from.len(), to.len());
+        let mut bytes = fs::read(path).unwrap();
+        let len = bytes.len();
+        let mut found = 0;
+        for at in 0..len.saturating_sub(from.len() - 1) {
+            if bytes[at..at + from.len()] == *from {
+                bytes[at..at + to.len()].copy_from_slice(to);
+                found += 1;
+            }
+        }
+        assert!(found > 0);
+        fs::write(path, bytes).unwrap();
+        assert_eq!(fs::metadata(path).unwrap().len() as usize, len);
+    }
+
+    #[test]
+    fn restore_plans_what_was_saved() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert!(plan.failed.is_empty(), "{:?}", plan.failed);
+        let planned: Vec<(&str, &[Vec<u8>])> = plan
+            .messages
+            .iter()
+            .map(|m| (m.file.as_str(), m.recipients.as_slice()))
+            .collect();
+        assert_eq!(
+            planned,
+            [
+                ("deferred/A1", &[b"bob@example.net".to_vec()][..]),
+                ("hold/B2", &[b"carol@example.net".to_vec()][..])
+            ]
+        );
+    }
+
+    #[test]
+    fn an_edited_saved_file_is_refused_by_name() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        // Another recipient of the same length: the size still matches.
+        edit(
+            &dir.join("deferred/A1"),
+            b"bob@example.net",
+            b"eve@example.net",
+        );
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert_eq!(plan.failed.len(), 1, "{plan:?}");
+        assert_eq!(plan.failed[0].0, "deferred/A1");
+        assert!(plan.failed[0].1.contains("SHA-256"), "{:?}", plan.failed);
+        assert_eq!(plan.messages.len(), 1);
+        assert_eq!(plan.messages[0].file, "hold/B2");
+
+        // A manifest without hashes (format 1) still checks the recipients.
+        let text = fs::read_to_string(dir.join(MANIFEST)).unwrap();
+        let without: String = text
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("sha256");
+                v.to_string() + "\n"
+            })
+            .collect();
+        fs::write(dir.join(MANIFEST), without).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert_eq!(plan.failed.len(), 1, "{plan:?}");
+        assert!(
+            plan.failed[0]
+                .1
+                .contains("to-do recipients [\"eve@example.net\"]"),
+            "{:?}",
+            plan.failed
+        );
+    }
+
+    #[test]
+    fn bad_and_torn_manifest_lines_are_named_and_skipped() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let text = fs::read(dir.join(MANIFEST)).unwrap();
+        let mut lines = text.split_inclusive(|b| *b == b'\n');
+        let (first, second) = (lines.next().unwrap(), lines.next().unwrap());
+        let mut bad = Vec::new();
+        bad.extend_from_slice(first);
+        // Torn UTF-8 (a multi-byte character cut), then not JSON.
+        bad.extend_from_slice(b"{\"id\":\"C3\",\"sender\":\"j\xc3\"}\n");
+        bad.extend_from_slice(b"{\"id\": \"D4\", \"fi\n");
+        bad.extend_from_slice(second);
+        // A torn tail: a batch cut short.
+        bad.extend_from_slice(&second[..second.len() / 2]);
+        fs::write(dir.join(MANIFEST), &bad).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        let failed: Vec<&str> = plan.failed.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(failed, ["manifest.jsonl line 2", "manifest.jsonl line 3"]);
+        assert!(plan.failed[0].1.contains("not UTF-8"), "{:?}", plan.failed);
+        assert!(plan.failed[1].1.contains("not JSON"), "{:?}", plan.failed);
+        assert!(
+            plan.skipped
+                .iter()
+                .any(|(f, why)| f == "manifest.jsonl line 5" && why.contains("torn")),
+            "{:?}",
+            plan.skipped
+        );
+        // The rest is restored.
+        assert_eq!(plan.len(), 2);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_before_the_next_append() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let mut text = fs::read(dir.join(MANIFEST)).unwrap();
+        let good = text.len();
+        text.extend_from_slice(b"{\"format\":2,\"queue\":\"deferred\",\"id\":\"X");
+        fs::write(dir.join(MANIFEST), &text).unwrap();
+        q.put("deferred/C/C3", &message(b"a@b", b"c@d", 3));
+        let mut backup = q.open(&dir).unwrap();
+        assert_eq!(backup.torn_tail(), (text.len() - good) as u64);
+        for (_, r) in backup.save_batch(&[q.item("deferred", "C3")]) {
+            r.unwrap();
+        }
+        // Every line parses: the new one starts on a line of its own.
+        let ids: Vec<Value> = manifest(&dir)
+            .into_iter()
+            .map(|l| l["id"].clone())
+            .collect();
+        assert_eq!(ids, ["A1", "B2", "C3"]);
     }
 
     #[test]
@@ -1523,24 +2566,17 @@ mod tests {
         ] {
             assert!(parse_manifest_line(&line(bad)).is_err(), "{bad}");
         }
+        let bad_hash = json!({"id": "A1", "file": "deferred/A1", "sha256": "xyz"}).to_string();
+        assert!(parse_manifest_line(&bad_hash).is_err());
     }
 
     #[test]
     fn a_message_still_in_the_queue_is_recognised_by_id_and_arrival_time() {
         let q = Queue::new();
         q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1_795_359_329));
-        let plan = RestorePlan {
-            dir: q.root.join("backup"),
-            target: Target {
-                config_dir: None,
-                postdrop: PathBuf::from("/nonexistent/postdrop"),
-                line_limit: 2048,
-                layout: QueueLayout::with_defaults(&q.queue_dir),
-            },
-            messages: Vec::new(),
-            skipped: Vec::new(),
-            failed: Vec::new(),
-        };
+        let dir = q.root.join("backup");
+        q.open(&dir).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
         assert_eq!(
             plan.still_queued("A1", Some((1_795_359_329, 0))).as_deref(),
             Some("deferred/A/A1")

@@ -9,7 +9,9 @@
 //!   qsurgeon runs as root, often from cron (`PATH=/usr/bin:/bin`), and a `PATH` it did not
 //!   choose must not decide which `postsuper` root runs.
 //! - [`postsuper`]: batches of queue IDs on postsuper's stdin, per-ID outcomes from its stderr.
+//! - [`postdrop`]: re-injecting a saved queue file as `sendmail` would (`restore`).
 //! - [`postmulti`]: the instances of a multi-instance Postfix.
+//! - [`postqueue`]: `postqueue -j`, the queue as any user may see it.
 //! - [`local_sender`]: Postfix's address classes and map lookups (`postmap -q`), for
 //!   `--nonexistent-local-sender`.
 //!
@@ -19,7 +21,9 @@
 
 mod error;
 pub mod local_sender;
+pub mod postdrop;
 pub mod postmulti;
+pub mod postqueue;
 pub mod postsuper;
 
 use std::collections::HashMap;
@@ -181,6 +185,7 @@ impl Postfix {
             "smtputf8_enable",
             "empty_address_recipient",
             "duplicate_filter_limit",
+            "message_size_limit",
         ];
         let values = self.postconf(&names)?;
         let number = |i: usize| {
@@ -198,6 +203,7 @@ impl Postfix {
             smtputf8: postfix_bool(&values[4]),
             empty_address_recipient: values[5].trim().to_string(),
             duplicate_filter_limit: number(6)?,
+            queue_file_limit: queue_scan::open::queue_file_limit(number(7)? as u64),
         })
     }
 

@@ -1,8 +1,9 @@
 //! A typed query: the selection, the queues, what to read per message and
 //! the nonexistent-local-sender verdicts, run over a queue with
 //! [`Query::run`]. Each scan worker folds the messages it selects into its
-//! own accumulator ([`Fold`]); the accumulators are merged and the one
-//! result is returned, so callers need neither locks nor `Drop` tricks.
+//! own accumulator ([`Fold`]); the accumulators are merged
+//! (`queue_scan::scan_reduce`) and the one result is returned, so callers
+//! need neither locks nor `Drop` tricks.
 
 use std::collections::HashSet;
 
@@ -38,6 +39,10 @@ pub struct Query {
     pub local: Option<LocalSenderCheck>,
     /// "Now", for ages.
     pub ctx: select::Context,
+    /// The largest queue file read; larger ones are reported as errors
+    /// (default [`queue_scan::DEFAULT_QUEUE_FILE_LIMIT`]; an instance's is
+    /// `InstanceConfig::queue_file_limit`).
+    pub file_size_limit: u64,
 }
 
 impl Query {
@@ -55,6 +60,7 @@ impl Query {
             selection,
             local: None,
             ctx: select::Context::now(),
+            file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
         })
     }
 
@@ -78,7 +84,7 @@ impl Query {
         }
         let postfix = postfix.ok_or(Error::LocalSenderNeedsPostfix)?;
         let mut check = LocalSenderCheck::from_postfix(postfix)?;
-        let senders = local_senders(&check, layout, &self.queues);
+        let senders = local_senders(&check, layout, &self.queues, self.file_size_limit);
         check.resolve(senders.iter().map(Vec::as_slice))?;
         self.local = Some(check);
         Ok(Some(senders.len()))
@@ -92,8 +98,8 @@ impl Query {
     /// The scan options of this query.
     pub fn scan_options(&self) -> ScanOptions {
         ScanOptions {
-            queues: self.queues.clone(),
-            read: self.read,
+            file_size_limit: self.file_size_limit,
+            ..ScanOptions::new(self.queues.clone(), self.read)
         }
     }
 
@@ -106,7 +112,7 @@ impl Query {
         A: Fold,
         F: Fn() -> A + Sync,
     {
-        let folded = scan_reduce(
+        let folded = queue_scan::scan_reduce(
             layout,
             &self.scan_options(),
             progress,
@@ -147,6 +153,7 @@ fn local_senders(
     check: &LocalSenderCheck,
     layout: &QueueLayout,
     queues: &[&'static str],
+    file_size_limit: u64,
 ) -> HashSet<Vec<u8>> {
     struct Senders<'c> {
         check: &'c LocalSenderCheck,
@@ -171,8 +178,8 @@ fn local_senders(
         fn error(&mut self, _: ScanError) {}
     }
     let options = ScanOptions {
-        queues: queues.to_vec(),
-        read: ReadPlan::default(),
+        file_size_limit,
+        ..ScanOptions::new(queues.to_vec(), ReadPlan::default())
     };
     let make = || Senders {
         check,
@@ -183,66 +190,5 @@ fn local_senders(
         a.found.extend(b.found);
         a
     }
-    scan_reduce(layout, &options, &ScanProgress::default(), make, merge).found
-}
-
-/// Scans in parallel and returns the workers' visitors merged with
-/// `reduce` (a fresh visitor when nothing was scanned).
-///
-/// The one place where per-worker results are gathered: it has
-/// `queue_scan::scan_reduce`'s signature, and becomes a call to it once the
-/// scan crate has it. Until then each visitor is merged into the result
-/// as the scan drops it (at the end of its worker job, so `list`'s output
-/// buffers are written out as jobs end, not all at the end).
-fn scan_reduce<V, F, R>(
-    layout: &QueueLayout,
-    options: &ScanOptions,
-    progress: &ScanProgress,
-    make_visitor: F,
-    reduce: R,
-) -> V
-where
-    F: Fn() -> V + Sync,
-    R: Fn(V, V) -> V + Sync,
-    V: Visitor + Send,
-{
-    use std::sync::Mutex;
-    struct Collect<'c, V, R: Fn(V, V) -> V> {
-        visitor: Option<V>,
-        result: &'c Mutex<Option<V>>,
-        reduce: &'c R,
-    }
-    impl<V: Visitor, R: Fn(V, V) -> V> Visitor for Collect<'_, V, R> {
-        fn message(&mut self, msg: &Message<'_>) {
-            if let Some(v) = &mut self.visitor {
-                v.message(msg);
-            }
-        }
-        fn error(&mut self, error: ScanError) {
-            if let Some(v) = &mut self.visitor {
-                v.error(error);
-            }
-        }
-    }
-    impl<V, R: Fn(V, V) -> V> Drop for Collect<'_, V, R> {
-        fn drop(&mut self) {
-            if let Some(v) = self.visitor.take() {
-                let mut result = self.result.lock().unwrap_or_else(|e| e.into_inner());
-                *result = Some(match result.take() {
-                    Some(acc) => (self.reduce)(acc, v),
-                    None => v,
-                });
-            }
-        }
-    }
-    let result = Mutex::new(None);
-    queue_scan::scan(layout, options, progress, || Collect {
-        visitor: Some(make_visitor()),
-        result: &result,
-        reduce: &reduce,
-    });
-    result
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .unwrap_or_else(make_visitor)
+    queue_scan::scan_reduce(layout, &options, &ScanProgress::default(), make, merge).found
 }

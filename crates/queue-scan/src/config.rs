@@ -21,6 +21,9 @@ pub struct InstanceConfig {
     pub empty_address_recipient: String,
     /// `duplicate_filter_limit`: showq's logfile duplicate filter size.
     pub duplicate_filter_limit: usize,
+    /// The largest queue file the scan reads, from `message_size_limit`
+    /// ([`crate::open::queue_file_limit`]); larger files are named and skipped.
+    pub queue_file_limit: u64,
 }
 
 impl InstanceConfig {
@@ -32,6 +35,7 @@ impl InstanceConfig {
             smtputf8: true,
             empty_address_recipient: "MAILER-DAEMON".into(),
             duplicate_filter_limit: 1000,
+            queue_file_limit: crate::open::DEFAULT_QUEUE_FILE_LIMIT,
         }
     }
 }

@@ -15,6 +15,44 @@ pub const MESSAGE_QUEUES: &[&str] = &[
     "maildrop", "active", "incoming", "deferred", "hold", "corrupt",
 ];
 
+/// The queues every Postfix instance has (`postfix-files`): a queue
+/// directory without any of them is not one.
+pub const CORE_QUEUES: &[&str] = &["maildrop", "incoming", "active", "deferred", "hold"];
+
+/// Why a directory is not a usable queue directory.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// None of [`CORE_QUEUES`] is a directory in it.
+    NotAQueueDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// It could not be looked at.
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayoutError::NotAQueueDirectory { path } => write!(
+                f,
+                "{}: not a Postfix queue directory (none of {} is there)",
+                path.display(),
+                CORE_QUEUES.join(", ")
+            ),
+            LayoutError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for LayoutError {}
+
 /// The 52 digits of long queue IDs (`src/global/safe_ultostr.c`): digits,
 /// then consonants.
 const BASE52: &[u8] = b"0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
@@ -87,6 +125,16 @@ impl QueueLayout {
     pub fn push_path(&self, path: &mut PathBuf, queue: &str, id: &str) {
         path.clear();
         path.push(&self.queue_dir);
+        self.push_hashed(path, queue, id);
+    }
+
+    /// Like [`QueueLayout::push_path`], relative to the queue directory.
+    pub fn push_relative_path(&self, path: &mut PathBuf, queue: &str, id: &str) {
+        path.clear();
+        self.push_hashed(path, queue, id);
+    }
+
+    fn push_hashed(&self, path: &mut PathBuf, queue: &str, id: &str) {
         path.push(queue);
         if self.is_hashed(queue) {
             let mut key = [0u8; 8];
@@ -104,18 +152,39 @@ impl QueueLayout {
     /// message that moves between queues meanwhile is still found. Returns
     /// the queue and the path relative to the queue directory.
     pub fn find(&self, id: &str) -> std::io::Result<Option<(&'static str, PathBuf)>> {
-        for _pass in 0..2 {
-            for &queue in POSTCAT_SEARCH_ORDER {
-                let relative = self.relative_path(queue, id);
-                match std::fs::symlink_metadata(self.queue_dir.join(&relative)) {
-                    Ok(meta) if meta.is_file() => return Ok(Some((queue, relative))),
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
+        // Through the safe open (crate::open): no lstat-then-open race, no
+        // symlink followed anywhere on the way.
+        match crate::open::find_queue_file(self, id) {
+            Ok(found) => Ok(found.map(|f| (f.queue, f.relative))),
+            Err(e) => Err(std::io::Error::other(e)),
         }
-        Ok(None)
+    }
+
+    /// Checks that the queue directory looks like one: at least one of the
+    /// queues every Postfix instance has (maildrop, incoming, active,
+    /// deferred, hold) is a directory there. A mistyped `--queue-dir` is
+    /// then an error, not an empty queue.
+    pub fn check(&self) -> Result<(), LayoutError> {
+        let meta = match std::fs::metadata(&self.queue_dir) {
+            Ok(meta) => meta,
+            Err(error) => {
+                return Err(LayoutError::Io {
+                    path: self.queue_dir.clone(),
+                    error,
+                })
+            }
+        };
+        let found = meta.is_dir()
+            && CORE_QUEUES.iter().any(|q| {
+                std::fs::symlink_metadata(self.queue_dir.join(q)).is_ok_and(|m| m.is_dir())
+            });
+        if found {
+            Ok(())
+        } else {
+            Err(LayoutError::NotAQueueDirectory {
+                path: self.queue_dir.clone(),
+            })
+        }
     }
 
     /// The queue directory.

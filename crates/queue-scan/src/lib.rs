@@ -3,17 +3,20 @@
 //!
 //! - [`layout`]: queue names, hashed paths, queue ID syntax.
 //! - [`config`]: an instance's settings that the scan and printers need.
-//! - [`scan`]: the parallel scan and the per-message view it lends out.
+//! - [`open`]: the one safe way to open queue files and logs.
+//! - [`scan`](mod@scan): the parallel scan and the per-message view it lends out.
 
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod layout;
+pub mod open;
 pub mod scan;
 
 pub use config::InstanceConfig;
-pub use layout::{is_valid_queue_id, QueueLayout, MESSAGE_QUEUES};
+pub use layout::{is_valid_queue_id, LayoutError, QueueLayout, MESSAGE_QUEUES};
+pub use open::{FileInfo, OpenError, OpenErrorKind, DEFAULT_QUEUE_FILE_LIMIT};
 pub use scan::{
-    read_one, scan, FileInfo, Message, ReadPlan, ScanError, ScanErrorKind, ScanOptions,
-    ScanProgress, ScanStats, Visitor,
+    read_one, read_one_with_limit, scan, scan_reduce, Message, ReadPlan, ScanError, ScanErrorKind,
+    ScanOptions, ScanProgress, ScanStats, Visitor,
 };

@@ -15,6 +15,18 @@
 //! seen, and may be seen twice (showq may list it twice too): consumers
 //! that must count each message once key on device, inode and ID.
 //!
+//! Every file is opened through [`crate::open`]: relative to the listed
+//! directory's descriptor, never through a symlink, without blocking on a
+//! FIFO, regular files only, and read within [`ScanOptions::file_size_limit`]
+//! (defer logs within [`crate::open::LOG_FILE_LIMIT`]). What it refuses is
+//! reported to the visitor by path and the scan goes on; the directories
+//! are listed from their descriptors too, hash subdirectories entered with
+//! `O_NOFOLLOW`.
+//!
+//! Results come back per worker job: [`scan_reduce`] folds each job's
+//! files into a visitor and reduces the visitors into one; [`scan`] leaves
+//! the merging to the visitors' `Drop`.
+//!
 //! Each rayon worker owns its buffers (file bytes, defer log, envelope,
 //! headers) and reuses them from file to file. The content between the
 //! envelope and the extracted segment is not read unless headers are asked
@@ -22,17 +34,21 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::FileExt;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use queue_file::{Envelope, FileView, Headers, SizeRecord};
 use rayon::prelude::*;
-use rustix::fs::{FileType, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::layout::{is_valid_queue_id, QueueLayout};
+pub use crate::open::FileInfo;
+use crate::open::{
+    effective_limit, open_regular_at, read_bounded, read_exact_or_eof, OpenErrorKind,
+    LOG_FILE_LIMIT,
+};
 
 /// How much of a file the first read takes: most queue files of real mail
 /// are smaller, so one read gets the whole file.
@@ -58,23 +74,23 @@ pub struct ScanOptions {
     pub queues: Vec<&'static str>,
     /// What to read per message.
     pub read: ReadPlan,
+    /// The largest queue file read, in bytes: a larger one is reported as
+    /// an error ("larger than the N-byte limit") and the scan goes on.
+    /// Derive it from `message_size_limit` with
+    /// [`crate::open::queue_file_limit`]; 0 means
+    /// [`crate::open::HARD_QUEUE_FILE_LIMIT`].
+    pub file_size_limit: u64,
 }
 
-/// File facts from `fstat`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileInfo {
-    /// Size in bytes.
-    pub size: u64,
-    /// `st_mode` (permission bits carry meaning: 0700 complete, 0010
-    /// forced to expire).
-    pub mode: u32,
-    /// Modification time, epoch seconds (the next retry time for deferred
-    /// mail).
-    pub mtime: i64,
-    /// Inode number (short queue IDs encode it).
-    pub inode: u64,
-    /// Device number.
-    pub device: u64,
+impl ScanOptions {
+    /// The given queues and plan, with [`crate::open::DEFAULT_QUEUE_FILE_LIMIT`].
+    pub fn new(queues: Vec<&'static str>, read: ReadPlan) -> ScanOptions {
+        ScanOptions {
+            queues,
+            read,
+            file_size_limit: crate::open::DEFAULT_QUEUE_FILE_LIMIT,
+        }
+    }
 }
 
 /// One decoded message, lent to a [`Visitor`].
@@ -145,11 +161,17 @@ pub struct ScanError {
 
 /// What went wrong with a file.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ScanErrorKind {
     /// Reading failed.
     Io(io::Error),
     /// The bytes are not a sound queue file.
     Decode(queue_file::Error),
+    /// The file was refused by the safe open ([`crate::open`]): not a
+    /// regular file (a symlink, FIFO, device, directory), or larger than
+    /// the limit. For a defer log the message itself is still visited,
+    /// without its log.
+    Open(OpenErrorKind),
 }
 
 impl fmt::Display for ScanError {
@@ -157,6 +179,7 @@ impl fmt::Display for ScanError {
         match &self.kind {
             ScanErrorKind::Io(e) => write!(f, "{}: {e}", self.path.display()),
             ScanErrorKind::Decode(e) => write!(f, "{}: {e}", self.path.display()),
+            ScanErrorKind::Open(e) => write!(f, "{}: {e}", self.path.display()),
         }
     }
 }
@@ -246,38 +269,63 @@ impl DirListing {
     }
 }
 
-/// Lists `dir` (a queue or one of its hash subdirectories) into
-/// `listings`, entering one-character subdirectories as showq does.
+/// Lists the queue `queue` into `listings` (see [`list_dir`]). The queue
+/// itself is reached by path: the queue directory belongs to root
+/// (`postfix-files`), so the postfix user cannot plant a symlink there.
+fn list_queue(
+    layout: &QueueLayout,
+    queue: &'static str,
+    progress: &ScanProgress,
+    listings: &mut Vec<DirListing>,
+    errors: &mut Vec<ScanError>,
+) {
+    let dir = layout.queue_dir.join(queue);
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match rustix::fs::open(&dir, flags, Mode::empty()) {
+        Ok(fd) => list_dir(layout, queue, dir, fd, &[], progress, listings, errors),
+        Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => errors.push(ScanError {
+            path: dir,
+            kind: ScanErrorKind::Io(e.into()),
+        }),
+    }
+}
+
+/// Lists the open directory `fd` at `dir` (a queue or one of its hash
+/// subdirectories) into `listings`, entering one-character subdirectories
+/// as showq does. Everything is read from and opened relative to the
+/// descriptors, subdirectories with `O_NOFOLLOW`: the postfix user owns
+/// these directories, and a hash directory swapped for a symlink is not
+/// entered.
+#[allow(clippy::too_many_arguments)]
 fn list_dir(
     layout: &QueueLayout,
     queue: &'static str,
     dir: PathBuf,
+    fd: OwnedFd,
     hash_dirs: &[u8],
     progress: &ScanProgress,
     listings: &mut Vec<DirListing>,
     errors: &mut Vec<ScanError>,
 ) {
-    let entries = match std::fs::read_dir(&dir) {
+    let mut entries = match rustix::fs::Dir::read_from(&fd) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
         Err(e) => {
             errors.push(ScanError {
                 path: dir,
-                kind: ScanErrorKind::Io(e),
+                kind: ScanErrorKind::Io(e.into()),
             });
             return;
         }
     };
-    let dir_flags =
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC;
     let mut listing = DirListing {
         queue,
-        dir: dir.clone(),
-        dir_fd: rustix::fs::open(&dir, dir_flags, rustix::fs::Mode::empty()).ok(),
+        dir,
+        dir_fd: None,
         names: String::new(),
         ends: Vec::new(),
     };
-    let mut subdirs = Vec::new();
+    let mut subdirs: Vec<u8> = Vec::new();
     // Files Postfix will look at sit exactly under the hash directories
     // mail_queue_path() would build for them (src/global/mail_queue.c).
     let expected_depth = if layout.is_hashed(queue) {
@@ -285,22 +333,34 @@ fn list_dir(
     } else {
         0
     };
-    for entry in entries {
+    while let Some(entry) = entries.read() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
                 errors.push(ScanError {
-                    path: dir.clone(),
-                    kind: ScanErrorKind::Io(e),
+                    path: listing.dir.clone(),
+                    kind: ScanErrorKind::Io(e.into()),
                 });
-                continue;
+                break;
             }
         };
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if name == "." || name == ".." {
+            continue;
+        }
         if name.len() == 1 {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                subdirs.push((name.as_bytes()[0], entry.path()));
+            let is_dir = match entry.file_type() {
+                FileType::Directory => true,
+                // No d_type from this filesystem: ask, without following a
+                // symlink.
+                FileType::Unknown => rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory),
+                _ => false,
+            };
+            if is_dir {
+                subdirs.push(name.as_bytes()[0]);
             }
             continue;
         }
@@ -319,18 +379,41 @@ fn list_dir(
         listing.names.push_str(name);
         listing.ends.push(listing.names.len() as u32);
     }
+    drop(entries);
     progress
         .listed
         .fetch_add(listing.ends.len() as u64, Ordering::Relaxed);
-    if !listing.ends.is_empty() {
-        listings.push(listing);
-    }
-    subdirs.sort();
+    subdirs.sort_unstable();
     let mut deeper = hash_dirs.to_vec();
-    for (name, sub) in subdirs {
-        deeper.push(name);
-        list_dir(layout, queue, sub, &deeper, progress, listings, errors);
-        deeper.pop();
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    for name in subdirs {
+        let name_str = [name];
+        let name_str = std::str::from_utf8(&name_str).unwrap_or("_");
+        let sub = listing.dir.join(name_str);
+        match rustix::fs::openat(&fd, name_str, dir_flags, Mode::empty()) {
+            Ok(sub_fd) => {
+                deeper.push(name);
+                list_dir(
+                    layout, queue, sub, sub_fd, &deeper, progress, listings, errors,
+                );
+                deeper.pop();
+            }
+            // Gone, or swapped for a symlink (ELOOP/ENOTDIR) since listed.
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => errors.push(ScanError {
+                path: sub,
+                kind: match e {
+                    rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => ScanErrorKind::Open(
+                        OpenErrorKind::NotRegular(crate::open::FileKind::Symlink),
+                    ),
+                    e => ScanErrorKind::Io(e.into()),
+                },
+            }),
+        }
+    }
+    if !listing.ends.is_empty() {
+        listing.dir_fd = Some(fd);
+        listings.push(listing);
     }
 }
 
@@ -350,16 +433,7 @@ fn list_again(
     let scratch = ScanProgress::default();
     let mut again = Vec::new();
     for &queue in &options.queues {
-        let dir = layout.queue_dir.join(queue);
-        list_dir(
-            layout,
-            queue,
-            dir,
-            &[],
-            &scratch,
-            &mut again,
-            &mut Vec::new(),
-        );
+        list_queue(layout, queue, &scratch, &mut again, &mut Vec::new());
     }
     let mut seen: Vec<&str> = listings
         .iter()
@@ -396,9 +470,15 @@ fn list_again(
 struct Job<'j> {
     layout: &'j QueueLayout,
     read: ReadPlan,
+    /// The largest queue file read.
+    limit: u64,
     queue: &'static str,
     dir: &'j Path,
-    dir_fd: Option<std::os::fd::BorrowedFd<'j>>,
+    /// The queue directory, open: logs, and files looked for in other
+    /// queues, are opened relative to it.
+    queue_fd: BorrowedFd<'j>,
+    /// The listed directory, open; `None` to open by the layout's path.
+    dir_fd: Option<BorrowedFd<'j>>,
     /// Every queue of the scan, where a file gone from `queue` is looked for.
     queues: &'j [&'static str],
 }
@@ -406,6 +486,7 @@ struct Job<'j> {
 /// Per-worker reusable state.
 struct Worker {
     path: PathBuf,
+    relative: PathBuf,
     log_path: PathBuf,
     buf: Vec<u8>,
     log: Vec<u8>,
@@ -416,13 +497,17 @@ struct Worker {
 enum Skip {
     InProgress,
     Vanished,
-    NotAFile,
 }
+
+/// What `read_file` got: the open file (for a later whole read from the
+/// same descriptor), its facts, and where its bytes sit in the buffer.
+type Read = (File, FileInfo, ViewParts);
 
 impl Worker {
     fn new() -> Worker {
         Worker {
             path: PathBuf::new(),
+            relative: PathBuf::new(),
             log_path: PathBuf::new(),
             buf: Vec::with_capacity(FIRST_READ * 2),
             log: Vec::new(),
@@ -442,52 +527,28 @@ impl Worker {
         let Job {
             layout,
             read,
-            mut queue,
-            dir,
-            dir_fd,
-            queues,
+            limit,
+            queue_fd,
+            ..
         } = *job;
-        self.path.clear();
-        self.path.push(dir);
-        self.path.push(id);
-        let mut read_result = self.read_file(read, dir_fd, id);
-        // Gone from where it was listed: qmgr or postsuper may have renamed it
-        // into another queue (deferred -> active -> deferred on every retry),
-        // a move that would otherwise hide a live message from this scan.
-        // Two passes over the queues, as postsuper makes, catch one that moved
-        // on again while we looked.
-        'find: for _ in 0..2 {
-            for &other in queues {
-                if !matches!(read_result, Ok(Err(Skip::Vanished))) {
-                    break 'find;
-                }
-                layout.push_path(&mut self.path, other, id);
-                read_result = self.read_file(read, None, id);
-                queue = other;
-            }
-        }
-        let (info, view_parts) = match read_result {
+        let (read_result, queue) = self.locate(job, id);
+        let (file, info, view_parts) = match read_result {
             Ok(Ok(read)) => read,
             Ok(Err(skip)) => {
                 let counter = match skip {
                     Skip::InProgress => &progress.in_progress,
                     Skip::Vanished => &progress.vanished,
-                    Skip::NotAFile => &progress.unreadable,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
                 return;
             }
-            Err(e) => {
-                progress.unreadable.fetch_add(1, Ordering::Relaxed);
-                visitor.error(ScanError {
-                    path: self.path.clone(),
-                    kind: ScanErrorKind::Io(e),
-                });
+            Err(kind) => {
+                self.open_error(kind, visitor, progress);
                 return;
             }
         };
         let defer_log = if read.defer_log {
-            self.read_log(layout, "defer", id)
+            self.read_log(layout, queue_fd, "defer", id, visitor)
         } else {
             false
         };
@@ -503,14 +564,11 @@ impl Worker {
             || matches!(&headers_read, Err(e) if e.is_not_loaded());
         if needs_whole {
             // The envelope or headers reach into what was not read: read
-            // the whole file and decode again.
+            // the whole file, from the same descriptor, and decode again.
             self.spare = envelope.recycle();
-            if let Err(e) = self.read_whole(info.size) {
-                progress.unreadable.fetch_add(1, Ordering::Relaxed);
-                visitor.error(ScanError {
-                    path: self.path.clone(),
-                    kind: ScanErrorKind::Io(e),
-                });
+            self.buf.clear();
+            if let Err(kind) = read_bounded(&file, 0, info.size, limit, &mut self.buf) {
+                self.open_error(kind, visitor, progress);
                 return;
             }
             envelope = std::mem::take(&mut self.spare).recycle();
@@ -520,6 +578,7 @@ impl Worker {
                 headers_read = self.headers.read(view, envelope.content_offset);
             }
         }
+        drop(file);
         let view = if needs_whole {
             FileView::whole(&self.buf)
         } else {
@@ -550,65 +609,114 @@ impl Worker {
         self.spare = envelope.recycle();
     }
 
-    /// Opens, checks and reads the parts of `self.path` that the plan
-    /// needs. The outer error is an I/O failure; the inner one a file
-    /// that is skipped.
+    /// Reads the file where it was listed, or, when it is gone from there,
+    /// where Postfix moved it: qmgr or postsuper may have renamed it into
+    /// another queue (deferred -> active -> deferred on every retry), a move
+    /// that would otherwise hide a live message from this scan. Two passes
+    /// over the queues, as postsuper makes, catch one that moved on again
+    /// while we looked. Returns the outcome and the queue it was read in.
+    fn locate(
+        &mut self,
+        job: &Job<'_>,
+        id: &str,
+    ) -> (Result<Result<Read, Skip>, OpenErrorKind>, &'static str) {
+        let Job {
+            layout,
+            read,
+            limit,
+            mut queue,
+            dir,
+            queue_fd,
+            dir_fd,
+            queues,
+        } = *job;
+        self.path.clear();
+        self.path.push(dir);
+        self.path.push(id);
+        let mut read_result = match dir_fd {
+            Some(fd) => self.read_file(read, limit, fd, Path::new(id)),
+            None => {
+                layout.push_relative_path(&mut self.relative, queue, id);
+                let relative = std::mem::take(&mut self.relative);
+                let result = self.read_file(read, limit, queue_fd, &relative);
+                self.relative = relative;
+                result
+            }
+        };
+        'find: for _ in 0..2 {
+            for &other in queues {
+                if !matches!(read_result, Ok(Err(Skip::Vanished))) {
+                    break 'find;
+                }
+                layout.push_path(&mut self.path, other, id);
+                layout.push_relative_path(&mut self.relative, other, id);
+                let relative = std::mem::take(&mut self.relative);
+                read_result = self.read_file(read, limit, queue_fd, &relative);
+                self.relative = relative;
+                queue = other;
+            }
+        }
+        (read_result, queue)
+    }
+
+    /// A file that could not be opened or read: counted and named.
+    fn open_error<V: Visitor>(
+        &self,
+        kind: OpenErrorKind,
+        visitor: &mut V,
+        progress: &ScanProgress,
+    ) {
+        progress.unreadable.fetch_add(1, Ordering::Relaxed);
+        visitor.error(ScanError {
+            path: self.path.clone(),
+            kind: match kind {
+                OpenErrorKind::Io(e) => ScanErrorKind::Io(e),
+                kind => ScanErrorKind::Open(kind),
+            },
+        });
+    }
+
+    /// Opens `relative` under `dir` through the safe open, checks it and
+    /// reads the parts that the plan needs. The outer error is a file that
+    /// could not be read (not a regular file, too large, I/O); the inner one
+    /// a file that is skipped.
     fn read_file(
         &mut self,
         read: ReadPlan,
-        dir_fd: Option<BorrowedFd<'_>>,
-        id: &str,
-    ) -> io::Result<Result<(FileInfo, ViewParts), Skip>> {
-        // O_NOFOLLOW: like mail_open_ok()'s lstat, a symlink is not a
-        // message.
-        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        let opened = match dir_fd {
-            Some(dir) => rustix::fs::openat(dir, id, flags, Mode::empty()),
-            None => rustix::fs::open(&self.path, flags, Mode::empty()),
+        limit: u64,
+        dir: BorrowedFd<'_>,
+        relative: &Path,
+    ) -> Result<Result<Read, Skip>, OpenErrorKind> {
+        let (file, info) = match open_regular_at(dir, relative) {
+            Ok(opened) => opened,
+            Err(OpenErrorKind::NotFound) => return Ok(Err(Skip::Vanished)),
+            Err(e) => return Err(e),
         };
-        let fd = match opened {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => return Ok(Err(Skip::Vanished)),
-            Err(rustix::io::Errno::LOOP) => return Ok(Err(Skip::NotAFile)),
-            Err(e) => return Err(e.into()),
-        };
-        let stat = rustix::fs::fstat(&fd)?;
-        let mode = stat.st_mode as u32;
-        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-            return Ok(Err(Skip::NotAFile));
-        }
         // mail_open_ok(): complete files have owner bits rwx.
-        if mode & 0o700 != 0o700 {
+        if info.mode & 0o700 != 0o700 {
             return Ok(Err(Skip::InProgress));
         }
-        let info = FileInfo {
-            size: stat.st_size as u64,
-            mode,
-            mtime: stat.st_mtime as i64,
-            inode: stat.st_ino as u64,
-            device: stat.st_dev as u64,
-        };
-        let file = File::from(fd);
         let size = info.size;
+        // Checked before any read: a planted sparse file of any apparent
+        // size costs one fstat.
+        if size > limit {
+            return Err(OpenErrorKind::TooLarge { size, limit });
+        }
         self.buf.clear();
-        read_up_to(&file, 0, size.min(FIRST_READ as u64), &mut self.buf)?;
+        read_exact_or_eof(&file, 0, size.min(FIRST_READ as u64), &mut self.buf)?;
         if (self.buf.len() as u64) < size.min(FIRST_READ as u64) {
             // The file shrank under us: it was removed or rewritten.
             return Ok(Err(Skip::Vanished));
         }
         if self.buf.len() as u64 >= size {
-            return Ok(Ok((info, ViewParts::Whole)));
+            return Ok(Ok((file, info, ViewParts::Whole)));
         }
         // A large file: use the size record to read the envelope, then the
         // extracted segment from X to the end, skipping the content.
         let Some((data_offset, x_offset)) = size_record_offsets(&self.buf) else {
-            read_up_to(
-                &file,
-                self.buf.len() as u64,
-                size - self.buf.len() as u64,
-                &mut self.buf,
-            )?;
-            return Ok(Ok((info, ViewParts::Whole)));
+            let had = self.buf.len() as u64;
+            read_exact_or_eof(&file, had, size - had, &mut self.buf)?;
+            return Ok(Ok((file, info, ViewParts::Whole)));
         };
         let mut head_end = data_offset;
         if read.headers {
@@ -616,28 +724,21 @@ impl Worker {
         }
         let head_end = head_end.max(self.buf.len() as u64).min(size);
         if head_end >= x_offset {
-            read_up_to(
-                &file,
-                self.buf.len() as u64,
-                size - self.buf.len() as u64,
-                &mut self.buf,
-            )?;
-            return Ok(Ok((info, ViewParts::Whole)));
+            let had = self.buf.len() as u64;
+            read_exact_or_eof(&file, had, size - had, &mut self.buf)?;
+            return Ok(Ok((file, info, ViewParts::Whole)));
         }
-        read_up_to(
-            &file,
-            self.buf.len() as u64,
-            head_end - self.buf.len() as u64,
-            &mut self.buf,
-        )?;
+        let had = self.buf.len() as u64;
+        read_exact_or_eof(&file, had, head_end - had, &mut self.buf)?;
         let head_len = self.buf.len();
-        read_up_to(
+        read_exact_or_eof(
             &file,
             x_offset,
             size.saturating_sub(x_offset),
             &mut self.buf,
         )?;
         Ok(Ok((
+            file,
             info,
             ViewParts::Split {
                 head_len,
@@ -646,24 +747,37 @@ impl Worker {
         )))
     }
 
-    fn read_whole(&mut self, size: u64) -> io::Result<()> {
-        self.buf.clear();
-        let file = File::open(&self.path)?;
-        read_up_to(&file, 0, size, &mut self.buf)?;
-        let mut rest = Vec::new();
-        (&file).read_to_end(&mut rest)?;
-        self.buf.extend_from_slice(&rest);
-        Ok(())
-    }
-
-    /// Reads the `kind` logfile of `id` into `self.log`; false when there is none.
-    fn read_log(&mut self, layout: &QueueLayout, kind: &str, id: &str) -> bool {
-        self.log_path.clear();
-        layout.push_path(&mut self.log_path, kind, id);
+    /// Reads the `kind` logfile of `id` into `self.log` through the safe
+    /// open; false when there is none. A log that is not a regular file or
+    /// is larger than [`LOG_FILE_LIMIT`] is reported to the visitor (by its
+    /// path) and not read.
+    fn read_log<V: Visitor>(
+        &mut self,
+        layout: &QueueLayout,
+        queue_fd: BorrowedFd<'_>,
+        kind: &str,
+        id: &str,
+        visitor: &mut V,
+    ) -> bool {
         self.log.clear();
-        match File::open(&self.log_path) {
-            Ok(mut file) => file.read_to_end(&mut self.log).is_ok(),
-            Err(_) => false,
+        layout.push_relative_path(&mut self.log_path, kind, id);
+        let result = open_regular_at(queue_fd, &self.log_path).and_then(|(file, info)| {
+            read_bounded(&file, 0, info.size, LOG_FILE_LIMIT, &mut self.log)
+        });
+        match result {
+            Ok(()) => true,
+            Err(OpenErrorKind::NotFound) => false,
+            Err(e) => {
+                self.log.clear();
+                visitor.error(ScanError {
+                    path: layout.queue_dir.join(&self.log_path),
+                    kind: match e {
+                        OpenErrorKind::Io(e) => ScanErrorKind::Io(e),
+                        e => ScanErrorKind::Open(e),
+                    },
+                });
+                false
+            }
         }
     }
 }
@@ -687,26 +801,6 @@ impl ViewParts {
     }
 }
 
-/// Appends up to `len` bytes at `offset` of `file` to `buf` (fewer at EOF).
-fn read_up_to(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
-    let start = buf.len();
-    buf.resize(start + len as usize, 0);
-    let mut filled = 0;
-    while filled < len as usize {
-        match file.read_at(&mut buf[start + filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(start);
-                return Err(e);
-            }
-        }
-    }
-    buf.truncate(start + filled);
-    Ok(())
-}
-
 /// The content's start and the `X` record's offset, from a `C` record at
 /// the start of `head`.
 fn size_record_offsets(head: &[u8]) -> Option<(u64, u64)> {
@@ -720,7 +814,9 @@ fn size_record_offsets(head: &[u8]) -> Option<(u64, u64)> {
 
 /// Scans the queues of `layout` named in `options`, calling a visitor made
 /// by `make_visitor` for every message, in parallel. Directory listing
-/// errors are reported to a visitor too.
+/// errors are reported to a visitor too. Visitors are made per worker job
+/// and dropped when the scan ends; to combine their results without a
+/// `Drop` and a lock, use [`scan_reduce`].
 pub fn scan<V, F>(
     layout: &QueueLayout,
     options: &ScanOptions,
@@ -730,58 +826,122 @@ pub fn scan<V, F>(
     F: Fn() -> V + Sync,
     V: Visitor + Send,
 {
+    scan_reduce(layout, options, progress, make_visitor, |a, b| {
+        drop(b);
+        a
+    });
+}
+
+/// Scans the queues of `layout` named in `options` in parallel and returns
+/// the visitors' results combined: each worker job folds its share of the
+/// files into a visitor made by `make_visitor`, and `reduce` merges two
+/// visitors into one until one is left (rayon's `fold` + `reduce`). With
+/// no file to scan, the result is a fresh visitor. Directory listing
+/// errors go to a visitor too.
+///
+/// ```no_run
+/// use queue_scan::{scan_reduce, Message, QueueLayout, ReadPlan, ScanError, ScanOptions,
+///                  ScanProgress, Visitor, MESSAGE_QUEUES};
+/// #[derive(Default)]
+/// struct Count(u64);
+/// impl Visitor for Count {
+///     fn message(&mut self, _: &Message<'_>) { self.0 += 1 }
+///     fn error(&mut self, _: ScanError) {}
+/// }
+/// let layout = QueueLayout::with_defaults("/var/spool/postfix");
+/// let options = ScanOptions::new(MESSAGE_QUEUES.to_vec(), ReadPlan::default());
+/// let total = scan_reduce(&layout, &options, &ScanProgress::default(), Count::default,
+///                         |a, b| Count(a.0 + b.0));
+/// println!("{} messages", total.0);
+/// ```
+pub fn scan_reduce<V, F, R>(
+    layout: &QueueLayout,
+    options: &ScanOptions,
+    progress: &ScanProgress,
+    make_visitor: F,
+    reduce: R,
+) -> V
+where
+    F: Fn() -> V + Sync,
+    R: Fn(V, V) -> V + Sync,
+    V: Visitor + Send,
+{
     let mut listings = Vec::new();
     let mut errors = Vec::new();
+    let queue_fd = match crate::open::open_dir(&layout.queue_dir) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let mut visitor = make_visitor();
+            progress.unreadable.fetch_add(1, Ordering::Relaxed);
+            visitor.error(ScanError {
+                path: e.path,
+                kind: match e.kind {
+                    OpenErrorKind::Io(e) => ScanErrorKind::Io(e),
+                    OpenErrorKind::NotFound => ScanErrorKind::Io(io::ErrorKind::NotFound.into()),
+                    kind => ScanErrorKind::Open(kind),
+                },
+            });
+            return visitor;
+        }
+    };
     for &queue in &options.queues {
-        list_dir(
-            layout,
-            queue,
-            layout.queue_dir.join(queue),
-            &[],
-            progress,
-            &mut listings,
-            &mut errors,
-        );
+        list_queue(layout, queue, progress, &mut listings, &mut errors);
+        #[cfg(test)]
+        tests::hook(queue);
     }
+    #[cfg(test)]
+    tests::hook("listed");
     if options.queues.len() > 1 {
         list_again(layout, options, progress, &mut listings);
     }
-    if !errors.is_empty() {
-        let mut visitor = make_visitor();
-        for e in errors {
-            progress.unreadable.fetch_add(1, Ordering::Relaxed);
-            visitor.error(e);
-        }
+    #[cfg(test)]
+    tests::hook("listed again");
+    let mut first = make_visitor();
+    for e in errors {
+        progress.unreadable.fetch_add(1, Ordering::Relaxed);
+        first.error(e);
     }
     let read = options.read;
-    for listing in &listings {
-        if progress.stop.load(Ordering::Relaxed) {
-            break;
-        }
-        listing.names().for_each_init(
+    let limit = effective_limit(options.file_size_limit);
+    let queue_fd = queue_fd.as_fd();
+    let folded = listings
+        .par_iter()
+        .flat_map(|listing| listing.names().map(move |id| (listing, id)))
+        .fold(
             || (Worker::new(), make_visitor()),
-            |(worker, visitor), id| {
-                if progress.stop.load(Ordering::Relaxed) {
-                    return;
+            |(mut worker, mut visitor), (listing, id)| {
+                if !progress.stop.load(Ordering::Relaxed) {
+                    let job = Job {
+                        layout,
+                        read,
+                        limit,
+                        queue: listing.queue,
+                        dir: &listing.dir,
+                        queue_fd,
+                        dir_fd: listing.dir_fd.as_ref().map(|fd: &OwnedFd| fd.as_fd()),
+                        queues: &options.queues,
+                    };
+                    worker.process(&job, id, &mut visitor, progress);
+                    progress.done.fetch_add(1, Ordering::Relaxed);
                 }
-                let job = Job {
-                    layout,
-                    read,
-                    queue: listing.queue,
-                    dir: &listing.dir,
-                    dir_fd: listing.dir_fd.as_ref().map(|fd| fd.as_fd()),
-                    queues: &options.queues,
-                };
-                worker.process(&job, id, visitor, progress);
-                progress.done.fetch_add(1, Ordering::Relaxed);
+                (worker, visitor)
             },
-        );
+        )
+        .map(|(_, visitor)| visitor)
+        .reduce_with(&reduce);
+    match folded {
+        Some(rest) => reduce(first, rest),
+        None => first,
     }
 }
 
 /// Reads and decodes one message by queue and ID (for `--explain` and the
-/// re-check before acting) and calls `f` with it. `None` when the file is
-/// gone or still being written.
+/// re-check before acting) through the safe open ([`crate::open`]), and
+/// calls `f` with it. `None` when the file is gone or still being written.
+/// A defer log refused by the safe open is left out of the message
+/// (`defer_log` is `None`), not reported. Files larger than
+/// [`crate::open::DEFAULT_QUEUE_FILE_LIMIT`] are an error;
+/// [`read_one_with_limit`] takes another limit.
 pub fn read_one<R>(
     layout: &QueueLayout,
     queue: &'static str,
@@ -789,8 +949,30 @@ pub fn read_one<R>(
     read: ReadPlan,
     f: impl FnOnce(Result<&Message<'_>, ScanError>) -> R,
 ) -> Option<R> {
+    read_one_with_limit(
+        layout,
+        queue,
+        id,
+        read,
+        crate::open::DEFAULT_QUEUE_FILE_LIMIT,
+        f,
+    )
+}
+
+/// [`read_one`] with a queue file size limit (0: the hard limit).
+pub fn read_one_with_limit<R>(
+    layout: &QueueLayout,
+    queue: &'static str,
+    id: &str,
+    read: ReadPlan,
+    limit: u64,
+    f: impl FnOnce(Result<&Message<'_>, ScanError>) -> R,
+) -> Option<R> {
+    // The message wins over an error about its defer log (reported before
+    // it): the caller gets the message, without the log.
     struct One<F, R> {
         f: Option<F>,
+        error: Option<ScanError>,
         result: Option<R>,
     }
     impl<F: FnOnce(Result<&Message<'_>, ScanError>) -> R, R> Visitor for One<F, R> {
@@ -800,25 +982,183 @@ pub fn read_one<R>(
             }
         }
         fn error(&mut self, error: ScanError) {
-            if let Some(f) = self.f.take() {
-                self.result = Some(f(Err(error)));
-            }
+            self.error.get_or_insert(error);
         }
     }
-    let path = layout.path(queue, id);
-    let dir = path.parent().unwrap_or(&layout.queue_dir);
+    impl<F: FnOnce(Result<&Message<'_>, ScanError>) -> R, R> One<F, R> {
+        fn finish(mut self) -> Option<R> {
+            if let (Some(f), Some(error)) = (self.f.take(), self.error.take()) {
+                self.result = Some(f(Err(error)));
+            }
+            self.result
+        }
+    }
     let mut visitor = One {
         f: Some(f),
+        error: None,
         result: None,
     };
+    let queue_fd = match crate::open::open_dir(&layout.queue_dir) {
+        Ok(fd) => fd,
+        Err(e) => {
+            visitor.error(ScanError {
+                path: e.path,
+                kind: ScanErrorKind::Open(e.kind),
+            });
+            return visitor.finish();
+        }
+    };
+    let path = layout.path(queue, id);
+    let dir = path.parent().unwrap_or(&layout.queue_dir);
     let job = Job {
         layout,
         read,
+        limit: effective_limit(limit),
         queue,
         dir,
+        queue_fd: queue_fd.as_fd(),
         dir_fd: None,
         queues: &[],
     };
     Worker::new().process(&job, id, &mut visitor, &ScanProgress::default());
-    visitor.result
+    visitor.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Moves during the scan, made deterministic by a hook the scan calls
+    //! on its own thread after listing each queue ("maildrop", …), after
+    //! the first listing ("listed") and after the second ("listed again").
+
+    use super::*;
+    use std::cell::RefCell;
+    use std::os::unix::fs::PermissionsExt;
+
+    type Hook = Box<dyn FnMut(&str)>;
+
+    thread_local! {
+        static HOOK: RefCell<Option<Hook>> = RefCell::new(None);
+    }
+
+    pub(super) fn hook(stage: &str) {
+        HOOK.with(|h| {
+            if let Some(f) = h.borrow_mut().as_mut() {
+                f(stage)
+            }
+        });
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        messages: Vec<(&'static str, String)>,
+        errors: Vec<String>,
+    }
+
+    impl Visitor for Seen {
+        fn message(&mut self, m: &Message<'_>) {
+            self.messages.push((m.queue, m.id.to_string()));
+        }
+        fn error(&mut self, e: ScanError) {
+            self.errors.push(e.to_string());
+        }
+    }
+
+    fn queue_with(name: &str, files: &[(&str, &str)]) -> (PathBuf, QueueLayout) {
+        let dir = std::env::temp_dir().join(format!("qs-move-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let layout = QueueLayout::with_defaults(&dir);
+        for q in [
+            "maildrop", "incoming", "active", "deferred", "hold", "defer",
+        ] {
+            std::fs::create_dir_all(dir.join(q)).unwrap();
+        }
+        let bytes = queue_file::QueueFileBuilder::new(b"s@example.com", 1_700_000_000)
+            .recipient(b"r@example.org")
+            .line(b"Subject: moved")
+            .build();
+        for (queue, id) in files {
+            let path = layout.path(queue, id);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        (dir, layout)
+    }
+
+    fn scan_with_hook(layout: &QueueLayout, hook: impl FnMut(&str) + 'static) -> (Seen, ScanStats) {
+        HOOK.with(|h| *h.borrow_mut() = Some(Box::new(hook)));
+        let options = ScanOptions::new(
+            vec!["incoming", "active", "deferred", "hold"],
+            ReadPlan::default(),
+        );
+        let progress = ScanProgress::default();
+        let seen = scan_reduce(layout, &options, &progress, Seen::default, |mut a, b| {
+            a.messages.extend(b.messages);
+            a.errors.extend(b.errors);
+            a
+        });
+        HOOK.with(|h| *h.borrow_mut() = None);
+        (seen, progress.stats())
+    }
+
+    /// qmgr renames deferred/A/ID to active/ID after both listings saw it
+    /// in deferred: opening it there fails, and it is found in active.
+    #[test]
+    fn a_file_moved_after_listing_is_found_where_it_went() {
+        let id = "A45E798E3F5";
+        let (dir, layout) = queue_with("after", &[("deferred", id), ("hold", "B45E798E3F6")]);
+        let (from, to) = (layout.path("deferred", id), layout.path("active", id));
+        let (seen, stats) = scan_with_hook(&layout, move |stage| {
+            if stage == "listed again" {
+                std::fs::rename(&from, &to).unwrap();
+            }
+        });
+        let mut messages = seen.messages;
+        messages.sort();
+        assert_eq!(
+            messages,
+            vec![
+                ("active", id.to_string()),
+                ("hold", "B45E798E3F6".to_string())
+            ]
+        );
+        assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+        assert_eq!(stats.vanished, 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A message moved from deferred (not listed yet) into active (listed
+    /// already) is in neither first listing: the second listing finds it.
+    #[test]
+    fn a_file_moved_into_a_listed_queue_is_found_by_the_second_listing() {
+        let id = "C45E798E3F7";
+        let (dir, layout) = queue_with("before", &[("deferred", id)]);
+        let (from, to) = (layout.path("deferred", id), layout.path("active", id));
+        let (seen, stats) = scan_with_hook(&layout, move |stage| {
+            if stage == "active" {
+                std::fs::rename(&from, &to).unwrap();
+            }
+        });
+        assert_eq!(seen.messages, vec![("active", id.to_string())]);
+        assert_eq!(stats.scanned, 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A file removed after listing (delivered) is counted as vanished,
+    /// not an error.
+    #[test]
+    fn a_file_removed_after_listing_vanishes_quietly() {
+        let id = "D45E798E3F8";
+        let (dir, layout) = queue_with("gone", &[("hold", id)]);
+        let path = layout.path("hold", id);
+        let (seen, stats) = scan_with_hook(&layout, move |stage| {
+            if stage == "listed again" {
+                std::fs::remove_file(&path).unwrap();
+            }
+        });
+        assert!(seen.messages.is_empty());
+        assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+        assert_eq!(stats.vanished, 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
