@@ -183,6 +183,23 @@ mod tests {
     }
 
     #[test]
+    fn dimensions_map_one_to_one_by_name() {
+        use clap::ValueEnum;
+        let mapped: Vec<query::Dimension> = Dimension::value_variants()
+            .iter()
+            .map(|&d| d.into())
+            .collect();
+        assert_eq!(mapped, query::Dimension::ALL);
+        for &d in Dimension::value_variants() {
+            let value = d.to_possible_value().unwrap();
+            assert_eq!(
+                value.get_name().replace('-', "_"),
+                query::Dimension::from(d).name()
+            );
+        }
+    }
+
+    #[test]
     fn show_takes_postcat_flags_including_h() {
         let opts = Opts::try_parse_from(["qsurgeon", "show", "-bh", "-o", "-q", "ID"]).unwrap();
         let Command::Show(show) = opts.command else {
@@ -393,8 +410,9 @@ pub struct SummaryArgs {
     pub json: bool,
 }
 
-/// What `summary` can group messages by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+/// What `summary` can group messages by: clap's spelling of
+/// [`query::Dimension`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Dimension {
     /// Queue name.
     Queue,
@@ -416,32 +434,18 @@ pub enum Dimension {
     DsnStatus,
 }
 
-impl Dimension {
-    /// Every dimension, in the order tables are printed.
-    pub const ALL: [Dimension; 9] = [
-        Dimension::Queue,
-        Dimension::SaslUser,
-        Dimension::Sender,
-        Dimension::SenderDomain,
-        Dimension::Client,
-        Dimension::ClientNet,
-        Dimension::RecipientDomain,
-        Dimension::Reason,
-        Dimension::DsnStatus,
-    ];
-
-    /// The name used in JSON and headings.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dimension::Queue => "queue",
-            Dimension::SaslUser => "sasl_user",
-            Dimension::Sender => "sender",
-            Dimension::SenderDomain => "sender_domain",
-            Dimension::Client => "client",
-            Dimension::ClientNet => "client_net",
-            Dimension::RecipientDomain => "recipient_domain",
-            Dimension::Reason => "reason",
-            Dimension::DsnStatus => "dsn_status",
+impl From<Dimension> for query::Dimension {
+    fn from(dim: Dimension) -> query::Dimension {
+        match dim {
+            Dimension::Queue => query::Dimension::Queue,
+            Dimension::SaslUser => query::Dimension::SaslUser,
+            Dimension::Sender => query::Dimension::Sender,
+            Dimension::SenderDomain => query::Dimension::SenderDomain,
+            Dimension::Client => query::Dimension::Client,
+            Dimension::ClientNet => query::Dimension::ClientNet,
+            Dimension::RecipientDomain => query::Dimension::RecipientDomain,
+            Dimension::Reason => query::Dimension::Reason,
+            Dimension::DsnStatus => query::Dimension::DsnStatus,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! postqueue -j JSON (plus richer fields), as IDs, CSV or a count.
 //!
 //! Output streams from the scan's worker threads, one whole message block
-//! at a time, unless `--sort` asks for order.
+//! at a time, unless `--sort` asks for order; counts and sorted blocks are
+//! folded per worker (`query::Fold`) and merged at the end.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -11,30 +12,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
-use select::Selection;
+use query::{Fold, MessageView, Query};
+use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanProgress};
 
 use crate::cli::{ListArgs, SortField};
 use crate::output::{self, Format, OutputConfig};
 use crate::sanitize::Terminal;
 use crate::selection::Target;
 use crate::{progress, selection};
-use postfix::LocalSenderCheck;
-use query::MessageView;
 
 /// Exit status when nothing matched.
 pub const EXIT_NO_MATCH: u8 = 1;
 
-/// State shared by the visitors of one `list` run.
+/// State shared by the workers of one `list` run: where output goes, and
+/// the count `--limit` stops at.
 struct Shared<'s> {
-    selection: &'s Selection,
-    local: Option<LocalSenderCheck>,
-    ctx: select::Context,
     output: OutputConfig,
     limit: Option<u64>,
     sort: Option<SortField>,
+    /// Selected so far, over all workers (for `--limit`).
     selected: AtomicU64,
-    bytes: AtomicU64,
     sink: Mutex<Sink>,
     progress: &'s ScanProgress,
 }
@@ -46,8 +43,6 @@ struct Sink {
     term: Terminal,
     started: bool,
     error: Option<std::io::Error>,
-    /// With --sort: (key, formatted block).
-    collected: Vec<(SortKey, Vec<u8>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,13 +83,20 @@ impl Sink {
     }
 }
 
-struct ListVisitor<'s, 'a> {
+/// One worker's output buffer and counts; the counts and `--sort`'s
+/// blocks are folded, the buffer is written out as it fills and when the
+/// workers' results are merged.
+struct ListFold<'s, 'a> {
     shared: &'a Shared<'s>,
     buf: Vec<u8>,
     scratch: output::Scratch,
+    selected: u64,
+    bytes: u64,
+    /// With --sort: (key, formatted block).
+    collected: Vec<(SortKey, Vec<u8>)>,
 }
 
-impl ListVisitor<'_, '_> {
+impl ListFold<'_, '_> {
     fn flush(&mut self) {
         if !self.buf.is_empty() {
             let mut sink = self.shared.sink.lock().unwrap_or_else(|e| e.into_inner());
@@ -104,38 +106,25 @@ impl ListVisitor<'_, '_> {
     }
 }
 
-impl Visitor for ListVisitor<'_, '_> {
-    fn message(&mut self, msg: &Message<'_>) {
+impl Fold for ListFold<'_, '_> {
+    fn message(&mut self, view: &MessageView<'_, '_>) {
         let shared = self.shared;
-        let view = MessageView {
-            msg,
-            local: shared.local.as_ref(),
-        };
-        if !shared.selection.matches(&view, &shared.ctx) {
-            return;
-        }
+        let msg = view.msg;
         let n = shared.selected.fetch_add(1, Ordering::Relaxed) + 1;
         if shared.limit.is_some_and(|limit| n > limit) {
             shared.selected.fetch_sub(1, Ordering::Relaxed);
             shared.progress.stop.store(true, Ordering::Relaxed);
             return;
         }
-        shared
-            .bytes
-            .fetch_add(msg.message_size(), Ordering::Relaxed);
+        self.selected += 1;
+        self.bytes += msg.message_size();
         if shared.output.format == Format::Count {
             return;
         }
         if let Some(field) = shared.sort {
             let mut block = Vec::new();
             output::format_message(&shared.output, msg, &mut self.scratch, &mut block);
-            let key = sort_key(field, msg);
-            shared
-                .sink
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .collected
-                .push((key, block));
+            self.collected.push((sort_key(field, msg), block));
             return;
         }
         output::format_message(&shared.output, msg, &mut self.scratch, &mut self.buf);
@@ -151,11 +140,13 @@ impl Visitor for ListVisitor<'_, '_> {
             crate::sanitize::for_terminal_str(&error.to_string())
         );
     }
-}
 
-impl Drop for ListVisitor<'_, '_> {
-    fn drop(&mut self) {
-        self.flush();
+    fn merge(mut self, mut other: Self) -> Self {
+        other.flush();
+        self.selected += other.selected;
+        self.bytes += other.bytes;
+        self.collected.append(&mut other.collected);
+        self
     }
 }
 
@@ -175,51 +166,43 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
 pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
     let instance = &target.instance;
     let layout = &instance.layout;
-    let selection = selection::build(&args.select)?;
     let format = Format::from_args(args);
-    let output_config =
-        OutputConfig::new(format, instance, args.with_headers, target.label.clone());
-    let options = ScanOptions {
-        queues: selection::queues(&args.select)?,
-        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
-        read: selection::read_plan(&selection, output::read_plan(format, args.with_headers)),
-    };
+    let output_needs = output::read_plan(format, args.with_headers);
+    let query = selection::query(target, &args.select, output_needs, false)?;
     if let Some(id) = &args.explain {
-        let local = selection::local_sender_check(target, &options.queues, &selection, false)?;
-        return explain(layout, &selection, local.as_ref(), id);
+        return explain(layout, &query, id);
     }
     let progress = ScanProgress::default();
-    let local = selection::local_sender_check(target, &options.queues, &selection, false)?;
     let shared = Shared {
-        selection: &selection,
-        local,
-        ctx: select::Context::now(),
-        output: output_config,
+        output: OutputConfig::new(format, instance, args.with_headers, target.label.clone()),
         limit: args.limit,
         sort: args.sort,
         selected: AtomicU64::new(0),
-        bytes: AtomicU64::new(0),
         sink: Mutex::new(Sink {
             out: std::io::stdout(),
             term: Terminal::stdout(),
             started: false,
             error: None,
-            collected: Vec::new(),
         }),
         progress: &progress,
     };
-    let (stats, elapsed) =
-        progress::scan_with_progress(layout, &options, &progress, || ListVisitor {
+    let (mut fold, stats, elapsed) = progress::with_progress(&progress, || {
+        query.run(layout, &progress, || ListFold {
             shared: &shared,
             buf: Vec::new(),
             scratch: output::Scratch::new(&shared.output),
-        });
-    let selected = shared.selected.load(Ordering::Relaxed);
-    let bytes = shared.bytes.load(Ordering::Relaxed);
+            selected: 0,
+            bytes: 0,
+            collected: Vec::new(),
+        })
+    });
+    fold.flush();
+    let (selected, bytes) = (fold.selected, fold.bytes);
+    let mut collected = std::mem::take(&mut fold.collected);
+    drop(fold);
     let shared_output = shared.output;
     let mut sink = shared.sink.into_inner().unwrap_or_else(|e| e.into_inner());
     if args.sort.is_some() {
-        let mut collected = std::mem::take(&mut sink.collected);
         collected.sort_by(|a, b| a.0.cmp(&b.0));
         if args.reverse {
             collected.reverse();
@@ -256,12 +239,7 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
 }
 
 /// `--explain ID`: the selection's verdict on one message, test by test.
-fn explain(
-    layout: &QueueLayout,
-    selection: &Selection,
-    local: Option<&LocalSenderCheck>,
-    id: &str,
-) -> Result<ExitCode> {
+fn explain(layout: &QueueLayout, query: &Query, id: &str) -> Result<ExitCode> {
     anyhow::ensure!(
         queue_scan::is_valid_queue_id(id),
         "--explain {id:?}: not a queue ID"
@@ -278,12 +256,12 @@ fn explain(
         headers: true,
         defer_log: true,
     };
-    let ctx = select::Context::now();
+    let (selection, ctx) = (&query.selection, &query.ctx);
     let verdict = queue_scan::read_one(layout, queue, id, read, |msg| -> Result<(bool, String)> {
         let msg = msg.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let view = MessageView { msg, local };
-        let trace = selection.explain(&view, &ctx);
-        Ok((selection.matches(&view, &ctx), trace.to_string()))
+        let view = query.view(msg);
+        let trace = selection.explain(&view, ctx);
+        Ok((selection.matches(&view, ctx), trace.to_string()))
     });
     let (matched, trace) =
         verdict.with_context(|| format!("queue file {id}: gone or still being written"))??;

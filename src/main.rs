@@ -9,6 +9,7 @@ mod act;
 mod cli;
 mod completions;
 mod fallback;
+mod fmt;
 mod list;
 mod man;
 mod output;

@@ -1,109 +1,100 @@
-//! Turning the selection flags into a compiled `select::Selection`, and the
-//! scan plan that follows from what the selection needs.
+//! The selection flags as a typed `query::SelectionSpec` (with the IDs of
+//! `--ids-from` read), and the query a command runs.
 
 use std::io::Read;
 
 use anyhow::{Context, Result};
+use query::{Query, SelectionSpec};
 use queue_scan::ReadPlan;
-use select::{Data, Scope, Selection};
+use select::Selection;
 
 use crate::cli::SelectArgs;
 
-/// The queues showq lists, in its order; `corrupt` only when asked for.
-pub const DEFAULT_QUEUES: &[&str] = &["maildrop", "active", "incoming", "deferred", "hold"];
+pub use query::DEFAULT_QUEUES;
+
+/// The selection flags as a typed [`SelectionSpec`], with the IDs of
+/// `--ids-from` read (from the file, or standard input for `-`).
+pub fn spec(args: &SelectArgs) -> Result<SelectionSpec> {
+    let ids_from = match &args.ids_from {
+        None => None,
+        Some(path) => {
+            let mut text = String::new();
+            if path.as_os_str() == "-" {
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("read IDs from standard input")?;
+            } else {
+                text = std::fs::read_to_string(path)
+                    .with_context(|| format!("read IDs from {}", path.display()))?;
+            }
+            let ids = parse_id_list(&text).map_err(|(line, message)| {
+                let source = if path.as_os_str() == "-" {
+                    "standard input".to_owned()
+                } else {
+                    path.display().to_string()
+                };
+                anyhow::anyhow!("--ids-from {source}, line {line}: {message}")
+            })?;
+            Some(ids.into_iter().map(str::to_owned).collect())
+        }
+    };
+    let a = args.clone();
+    Ok(SelectionSpec {
+        queues: a.queue,
+        ids: a.id,
+        ids_from,
+        senders: a.sender,
+        sender_domains: a.sender_domain,
+        recipients: a.recipient,
+        recipient_domains: a.recipient_domain,
+        sasl_users: a.sasl_user,
+        sasl_methods: a.sasl_method,
+        clients: a.client,
+        client_names: a.client_name,
+        helos: a.helo,
+        reasons: a.reason,
+        dsn_statuses: a.dsn_status,
+        headers: a.header,
+        older_than: a.older_than,
+        newer_than: a.newer_than,
+        larger_than: a.larger_than,
+        smaller_than: a.smaller_than,
+        forced_expired: a.forced_expired,
+        null_sender: a.null_sender,
+        nonexistent_local_sender: a.nonexistent_local_sender,
+        all_recipients: a.all_recipients,
+        include_done: a.include_done,
+        where_exprs: a.where_expr,
+    })
+}
+
+/// The query of `args` on `target` (showq's queues unless `--queue`), with
+/// the nonexistent-local-sender verdicts resolved when it needs them
+/// (what was checked is said on stderr unless `quiet`).
+pub fn query(
+    target: &Target,
+    args: &SelectArgs,
+    output_needs: ReadPlan,
+    quiet: bool,
+) -> Result<Query> {
+    let mut query = Query::for_spec(&spec(args)?, output_needs)?;
+    let checked = query.resolve_local_senders(&target.instance.layout, target.postfix.as_ref())?;
+    if let (Some(senders), Some(check), false) = (checked, &query.local, quiet) {
+        describe_local_check(senders, check);
+    }
+    Ok(query)
+}
+
+fn describe_local_check(senders: usize, check: &postfix::LocalSenderCheck) {
+    eprintln!("qsurgeon: {senders} distinct senders in our domains checked against:");
+    for line in check.describe() {
+        eprintln!("qsurgeon:   {line}");
+    }
+}
 
 /// Compiles the flags of `args` into one selection (all flags ANDed).
 pub fn build(args: &SelectArgs) -> Result<Selection> {
-    let mut builder = Selection::builder();
-    // A flag given several times means any of its values (`--id A --id B`,
-    // `--sender x --sender y`); different flags AND together.
-    let flags = args.valued_flags();
-    let mut names: Vec<&str> = flags.iter().map(|(name, _)| *name).collect();
-    names.dedup();
-    for name in names {
-        let values: Vec<&str> = flags
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .collect();
-        let always_and = matches!(
-            name,
-            "--where" | "--older-than" | "--newer-than" | "--larger-than" | "--smaller-than"
-        );
-        if name == "--id" {
-            // Checked here whether given once or many times: a mistyped ID
-            // would otherwise select nothing and say only that.
-            if let Some(bad) = values.iter().find(|id| !queue_scan::is_valid_queue_id(id)) {
-                anyhow::bail!("--id {bad:?}: {}", not_an_id_why(bad));
-            }
-            builder = match values.as_slice() {
-                [one] => builder
-                    .flag(name, Some(one))
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
-                _ => builder.ids(values),
-            };
-        } else if values.len() == 1 || always_and {
-            for value in values {
-                builder = builder
-                    .flag(name, Some(value))
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-        } else {
-            let tests = values
-                .iter()
-                .map(|v| select::flag_test(name, Some(v)))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            builder = builder.expr(select::Expr::Or(tests));
-        }
-    }
-    if let Some(path) = &args.ids_from {
-        let mut text = String::new();
-        if path.as_os_str() == "-" {
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("read IDs from standard input")?;
-        } else {
-            text = std::fs::read_to_string(path)
-                .with_context(|| format!("read IDs from {}", path.display()))?;
-        }
-        let ids = parse_id_list(&text).map_err(|(line, message)| {
-            let source = if path.as_os_str() == "-" {
-                "standard input".to_owned()
-            } else {
-                path.display().to_string()
-            };
-            anyhow::anyhow!("--ids-from {source}, line {line}: {message}")
-        })?;
-        builder = builder.ids(ids);
-    }
-    if args.forced_expired {
-        builder = builder.forced_expired();
-    }
-    if args.null_sender {
-        builder = builder.null_sender();
-    }
-    if args.nonexistent_local_sender {
-        builder = builder.nonexistent_local_sender();
-    }
-    if args.all_recipients {
-        builder = builder.all_recipients();
-    }
-    if args.include_done {
-        builder = builder.recipient_scope(Scope::TodoOrDone);
-    }
-    Ok(builder.build())
-}
-
-/// Why `id` is not a queue ID, for an `--id` error.
-fn not_an_id_why(id: &str) -> String {
-    let mut why = "not a queue ID (letters, digits and _ only".to_owned();
-    if id.ends_with(['*', '!', '#']) {
-        // A glob such as `A45*` must not silently become the ID `A45`.
-        why.push_str("; mailq's * ! # markers are not part of the ID");
-    }
-    why.push_str("; --where 'id = GLOB' matches a pattern)");
-    why
+    Ok(spec(args)?.build()?)
 }
 
 /// The queue IDs of an `--ids-from` list: one ID per line, or the output of
@@ -180,39 +171,6 @@ fn is_mailq_summary(line: &str) -> bool {
     )
 }
 
-/// The queues to scan: those named by `--queue`, else showq's five.
-pub fn queues(args: &SelectArgs) -> Result<Vec<&'static str>> {
-    if args.queue.is_empty() {
-        return Ok(DEFAULT_QUEUES.to_vec());
-    }
-    let mut queues = Vec::new();
-    for name in args.queue.iter().flat_map(|q| q.split(',')).map(str::trim) {
-        let queue = queue_scan::MESSAGE_QUEUES
-            .iter()
-            .find(|q| **q == name)
-            .with_context(|| {
-                format!(
-                    "--queue {name}: not a message queue (one of {})",
-                    queue_scan::MESSAGE_QUEUES.join(", ")
-                )
-            })?;
-        if !queues.contains(queue) {
-            queues.push(*queue);
-        }
-    }
-    Ok(queues)
-}
-
-/// What to read per message so that `selection` (and the output) can be
-/// decided.
-pub fn read_plan(selection: &Selection, output_needs: ReadPlan) -> ReadPlan {
-    let needs = selection.needs();
-    ReadPlan {
-        headers: output_needs.headers || needs.contains(Data::HEADERS),
-        defer_log: output_needs.defer_log || needs.contains(Data::DEFER_LOG),
-    }
-}
-
 /// The Postfix instance a command works on.
 pub struct Target {
     /// Its queue layout and settings.
@@ -225,78 +183,44 @@ pub struct Target {
     pub label: Option<String>,
 }
 
-/// Resolves the nonexistent-local-sender verdicts when `selection` needs
-/// them: a first, envelope-only scan collects the distinct senders in our
-/// domains, and each is looked up once, in batches, with Postfix's own
-/// tools.
+// The verbs (src/act.rs) and the postqueue fallback (src/fallback.rs) still
+// build their scan from these pieces; they go once both run a `Query`.
+
+/// The queues to scan: those named by `--queue`, else showq's five.
+pub fn queues(args: &SelectArgs) -> Result<Vec<&'static str>> {
+    if args.queue.is_empty() {
+        return Ok(DEFAULT_QUEUES.to_vec());
+    }
+    Ok(query::spec::parse_queues(&args.queue)?)
+}
+
+/// What to read per message so that `selection` (and the output) can be
+/// decided.
+pub fn read_plan(selection: &Selection, output_needs: ReadPlan) -> ReadPlan {
+    query::spec::read_plan(selection, output_needs)
+}
+
+/// The nonexistent-local-sender verdicts when `selection` needs them (see
+/// [`Query::resolve_local_senders`]).
 pub fn local_sender_check(
     target: &Target,
     queues: &[&'static str],
     selection: &Selection,
     quiet: bool,
 ) -> Result<Option<postfix::LocalSenderCheck>> {
-    if !selection.needs().contains(Data::LOCAL_SENDER_CHECK) {
-        return Ok(None);
-    }
-    let Some(postfix) = &target.postfix else {
-        anyhow::bail!("--nonexistent-local-sender asks Postfix which addresses exist: use -c CONFIG_DIR (or the default instance), not --queue-dir");
-    };
-    let mut check = postfix::LocalSenderCheck::from_postfix(postfix)?;
-    struct Senders<'c, 'm> {
-        check: &'c postfix::LocalSenderCheck,
-        found: std::collections::HashSet<Vec<u8>>,
-        all: &'m std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
-    }
-    impl queue_scan::Visitor for Senders<'_, '_> {
-        fn message(&mut self, msg: &queue_scan::Message<'_>) {
-            if let Some(sender) = msg.envelope.sender {
-                let domain = crate::summary::domain_of(sender);
-                if !domain.is_empty()
-                    && !self.found.contains(sender)
-                    && self.check.is_local_domain(&domain)
-                {
-                    self.found.insert(sender.to_vec());
-                }
-            }
-        }
-        fn error(&mut self, _: queue_scan::ScanError) {}
-    }
-    impl Drop for Senders<'_, '_> {
-        fn drop(&mut self) {
-            self.all
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(self.found.drain());
-        }
-    }
-    let all = std::sync::Mutex::new(std::collections::HashSet::new());
-    let options = queue_scan::ScanOptions {
+    let mut query = Query {
+        selection: selection.clone(),
         queues: queues.to_vec(),
-        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
         read: ReadPlan::default(),
+        local: None,
+        ctx: select::Context::now(),
+        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
     };
-    queue_scan::scan(
-        &target.instance.layout,
-        &options,
-        &queue_scan::ScanProgress::default(),
-        || Senders {
-            check: &check,
-            found: Default::default(),
-            all: &all,
-        },
-    );
-    let senders = all.into_inner().unwrap_or_else(|e| e.into_inner());
-    check.resolve(senders.iter().map(Vec::as_slice))?;
-    if !quiet {
-        eprintln!(
-            "qsurgeon: {} distinct senders in our domains checked against:",
-            senders.len()
-        );
-        for line in check.describe() {
-            eprintln!("qsurgeon:   {line}");
-        }
+    let checked = query.resolve_local_senders(&target.instance.layout, target.postfix.as_ref())?;
+    if let (Some(senders), Some(check), false) = (checked, &query.local, quiet) {
+        describe_local_check(senders, check);
     }
-    Ok(Some(check))
+    Ok(query.local)
 }
 
 #[cfg(test)]
@@ -371,11 +295,5 @@ mod tests {
         assert_eq!(parse_id_list("-- 1 Kbytes\n").unwrap_err().0, 1);
         assert_eq!(parse_id_list("A45E798E3F5**\n").unwrap_err().0, 1);
         assert_eq!(parse_id_list("*\n").unwrap_err().0, 1);
-    }
-
-    #[test]
-    fn id_why_mentions_markers_only_when_present() {
-        assert!(not_an_id_why("A45*").contains("markers"));
-        assert!(!not_an_id_why("not an id").contains("markers"));
     }
 }

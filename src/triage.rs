@@ -13,19 +13,18 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use dialoguer::{FuzzySelect, Input, Select};
-use queue_scan::{Message, ReadPlan, ScanError, ScanOptions, ScanProgress, Visitor};
+use query::{Dimension, Fold, KeyList, MessageView};
+use queue_scan::{ReadPlan, ScanError, ScanProgress};
 
 use crate::act::Verb;
-use crate::cli::{Dimension, SelectArgs, TriageArgs};
+use crate::cli::{SelectArgs, TriageArgs};
+use crate::fmt::{human_age, human_size};
 use crate::sanitize::for_terminal_str;
 use crate::selection::Target;
-use crate::summary::{client_net, domain_of, human_age, human_size, normalize_reason};
 use crate::{progress, selection};
-use query::view::{log_values, MessageView};
 
 /// Byte strings stored once, referred to by index.
 #[derive(Default)]
@@ -128,65 +127,33 @@ enum Step {
     OlderThan(i64),
 }
 
-/// A worker's share of the scan, with its own interners (merged later).
+/// A worker's share of the scan, with its own interners; the shares are
+/// merged, and their keys renumbered, once the scan is over.
 #[derive(Default)]
 struct Partial {
     snapshot: Snapshot,
+    /// Shares of other workers, folded in (see [`merge`]).
+    others: Vec<Snapshot>,
+    keys: KeyList,
 }
 
-struct Collector<'s, 'a> {
-    selection: &'s select::Selection,
-    local: Option<&'s postfix::LocalSenderCheck>,
-    ctx: select::Context,
-    out: &'a Mutex<Vec<Partial>>,
-    part: Partial,
-    scratch: Vec<u8>,
-}
-
-impl Visitor for Collector<'_, '_> {
-    fn message(&mut self, msg: &Message<'_>) {
-        let view = MessageView {
-            msg,
-            local: self.local,
-        };
-        if !self.selection.matches(&view, &self.ctx) {
-            return;
+impl Partial {
+    fn add(&mut self, view: &MessageView<'_, '_>) {
+        let msg = view.msg;
+        let s = &mut self.snapshot;
+        let mut keys = [0; SINGLE.len()];
+        for (slot, dim) in keys.iter_mut().zip(SINGLE) {
+            dim.keys(view, &mut self.keys);
+            // A single-valued dimension has exactly one key.
+            *slot = s
+                .strings
+                .intern(self.keys.iter().next().unwrap_or_default());
         }
-        let env = msg.envelope;
-        let s = &mut self.part.snapshot;
-        let client = env.client_address().unwrap_or_default();
-        let keys = [
-            s.strings.intern(msg.queue.as_bytes()),
-            s.strings.intern(env.sasl_username().unwrap_or_default()),
-            s.strings.intern(env.sender.unwrap_or_default()),
-            s.strings.intern(&domain_of(env.sender.unwrap_or_default())),
-            s.strings.intern(client),
-            s.strings.intern(&client_net(client)),
-        ];
         let multi_start = s.multi.len() as u32;
-        for r in env.todo_recipients() {
-            let key = s.strings.intern(&domain_of(r.address));
-            if !s.multi[multi_start as usize..].contains(&(0, key)) {
-                s.multi.push((0, key));
-            }
-        }
-        if let Some(log) = msg.defer_log {
-            for (dim, name) in [(1u8, &b"reason"[..]), (2u8, &b"status"[..])] {
-                let strings = &mut s.strings;
-                let multi = &mut s.multi;
-                log_values(log, name, &mut |v| {
-                    self.scratch.clear();
-                    if dim == 1 {
-                        self.scratch.extend_from_slice(&normalize_reason(v));
-                    } else {
-                        self.scratch.extend_from_slice(v);
-                    }
-                    let key = strings.intern(&self.scratch);
-                    if !multi[multi_start as usize..].contains(&(dim, key)) {
-                        multi.push((dim, key));
-                    }
-                    false
-                });
+        for (index, dim) in MULTI.iter().enumerate() {
+            dim.keys(view, &mut self.keys);
+            for key in self.keys.iter() {
+                s.multi.push((index as u8, s.strings.intern(key)));
             }
         }
         let id = s.ids.intern(msg.id.as_bytes());
@@ -199,30 +166,31 @@ impl Visitor for Collector<'_, '_> {
             multi_len: (s.multi.len() - multi_start as usize).min(u16::MAX as usize) as u16,
         });
     }
+}
+
+impl Fold for Partial {
+    fn message(&mut self, view: &MessageView<'_, '_>) {
+        self.add(view);
+    }
 
     fn error(&mut self, error: ScanError) {
         eprintln!("qsurgeon: error: {}", for_terminal_str(&error.to_string()));
     }
-}
 
-impl Drop for Collector<'_, '_> {
-    fn drop(&mut self) {
-        let part = std::mem::take(&mut self.part);
-        self.out
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(part);
+    fn merge(mut self, other: Self) -> Self {
+        self.others.push(other.snapshot);
+        self.others.extend(other.others);
+        self
     }
 }
 
 /// Merges the workers' snapshots, re-numbering their interned keys.
-fn merge(parts: Vec<Partial>, now: i64) -> Snapshot {
+fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
     let mut all = Snapshot {
         now,
         ..Snapshot::default()
     };
-    for part in parts {
-        let p = part.snapshot;
+    for p in parts {
         let strings: Vec<u32> = p
             .strings
             .values
@@ -250,35 +218,18 @@ fn merge(parts: Vec<Partial>, now: i64) -> Snapshot {
 }
 
 fn scan(target: &Target, args: &TriageArgs) -> Result<Snapshot> {
-    let selection = selection::build(&args.select)?;
-    let options = ScanOptions {
-        queues: selection::queues(&args.select)?,
-        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
-        read: selection::read_plan(
-            &selection,
-            ReadPlan {
-                headers: false,
-                defer_log: true,
-            },
-        ),
+    let output_needs = ReadPlan {
+        headers: false,
+        defer_log: true,
     };
-    let local = selection::local_sender_check(target, &options.queues, &selection, false)?;
-    let ctx = select::Context::now();
-    let parts = Mutex::new(Vec::new());
+    let query = selection::query(target, &args.select, output_needs, false)?;
     let progress = ScanProgress::default();
-    let (stats, elapsed) =
-        progress::scan_with_progress(&target.instance.layout, &options, &progress, || Collector {
-            selection: &selection,
-            local: local.as_ref(),
-            ctx,
-            out: &parts,
-            part: Partial::default(),
-            scratch: Vec::new(),
-        });
-    let snapshot = merge(
-        parts.into_inner().unwrap_or_else(|e| e.into_inner()),
-        ctx.now,
-    );
+    let (folded, stats, elapsed) = progress::with_progress(&progress, || {
+        query.run(&target.instance.layout, &progress, Partial::default)
+    });
+    let mut parts = vec![folded.snapshot];
+    parts.extend(folded.others);
+    let snapshot = merge(parts, query.ctx.now);
     eprintln!(
         "{}",
         progress::stats_line(&stats, snapshot.facts.len() as u64, elapsed)
@@ -928,7 +879,7 @@ mod tests {
     #[test]
     fn reason_regexes_match_what_was_normalized() {
         let reason = b"connect to 203.0.113.5[203.0.113.5]:25: Connection refused";
-        let normalized = String::from_utf8(normalize_reason(reason)).unwrap();
+        let normalized = String::from_utf8(query::dimension::normalize_reason(reason)).unwrap();
         let re = regex::Regex::new(&reason_regex(&normalized)).unwrap();
         assert!(re.is_match(std::str::from_utf8(reason).unwrap()));
         assert!(!re.is_match("connect to x: Connection timed out"));
@@ -959,7 +910,7 @@ mod tests {
             multi_start: 0,
             multi_len: 0,
         });
-        let all = merge(vec![a, b], 10);
+        let all = merge(vec![a.snapshot, b.snapshot], 10);
         assert_eq!(all.facts.len(), 2);
         assert_eq!(all.facts[0].keys[1], all.facts[1].keys[1]);
         assert_eq!(all.strings.get(all.facts[1].keys[1]), b"mallory");

@@ -90,6 +90,8 @@ pub struct Scratch {
     showq: Showq,
     /// One JSON member's value, reused.
     json: Vec<u8>,
+    /// The DSN statuses of one message, reused.
+    keys: query::KeyList,
 }
 
 impl Scratch {
@@ -98,6 +100,7 @@ impl Scratch {
         Scratch {
             showq: Showq::new(config.showq.clone()),
             json: Vec::new(),
+            keys: query::KeyList::new(),
         }
     }
 
@@ -203,7 +206,13 @@ pub fn format_message(
                         if let Some(name) = &config.instance {
                             members.value("instance", &Value::from(name.as_str()));
                         }
-                        write_extra_members(msg, config.with_headers, members, &mut scratch.json);
+                        write_extra_members(
+                            msg,
+                            config.with_headers,
+                            members,
+                            &mut scratch.json,
+                            &mut scratch.keys,
+                        );
                     },
                 );
             }
@@ -262,6 +271,7 @@ fn write_extra_members(
     with_headers: bool,
     members: &mut postqueue::JsonMembers<'_>,
     value: &mut Vec<u8>,
+    keys: &mut query::KeyList,
 ) {
     let env = msg.envelope;
     let mut member = |key: &str, write: &dyn Fn(&mut Vec<u8>)| {
@@ -294,17 +304,13 @@ fn write_extra_members(
     member("file_mtime", &|out| {
         out.extend_from_slice(msg.info.mtime.to_string().as_bytes())
     });
-    if let Some(log) = msg.defer_log {
+    if msg.defer_log.is_some() {
+        // The statuses as Postfix reads the log (and as `--dsn-status`
+        // and `summary --by dsn-status` see them), each once.
+        query::Dimension::DsnStatus.keys(&query::MessageView::new(msg, None), keys);
         member("dsn_status", &|out| {
-            let mut seen: Vec<&[u8]> = Vec::new();
-            query::view::log_values(log, b"status", &mut |v| {
-                if !seen.contains(&v) {
-                    seen.push(v);
-                }
-                false
-            });
             out.push(b'[');
-            for (i, status) in seen.iter().enumerate() {
+            for (i, status) in keys.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }

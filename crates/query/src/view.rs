@@ -3,15 +3,31 @@
 //!
 //! This adapter is where scan-level facts (queue, mtime, mode) meet
 //! envelope facts, as ripgrep's `Haystack` joins a directory entry with
-//! policy.
+//! policy. Delay reasons and DSN status are read from the defer log with
+//! [`queue_file::BounceLog`], the reader that mirrors Postfix's
+//! `bounce_log_read()` (src/global/bounce_log.c) and that showq's output
+//! uses too: what `--reason` matches is exactly what `summary`, `triage`
+//! and `list` print.
 
-use queue_file::RecipientState;
+use std::cell::RefCell;
+
+use queue_file::{BounceLog, LogEntry, LogKind, RecipientState};
 use queue_scan::Message;
 use select::{Field, Fields};
 
 use postfix::LocalSenderCheck;
 
+/// `smtputf8_enable`'s default (Postfix >= 3.0 at compatibility level 1
+/// and up): the `printable()` rules the defer log's text is read under.
+/// Postfix's own writers (src/bounce/bounce_append_service.c) only store
+/// text that is already printable under the writer's setting, so the rule
+/// matters only for logs written by something else.
+const SMTPUTF8: bool = true;
+
 /// A message as the selection sees it.
+///
+/// Build it with a struct literal or [`MessageView::new`]; reading the
+/// defer log needs no state from the caller (see [`MessageView::any_log_entry`]).
 pub struct MessageView<'m, 'a> {
     /// The scanned message.
     pub msg: &'m Message<'a>,
@@ -20,17 +36,73 @@ pub struct MessageView<'m, 'a> {
     pub local: Option<&'m LocalSenderCheck>,
 }
 
-/// Calls `visit` on the value of each `name=` line of a defer log until it
-/// returns true. Defer logs hold one `name=value` line per fact
-/// (postfix-queue-format.md §5.5); each entry has one `reason=` and one
-/// `status=` line.
-pub fn log_values<'l>(log: &'l [u8], name: &[u8], visit: &mut dyn FnMut(&'l [u8]) -> bool) -> bool {
-    log.split(|&b| b == b'\n').any(|line| {
-        line.len() > name.len()
-            && line.starts_with(name)
-            && line[name.len()] == b'='
-            && visit(&line[name.len() + 1..])
-    })
+/// The last defer log parsed on this thread, kept with its raw bytes so a
+/// second question about the same message (the selection's `reason`, then
+/// the summary's reason keys, then its DSN status keys) parses it once.
+#[derive(Default)]
+struct ParsedLog {
+    raw: Vec<u8>,
+    valid: bool,
+    log: BounceLog,
+}
+
+thread_local! {
+    static PARSED: RefCell<ParsedLog> = RefCell::new(ParsedLog::default());
+}
+
+/// Calls `f` with `bytes` parsed as a defer log. The parser and its
+/// buffers are per thread and reused, so this allocates nothing once warm;
+/// a nested call (from inside `f`) parses into a fresh parser instead of
+/// failing.
+fn with_defer_log<R>(bytes: &[u8], f: &mut dyn FnMut(&BounceLog) -> R) -> R {
+    let reused = PARSED.try_with(|cell| {
+        let mut parsed = cell.try_borrow_mut().ok()?;
+        // Compared by content, not address: the scan reuses its buffers,
+        // so another message's log may sit at the same address.
+        if !parsed.valid || parsed.raw != bytes {
+            parsed.raw.clear();
+            parsed.raw.extend_from_slice(bytes);
+            parsed.log.parse_into(bytes, LogKind::Defer, SMTPUTF8);
+            parsed.valid = true;
+        }
+        Some(f(&parsed.log))
+    });
+    if let Ok(Some(result)) = reused {
+        return result;
+    }
+    let mut log = BounceLog::new();
+    log.parse_into(bytes, LogKind::Defer, SMTPUTF8);
+    f(&log)
+}
+
+impl<'m, 'a> MessageView<'m, 'a> {
+    /// The view of `msg`, with the nonexistent-local-sender verdicts when
+    /// the selection needs them.
+    pub fn new(msg: &'m Message<'a>, local: Option<&'m LocalSenderCheck>) -> Self {
+        MessageView { msg, local }
+    }
+
+    /// Calls `visit` on each defer log entry, as Postfix reads the log,
+    /// until it returns true; false without a defer log (not read, or the
+    /// message has none).
+    pub fn any_log_entry(&self, visit: &mut dyn FnMut(&LogEntry<'_>) -> bool) -> bool {
+        let Some(bytes) = self.msg.defer_log else {
+            return false;
+        };
+        with_defer_log(bytes, &mut |log| log.entries().any(|e| visit(&e)))
+    }
+
+    /// Calls `visit` on each delay reason (one per defer log entry) until
+    /// it returns true.
+    pub fn any_reason(&self, visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        self.any_log_entry(&mut |e| visit(e.reason))
+    }
+
+    /// Calls `visit` on each DSN status (`4.7.1`; one per defer log entry)
+    /// until it returns true.
+    pub fn any_dsn_status(&self, visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        self.any_log_entry(&mut |e| visit(e.status))
+    }
 }
 
 impl Fields for MessageView<'_, '_> {
@@ -58,14 +130,8 @@ impl Fields for MessageView<'_, '_> {
             Field::Client => one(env.client_address(), visit),
             Field::ClientName => one(env.client_name(), visit),
             Field::Helo => one(env.helo_name(), visit),
-            Field::Reason => self
-                .msg
-                .defer_log
-                .is_some_and(|log| log_values(log, b"reason", visit)),
-            Field::DsnStatus => self
-                .msg
-                .defer_log
-                .is_some_and(|log| log_values(log, b"status", visit)),
+            Field::Reason => self.any_reason(visit),
+            Field::DsnStatus => self.any_dsn_status(visit),
             Field::Header(name) => self.msg.headers.is_some_and(|h| {
                 h.iter()
                     .filter(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
@@ -103,22 +169,4 @@ fn trim_start(value: &[u8]) -> &[u8] {
         .take_while(|b| matches!(b, b' ' | b'\t'))
         .count();
     &value[blanks..]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defer_log_values_are_found_by_name() {
-        let log = b"\n<a@x>: connect refused\nrecipient=a@x\nstatus=4.4.1\nreason=connect refused\n\n\nrecipient=b@x\nstatus=4.7.1\nreason=greylisted\n";
-        let mut seen = Vec::new();
-        log_values(log, b"status", &mut |v| {
-            seen.push(v.to_vec());
-            false
-        });
-        assert_eq!(seen, [b"4.4.1".to_vec(), b"4.7.1".to_vec()]);
-        assert!(log_values(log, b"reason", &mut |v| v == b"greylisted"));
-        assert!(!log_values(log, b"reasons", &mut |_| true));
-    }
 }

@@ -212,33 +212,33 @@ impl Builder {
         /// `--sender ADDR`: the envelope sender (`<>` or `""` for the null sender).
         sender => "sender",
         /// `--sender-domain DOMAIN`.
-        sender_domain => "sender_domain",
+        sender_domain => "sender-domain",
         /// `--recipient ADDR`: a to-do recipient (see [`all_recipients`](Self::all_recipients), [`recipient_scope`](Self::recipient_scope)).
         recipient => "recipient",
         /// `--recipient-domain DOMAIN`.
-        recipient_domain => "recipient_domain",
+        recipient_domain => "recipient-domain",
         /// `--sasl-user NAME` (exact; `/^bob$/i` for any case).
-        sasl_user => "sasl_user",
+        sasl_user => "sasl-user",
         /// `--sasl-method MECH`.
-        sasl_method => "sasl_method",
+        sasl_method => "sasl-method",
         /// `--client ADDR|CIDR` (or a glob or `/regex/` on the address text).
         client => "client",
         /// `--client-name HOST`.
-        client_name => "client_name",
+        client_name => "client-name",
         /// `--helo NAME`.
         helo => "helo",
         /// `--older-than DURATION` (`s m h d w`; a unit is required).
-        older_than => "older_than",
+        older_than => "older-than",
         /// `--newer-than DURATION`.
-        newer_than => "newer_than",
+        newer_than => "newer-than",
         /// `--larger-than SIZE` (`B K M G`, 1024-based; a unit is required).
-        larger_than => "larger_than",
+        larger_than => "larger-than",
         /// `--smaller-than SIZE`.
-        smaller_than => "smaller_than",
+        smaller_than => "smaller-than",
         /// `--reason REGEX`: a delay reason in the defer log.
         reason => "reason",
         /// `--dsn-status STATUS` (`4.7.1`, `4.7.*`, `5.*`).
-        dsn_status => "dsn_status",
+        dsn_status => "dsn-status",
         /// `--header 'NAME~REGEX'` (or `NAME=VALUE`, `NAME!~REGEX`, `NAME!=VALUE`).
         header => "header",
     }
