@@ -78,6 +78,7 @@ pub fn query(
     quiet: bool,
 ) -> Result<Query> {
     let mut query = Query::for_spec(&spec(args)?, output_needs)?;
+    query.file_size_limit = target.instance.queue_file_limit;
     let checked = query.resolve_local_senders(&target.instance.layout, target.postfix.as_ref())?;
     if let (Some(senders), Some(check), false) = (checked, &query.local, quiet) {
         describe_local_check(senders, check);
@@ -214,7 +215,7 @@ pub fn local_sender_check(
         read: ReadPlan::default(),
         local: None,
         ctx: select::Context::now(),
-        file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
+        file_size_limit: target.instance.queue_file_limit,
     };
     let checked = query.resolve_local_senders(&target.instance.layout, target.postfix.as_ref())?;
     if let (Some(senders), Some(check), false) = (checked, &query.local, quiet) {
