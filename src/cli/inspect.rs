@@ -1,0 +1,118 @@
+//! The options of `list` and `summary`.
+
+use clap::Args;
+
+use super::SelectArgs;
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// One JSON object per message: postqueue -j's fields, then richer ones.
+    #[arg(long, group = "format")]
+    pub json: bool,
+    /// Only the queue IDs, one per line.
+    #[arg(long, group = "format")]
+    pub ids: bool,
+    /// Only the number of messages (and bytes) selected.
+    #[arg(long, group = "format")]
+    pub count: bool,
+    /// CSV: queue, id, arrival, size, sender, sasl_username, client, recipients.
+    #[arg(long, group = "format")]
+    pub csv: bool,
+    /// With --ids: end each ID with NUL instead of a newline.
+    #[arg(short = '0', long = "null", requires = "ids")]
+    pub null: bool,
+    /// Sort by: id, queue, arrival (age), size, sender, recipients.
+    #[arg(long, value_name = "FIELD")]
+    pub sort: Option<SortField>,
+    /// Reverse the sort.
+    #[arg(long, requires = "sort")]
+    pub reverse: bool,
+    /// Stop after N messages.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Explain, test by test, why message ID was or was not selected.
+    #[arg(long, value_name = "ID")]
+    pub explain: Option<String>,
+    /// Add subject and message_id to --json (reads the headers).
+    #[arg(long)]
+    pub with_headers: bool,
+}
+
+/// Sort keys of `list --sort`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortField {
+    /// Queue ID.
+    Id,
+    /// Queue name, then ID.
+    Queue,
+    /// Arrival time (oldest first).
+    Arrival,
+    /// Message size.
+    Size,
+    /// Sender address.
+    Sender,
+    /// Number of to-do recipients.
+    Recipients,
+}
+
+/// Options of `summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Dimensions to tabulate (repeatable); default: all of them.
+    #[arg(long = "by", value_name = "DIM")]
+    pub by: Vec<Dimension>,
+    /// Rows per table.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    /// Also print a qshape-style matrix of age buckets by this dimension.
+    #[arg(long, value_name = "DIM")]
+    pub matrix: Option<Dimension>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `summary` can group messages by: clap's spelling of
+/// [`query::Dimension`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dimension {
+    /// Queue name.
+    Queue,
+    /// SASL login (sasl_username).
+    SaslUser,
+    /// Envelope sender.
+    Sender,
+    /// Envelope sender's domain.
+    SenderDomain,
+    /// Client IP address.
+    Client,
+    /// Client network (/24 for IPv4, /64 for IPv6).
+    ClientNet,
+    /// Domains of the to-do recipients (a message counts once per domain).
+    RecipientDomain,
+    /// Delay reasons from the defer log, with addresses and numbers masked.
+    Reason,
+    /// DSN status codes from the defer log.
+    DsnStatus,
+}
+
+impl From<Dimension> for query::Dimension {
+    fn from(dim: Dimension) -> query::Dimension {
+        match dim {
+            Dimension::Queue => query::Dimension::Queue,
+            Dimension::SaslUser => query::Dimension::SaslUser,
+            Dimension::Sender => query::Dimension::Sender,
+            Dimension::SenderDomain => query::Dimension::SenderDomain,
+            Dimension::Client => query::Dimension::Client,
+            Dimension::ClientNet => query::Dimension::ClientNet,
+            Dimension::RecipientDomain => query::Dimension::RecipientDomain,
+            Dimension::Reason => query::Dimension::Reason,
+            Dimension::DsnStatus => query::Dimension::DsnStatus,
+        }
+    }
+}
