@@ -532,75 +532,27 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/postfix-samples")
     }
 
-    /// The flag sets real postcat's golden outputs were taken with:
-    /// (golden tag, flags).
+    /// The flag sets real postcat's golden outputs were taken with, named
+    /// as in the golden files: (tag, flags). `-o-b` is `postcat -o -b`.
     fn golden_flag_sets() -> Vec<(&'static str, PostcatFlags)> {
-        let f = PostcatFlags::default();
-        [
-            ("default", f),
-            (
-                "-e",
-                PostcatFlags {
-                    envelope: true,
-                    ..f
-                },
-            ),
-            ("-h", PostcatFlags { header: true, ..f }),
-            ("-b", PostcatFlags { body: true, ..f }),
-            (
-                "-bh",
-                PostcatFlags {
-                    body: true,
-                    header: true,
-                    ..f
-                },
-            ),
-            ("-o", PostcatFlags { offsets: true, ..f }),
-            (
-                "-o-b",
-                PostcatFlags {
-                    offsets: true,
-                    body: true,
-                    ..f
-                },
-            ),
-            (
-                "-o-h",
-                PostcatFlags {
-                    offsets: true,
-                    header: true,
-                    ..f
-                },
-            ),
-            (
-                "-d",
-                PostcatFlags {
-                    decimal_types: true,
-                    ..f
-                },
-            ),
-            ("-v", PostcatFlags { verbose: true, ..f }),
-            (
-                "-v-o",
-                PostcatFlags {
-                    verbose: true,
-                    offsets: true,
-                    ..f
-                },
-            ),
-            ("-r", PostcatFlags { raw: true, ..f }),
-            (
-                "-v-r",
-                PostcatFlags {
-                    verbose: true,
-                    raw: true,
-                    ..f
-                },
-            ),
-        ]
-        .into_iter()
-        .map(|(tag, flags)| (tag, flags.with_defaults()))
-        .collect()
+        let tags = [
+            "default", "-e", "-h", "-b", "-bh", "-o", "-o-b", "-o-h", "-d", "-v", "-v-o", "-r",
+            "-v-r",
+        ];
+        let flags = |tag: &str| {
+            let on = |letter: char| tag != "default" && tag.contains(letter);
+            PostcatFlags {
+                envelope: on('e'),
+                header: on('h'),
+                body: on('b'),
+                offsets: on('o'),
+                decimal_types: on('d'),
+                verbose: on('v'),
+                raw: on('r'),
+            }
+            .with_defaults()
+        };
+        tags.into_iter().map(|tag| (tag, flags(tag))).collect()
     }
 
     /// Prints `bytes` as file `name`: (output, warnings, error).
