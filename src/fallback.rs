@@ -21,11 +21,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use postfix::postqueue::Record;
+use printer::postqueue;
 use queue_scan::QueueLayout;
 use select::{Attribute, Expr, Field, Fields, Flag, RecipientState, Scope, Selection};
 
 use crate::cli::{ListArgs, SelectArgs, SortField};
-use crate::output::{postqueue, Format};
+use crate::output::Format;
 use crate::sanitize::{for_stderr, Terminal};
 use crate::selection::{self, Target};
 

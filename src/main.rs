@@ -7,6 +7,7 @@
 
 mod act;
 mod cli;
+mod commands;
 mod completions;
 mod fallback;
 mod fmt;
@@ -17,14 +18,11 @@ mod progress;
 mod restore;
 mod sanitize;
 mod selection;
-mod show;
 mod summary;
-mod timefmt;
 mod triage;
 mod ui;
 
 use std::ffi::OsStr;
-use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
@@ -34,8 +32,8 @@ use postfix::Postfix;
 use queue_scan::{is_valid_queue_id, InstanceConfig, QueueLayout};
 
 use crate::act::Verb;
-use crate::cli::{ActArgs, Command, Opts, ShowArgs};
-use crate::show::PostcatFlags;
+use crate::cli::{ActArgs, Command, Opts};
+use crate::commands::show;
 
 /// Exit status when an error occurred (an unreadable file, a bad flag).
 pub const EXIT_ERROR: u8 = 2;
@@ -65,7 +63,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn run(opts: Opts) -> Result<ExitCode> {
     match &opts.command {
-        Command::Show(args) => show(&opts, args),
+        Command::Show(args) => show::run(&opts, args),
         Command::List(args) => for_each_target(&opts, |t| fallback::list(t, args)),
         Command::Summary(args) => for_each_target(&opts, |t| {
             fallback::ensure_readable(t, &args.select)?;
@@ -232,65 +230,4 @@ fn read_show_target(arg: &OsStr, layout: Option<&QueueLayout>) -> Result<(Vec<u8
     // Queue files are never symbolic links: one in their place is refused.
     let bytes = show::read_regular_file(&path, true)?;
     Ok((relative.as_os_str().as_bytes().to_vec(), bytes))
-}
-
-fn show(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
-    let flags = PostcatFlags {
-        envelope: args.envelope,
-        header: args.header,
-        body: args.body,
-        offsets: args.offsets,
-        decimal_types: args.decimal_types,
-        verbose: args.verbose,
-        raw: args.raw,
-    }
-    .with_defaults();
-    let layout = if args.queue_ids {
-        Some(single_target(opts)?.instance.layout)
-    } else {
-        None
-    };
-    let stdout = std::io::stdout();
-    let term = sanitize::Terminal::new(stdout.is_terminal());
-    // Written as it is made, record by record; on a terminal escaped (JSON
-    // the JSON way), elsewhere exact.
-    let mut out = show::Shown::new(stdout.lock(), term, args.json);
-    let mut failed = false;
-    for arg in &args.files {
-        let (path, bytes) = match read_show_target(arg, layout.as_ref()) {
-            Ok(target) => target,
-            Err(err) => {
-                eprintln!(
-                    "qsurgeon: error: {}",
-                    sanitize::for_stderr(&format!("{err:#}"))
-                );
-                failed = true;
-                continue;
-            }
-        };
-        let shown_path = String::from_utf8_lossy(&path).into_owned();
-        let error = if args.json {
-            show::write_json(&mut out, &path, &bytes)?.map(|e| e.to_string())
-        } else {
-            let mut warn = |w: String| eprintln!("qsurgeon: warning: {}", sanitize::for_stderr(&w));
-            match show::postcat(&mut out, &path, &bytes, flags, &mut warn) {
-                Ok(()) => None,
-                Err(show::PostcatError::Write(e)) => return Err(e.into()),
-                Err(err) => Some(err.to_string()),
-            }
-        };
-        // What was printed before the error is out before the error is.
-        out.flush()?;
-        if let Some(err) = error {
-            let text = format!("{shown_path}: {err}");
-            eprintln!("qsurgeon: error: {}", sanitize::for_stderr(&text));
-            failed = true;
-        }
-    }
-    out.flush()?;
-    Ok(if failed {
-        ExitCode::from(EXIT_ERROR)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

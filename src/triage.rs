@@ -540,13 +540,13 @@ fn show_message(target: &Target, snap: &Snapshot, index: u32) {
         }
     };
     let mut out = Vec::new();
-    let flags = crate::show::PostcatFlags {
+    let flags = printer::postcat::PostcatFlags {
         envelope: true,
         header: true,
         ..Default::default()
     };
     let path = relative.to_string_lossy().into_owned();
-    let _ = crate::show::postcat(&mut out, path.as_bytes(), &bytes, flags, &mut |w| {
+    let _ = printer::postcat::postcat(&mut out, path.as_bytes(), &bytes, flags, &mut |w| {
         eprintln!("warning: {w}")
     });
     // Escape the bytes (invalid UTF-8 as \xNN), then cut to a screenful.

@@ -2,8 +2,7 @@
 //! fields, IDs, CSV and counts. Each message is formatted as one whole
 //! block so blocks from parallel workers never interleave.
 
-pub mod postqueue;
-
+use printer::postqueue;
 use queue_file::showq::{Showq, ShowqInput, ShowqMessage, ShowqOptions};
 use queue_scan::{InstanceConfig, Message, ReadPlan};
 use serde_json::Value;

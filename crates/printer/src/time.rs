@@ -1,4 +1,4 @@
-//! `asctime(localtime(t))`, as postcat prints times.
+//! `asctime(localtime(t))`, as postcat and mailq print times.
 //!
 //! The layout is C's `"%.3s %.3s%3d %.2d:%.2d:%.2d %d\n"`. The civil date
 //! is computed here (so years past 9999 print as glibc prints them); only

@@ -13,13 +13,17 @@
 //! `printable()` in showq; postqueue applies it again when it reads them
 //! (`ATTR_FLAG_PRINTABLE`) and after JSON quoting, which changes nothing
 //! the second time, so it is not repeated here.
-
-// Some entry points are for `list` variants and tests only.
+//!
+//! Unlike the other printers these append to a `Vec<u8>` instead of
+//! writing to an [`std::io::Write`]: `list` formats each message as one
+//! block in the scan worker that read it and writes whole blocks, so
+//! blocks from parallel workers never interleave; appending to a buffer
+//! cannot fail, so the formatters have no error to report.
 
 use queue_file::quote::quote_for_json;
 use queue_file::showq::{ReasonKind, ShowqMessage};
 
-use crate::timefmt::asctime_local;
+use crate::time::asctime_local;
 
 /// Which postqueue's JSON to write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,7 +42,6 @@ pub struct JsonMembers<'a> {
 }
 
 impl JsonMembers<'_> {
-    #[cfg_attr(not(test), allow(dead_code))] // the tests' reference writer
     /// `, "key": ` followed by `json`, which must be one JSON value.
     pub fn raw(&mut self, key: &str, json: &[u8]) {
         self.key(key);
@@ -52,7 +55,6 @@ impl JsonMembers<'_> {
         let _ = serde_json::to_writer(&mut *self.out, value);
     }
 
-    #[cfg_attr(not(test), allow(dead_code))] // the tests' reference writer
     /// `, "key": "text"`, quoted as postqueue quotes strings. `text`
     /// should be printable (see `queue_file::quote::printable`) for the
     /// output to stay valid UTF-8.
@@ -61,7 +63,6 @@ impl JsonMembers<'_> {
         json_string(text, self.out);
     }
 
-    #[cfg_attr(not(test), allow(dead_code))] // the tests' reference writer
     /// `, "key": N`.
     pub fn number(&mut self, key: &str, n: i64) {
         self.key(key);
@@ -82,13 +83,11 @@ fn json_string(text: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // the tests' reference writer
 /// Appends one `postqueue -j` line (3.7 form) for `msg`.
 pub fn write_json_line(msg: &ShowqMessage, out: &mut Vec<u8>) {
     write_json_line_with(msg, JsonFlavor::Postfix37, out, |_| {});
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // the tests' reference writer
 /// Appends one `postqueue -j` line (3.7 form) with `extra` members after
 /// postqueue's, e.g. `qsurgeon list --json`'s richer fields.
 pub fn write_json_line_extra(
@@ -301,7 +300,6 @@ pub fn mailq_footer(count: u64, bytes: u64, out: &mut Vec<u8>) {
     }
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // the tests' reference writer
 /// A `postqueue -p` writer: heading before the first message, a blank line
 /// between messages, and the footer with the totals.
 #[derive(Clone, Debug, Default)]
@@ -312,7 +310,6 @@ pub struct MailqText {
     bytes: u64,
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // the tests' reference writer
 impl MailqText {
     /// A writer for the short (`false`) or long (`true`) ID layout.
     pub fn new(long_ids: bool) -> MailqText {
@@ -358,7 +355,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     fn samples() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/postfix-samples")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/postfix-samples")
     }
 
     fn read(path: &Path) -> Vec<u8> {
@@ -528,7 +525,7 @@ mod tests {
     /// subdirectories, ready files only) and reports every message.
     fn demo_queue() -> Option<Vec<ShowqMessage>> {
         use std::os::unix::fs::MetadataExt;
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo-queue");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo-queue");
         if !root.is_dir() {
             return None;
         }
@@ -581,7 +578,7 @@ mod tests {
 
     #[test]
     fn output_demo_queue_postqueue_j_matches_as_a_set() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
         let Ok(want) = std::fs::read(root.join("demo-queue.postqueue-j.out")) else {
             return;
         };
@@ -609,7 +606,7 @@ mod tests {
     #[test]
     fn output_demo_queue_postqueue_p_matches_as_a_set() {
         set_utc();
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
         let Ok(want) = std::fs::read(root.join("demo-queue.postqueue-p.out")) else {
             return;
         };
