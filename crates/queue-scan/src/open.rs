@@ -145,6 +145,22 @@ pub enum FileKind {
     Unknown,
 }
 
+impl FileKind {
+    /// The kind of a file of `st_mode` `mode`; `None` for a regular file.
+    pub fn of_mode(mode: u32) -> Option<FileKind> {
+        match FileType::from_raw_mode(mode as _) {
+            FileType::RegularFile => None,
+            FileType::Directory => Some(FileKind::Directory),
+            FileType::Symlink => Some(FileKind::Symlink),
+            FileType::Fifo => Some(FileKind::Fifo),
+            FileType::CharacterDevice => Some(FileKind::CharDevice),
+            FileType::BlockDevice => Some(FileKind::BlockDevice),
+            FileType::Socket => Some(FileKind::Socket),
+            _ => Some(FileKind::Unknown),
+        }
+    }
+}
+
 impl fmt::Display for FileKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -284,17 +300,8 @@ pub fn open_regular_at(
         e => OpenErrorKind::Io(e.into()),
     })?;
     let stat = rustix::fs::fstat(&fd)?;
-    let kind = match FileType::from_raw_mode(stat.st_mode) {
-        FileType::RegularFile => None,
-        FileType::Directory => Some(FileKind::Directory),
-        FileType::Symlink => Some(FileKind::Symlink),
-        FileType::Fifo => Some(FileKind::Fifo),
-        FileType::CharacterDevice => Some(FileKind::CharDevice),
-        FileType::BlockDevice => Some(FileKind::BlockDevice),
-        FileType::Socket => Some(FileKind::Socket),
-        _ => Some(FileKind::Unknown),
-    };
-    if let Some(kind) = kind {
+    #[allow(clippy::unnecessary_cast)]
+    if let Some(kind) = FileKind::of_mode(stat.st_mode as u32) {
         return Err(OpenErrorKind::NotRegular(kind));
     }
     Ok((File::from(fd), FileInfo::from_stat(&stat)))
