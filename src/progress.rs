@@ -22,10 +22,23 @@ where
     F: Fn() -> V + Sync,
     V: Visitor + Send,
 {
+    let ((), stats, elapsed) = run_with_progress(progress, || {
+        queue_scan::scan(layout, options, progress, make_visitor)
+    });
+    (stats, elapsed)
+}
+
+/// Runs `scan` (a scan that counts into `progress`, e.g. `queue_scan::scan_reduce`),
+/// showing progress on a terminal; returns its result, the final counters and the
+/// elapsed time.
+pub fn run_with_progress<T>(
+    progress: &ScanProgress,
+    scan: impl FnOnce() -> T,
+) -> (T, ScanStats, Duration) {
     let started = Instant::now();
     let show = std::io::stderr().is_terminal();
     let finished = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|s| {
+    let result = std::thread::scope(|s| {
         if show {
             s.spawn(|| {
                 let deadline = Instant::now() + QUIET_PERIOD;
@@ -50,10 +63,11 @@ where
                 bar.finish_and_clear();
             });
         }
-        queue_scan::scan(layout, options, progress, make_visitor);
+        let result = scan();
         finished.store(true, Ordering::Relaxed);
+        result
     });
-    (progress.stats(), started.elapsed())
+    (result, progress.stats(), started.elapsed())
 }
 
 /// The last line on stderr: what was scanned and what came of it.
