@@ -518,12 +518,49 @@ pub struct Found {
     pub info: FileInfo,
 }
 
+impl Found {
+    /// Reads the whole file from its descriptor, refusing one larger than
+    /// `limit` bytes (0: [`HARD_QUEUE_FILE_LIMIT`]; see
+    /// [`queue_file_limit`]). `layout` names the file in an error.
+    pub fn read(&self, layout: &QueueLayout, limit: u64) -> Result<Vec<u8>, OpenError> {
+        let mut bytes = Vec::new();
+        read_bounded(
+            &self.file,
+            0,
+            self.info.size,
+            effective_limit(limit),
+            &mut bytes,
+        )
+        .map_err(|kind| OpenError {
+            path: layout.queue_dir.join(&self.relative),
+            kind,
+        })?;
+        Ok(bytes)
+    }
+}
+
 /// Finds and opens `id` as `postcat -q` looks for it: each queue of
 /// [`POSTCAT_SEARCH_ORDER`] at its hashed path, in two passes so a
 /// message that moves between queues meanwhile is still found. A
 /// non-regular file under the name is skipped (it is not a message).
 pub fn find_queue_file(layout: &QueueLayout, id: &str) -> Result<Option<Found>, OpenError> {
+    find(layout, id, false)
+}
+
+/// [`find_queue_file`] for a person who asked for this one ID (`show -q`,
+/// triage's message view): when no regular file has the name but
+/// something else does (a planted symlink, FIFO or directory), that is the
+/// error, naming it, rather than "not in the queue".
+pub fn find_queue_file_or_refusal(
+    layout: &QueueLayout,
+    id: &str,
+) -> Result<Option<Found>, OpenError> {
+    find(layout, id, true)
+}
+
+fn find(layout: &QueueLayout, id: &str, report_refused: bool) -> Result<Option<Found>, OpenError> {
     let dir = open_dir(&layout.queue_dir)?;
+    let mut refused = None;
     for _pass in 0..2 {
         for &queue in POSTCAT_SEARCH_ORDER {
             let relative = layout.relative_path(queue, id);
@@ -536,7 +573,15 @@ pub fn find_queue_file(layout: &QueueLayout, id: &str) -> Result<Option<Found>, 
                         info,
                     }))
                 }
-                Err(OpenErrorKind::NotFound | OpenErrorKind::NotRegular(_)) => {}
+                Err(OpenErrorKind::NotFound) => {}
+                Err(kind @ OpenErrorKind::NotRegular(_)) => {
+                    if report_refused && refused.is_none() {
+                        refused = Some(OpenError {
+                            path: layout.queue_dir.join(relative),
+                            kind,
+                        });
+                    }
+                }
                 Err(kind) => {
                     return Err(OpenError {
                         path: layout.queue_dir.join(relative),
@@ -546,7 +591,10 @@ pub fn find_queue_file(layout: &QueueLayout, id: &str) -> Result<Option<Found>, 
             }
         }
     }
-    Ok(None)
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]
