@@ -39,8 +39,9 @@
 //!   *above* the directory are resolved normally: the directory named is the
 //!   one checked.)
 //! - **Queue files** are copied only if they are the file the scan selected:
-//!   opened with `openat(O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC)` from their queue
-//!   directory (itself reached component by component with `O_NOFOLLOW`),
+//!   opened through `queue_scan::open` (the one safe open of what the
+//!   postfix user controls: `openat` from the queue directory's descriptor
+//!   with `O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC`, no symlink followed on the way),
 //!   `fstat`ed, a regular file with the scanned device and inode, read from
 //!   that descriptor up to a limit ([`DEFAULT_QUEUE_FILE_LIMIT`], or
 //!   [`Backup::set_queue_file_limit`]). Anything else (a symlink or another

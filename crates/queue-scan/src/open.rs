@@ -8,8 +8,8 @@
 //! - relative to a directory descriptor (`openat`), and for paths of more
 //!   than one component with `openat2(RESOLVE_NO_SYMLINKS |
 //!   RESOLVE_BENEATH)` where the kernel has it, so no symlink on the way is
-//!   followed (the fallback, plain `openat`, still refuses a symlink as the
-//!   last component);
+//!   followed (the fallback walks the directories one `openat(O_DIRECTORY |
+//!   O_NOFOLLOW)` at a time, to the same effect);
 //! - with `O_NOFOLLOW` (a symlink to `/etc/shadow` or `/dev/zero` is not a
 //!   queue file, as `mail_open_ok()` says with its `lstat`, postfix
 //!   `src/global/mail_open_ok.c`), `O_NONBLOCK` (opening a planted FIFO
@@ -320,7 +320,47 @@ fn open_no_follow(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<Ow
             other => return other,
         }
     }
-    rustix::fs::openat(dir, relative, FILE_FLAGS, Mode::empty())
+    if single {
+        return rustix::fs::openat(dir, relative, FILE_FLAGS, Mode::empty());
+    }
+    open_walking(dir, relative)
+}
+
+/// `openat2(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)` done by hand: each
+/// directory on the way opened with `O_DIRECTORY | O_NOFOLLOW` from the one
+/// before, the last component with [`FILE_FLAGS`]. A symlink anywhere is
+/// `ELOOP`; `..`, `/` or `.` is `EXDEV`, as `RESOLVE_BENEATH` says.
+fn open_walking(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<OwnedFd> {
+    use std::path::Component;
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut names = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(name) => names.push(name),
+            _ => return Err(rustix::io::Errno::XDEV),
+        }
+    }
+    let Some((last, dirs)) = names.split_last() else {
+        return Err(rustix::io::Errno::NOENT);
+    };
+    let mut current: Option<OwnedFd> = None;
+    for name in dirs {
+        let at = current.as_ref().map_or(dir, |fd| fd.as_fd());
+        let next = rustix::fs::openat(at, *name, dir_flags, Mode::empty()).map_err(|e| {
+            // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: look.
+            let link = e == rustix::io::Errno::NOTDIR
+                && rustix::fs::statat(at, *name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
+            if link {
+                rustix::io::Errno::LOOP
+            } else {
+                e
+            }
+        })?;
+        current = Some(next);
+    }
+    let at = current.as_ref().map_or(dir, |fd| fd.as_fd());
+    rustix::fs::openat(at, *last, FILE_FLAGS, Mode::empty())
 }
 
 /// Opens a directory the scan reads (the queue directory, a queue, a hash
@@ -638,6 +678,41 @@ mod tests {
         );
         assert_eq!(buf.capacity(), 0);
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_fallback_walk_follows_no_symlink_on_the_way() {
+        let root = std::env::temp_dir().join(format!("qs-open-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("q/defer/A")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+        std::fs::write(root.join("q/defer/A/A1"), b"log\n").unwrap();
+        std::fs::write(root.join("elsewhere/B1"), b"secret\n").unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), root.join("q/defer/B")).unwrap();
+        let dir = open_dir(&root.join("q")).unwrap();
+        let dir = dir.as_fd();
+        let fd = open_walking(dir, Path::new("defer/A/A1")).unwrap();
+        let mut bytes = Vec::new();
+        read_bounded(&File::from(fd), 0, 0, 100, &mut bytes).unwrap();
+        assert_eq!(bytes, b"log\n");
+        for (path, want) in [
+            ("defer/B/B1", rustix::io::Errno::LOOP),
+            ("defer/../../elsewhere/B1", rustix::io::Errno::XDEV),
+            ("defer/C/C1", rustix::io::Errno::NOENT),
+        ] {
+            assert_eq!(
+                open_walking(dir, Path::new(path)).unwrap_err(),
+                want,
+                "{path}"
+            );
+        }
+        // Through open_regular_at (openat2 where the kernel has it): the
+        // same answer either way.
+        assert!(matches!(
+            open_regular_at(dir, Path::new("defer/B/B1")).unwrap_err(),
+            OpenErrorKind::NotRegular(FileKind::Symlink)
+        ));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
