@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use ::act::backup::Backup;
 use ::act::journal::Refusal;
-use ::act::{Executor, Gather, Journal, Plan, RunInfo, SelectionRecord, Sink};
+use ::act::{Executor, Journal, Plan, RunInfo, SelectionRecord, Sink};
 use anyhow::{bail, Context, Result};
 use queue_scan::{ReadPlan, ScanOptions, ScanProgress};
 use select::Selection;
@@ -221,7 +221,7 @@ fn scan_plan(
     let local = selection::local_sender_check(target, queues, selection, settings.quiet)?;
     let ctx = select::Context::now();
     let now = ctx.now;
-    let gather = Gather::new(now, |msg: &queue_scan::Message<'_>| {
+    let filter = |msg: &queue_scan::Message<'_>| {
         ids.map_or(true, |ids| ids.contains(msg.id))
             && selection.matches(
                 &query::MessageView {
@@ -230,12 +230,12 @@ fn scan_plan(
                 },
                 &ctx,
             )
+    };
+    let scan_progress = ScanProgress::default();
+    let (builder, stats, elapsed) = progress::with_progress(&scan_progress, || {
+        ::act::plan::scan(layout, &options, &scan_progress, now, filter)
     });
-    let (stats, elapsed) =
-        progress::scan_with_progress(layout, &options, &ScanProgress::default(), || {
-            gather.visitor()
-        });
-    let plan = gather.finish().finish(verb);
+    let plan = builder.finish(verb);
     for u in &plan.unreadable {
         let line = format!("qsurgeon: error: {}: {}", u.path.display(), u.error);
         eprintln!("{}", for_terminal_str(&line));

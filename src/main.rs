@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 use postfix::Postfix;
-use queue_scan::{is_valid_queue_id, InstanceConfig, QueueLayout};
+use queue_scan::{is_valid_queue_id, InstanceConfig};
 
 use crate::act::Verb;
 use crate::cli::{ActArgs, Command, Opts};
@@ -211,23 +211,28 @@ fn single_target(opts: &Opts) -> Result<selection::Target> {
     })
 }
 
-/// Reads one `show` argument: a path, or with `-q` a queue ID looked up in
-/// the queues. Returns the path to display and the file's bytes. Either
-/// way only a regular file is read, without blocking on a FIFO and within
-/// a size limit ([`show::read_regular_file`]).
-fn read_show_target(arg: &OsStr, layout: Option<&QueueLayout>) -> Result<(Vec<u8>, Vec<u8>)> {
-    let Some(layout) = layout else {
+/// Reads one `show` argument: a path, or with `-q` (`queue`: the instance)
+/// a queue ID looked up in its queues. Returns the path to display and the
+/// file's bytes. Either way only a regular file is read, without blocking
+/// on a FIFO and within a size limit (a path: [`show::read_regular_file`];
+/// a queue ID: `queue_scan::open` with the instance's `queue_file_limit`).
+fn read_show_target(arg: &OsStr, queue: Option<&InstanceConfig>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let Some(instance) = queue else {
         let bytes = show::read_regular_file(std::path::Path::new(arg), false)?;
         return Ok((arg.as_bytes().to_vec(), bytes));
     };
     let id = arg.to_str().filter(|id| is_valid_queue_id(id));
     let id = id.with_context(|| format!("bad mail queue ID: {}", arg.to_string_lossy()))?;
-    let (_, relative) = layout
-        .find(id)
-        .with_context(|| format!("search queue file {id}"))?
+    let layout = &instance.layout;
+    // Found, opened and read through one descriptor (queue_scan::open): no
+    // lookup-then-reopen race, no symlink followed, no FIFO waited on, at
+    // most the instance's queue-file limit. A symlink, FIFO or directory
+    // planted under the ID is refused by name.
+    let found = queue_scan::open::find_queue_file_or_refusal(layout, id)
+        .with_context(|| format!("queue file {id}"))?
         .with_context(|| format!("queue file {id}: not found in any queue"))?;
-    let path = layout.queue_dir().join(&relative);
-    // Queue files are never symbolic links: one in their place is refused.
-    let bytes = show::read_regular_file(&path, true)?;
-    Ok((relative.as_os_str().as_bytes().to_vec(), bytes))
+    let bytes = found
+        .read(layout, instance.queue_file_limit)
+        .with_context(|| format!("queue file {id}"))?;
+    Ok((found.relative.as_os_str().as_bytes().to_vec(), bytes))
 }

@@ -5,28 +5,10 @@ use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use queue_scan::{QueueLayout, ScanOptions, ScanProgress, ScanStats, Visitor};
+use queue_scan::{ScanProgress, ScanStats};
 
 /// How long a scan runs before a progress bar appears.
 const QUIET_PERIOD: Duration = Duration::from_millis(400);
-
-/// Scans with `make_visitor`, showing progress on a terminal; returns the
-/// final counters and the elapsed time.
-pub fn scan_with_progress<V, F>(
-    layout: &QueueLayout,
-    options: &ScanOptions,
-    progress: &ScanProgress,
-    make_visitor: F,
-) -> (ScanStats, Duration)
-where
-    F: Fn() -> V + Sync,
-    V: Visitor + Send,
-{
-    let ((), stats, elapsed) = with_progress(progress, || {
-        queue_scan::scan(layout, options, progress, make_visitor)
-    });
-    (stats, elapsed)
-}
 
 /// Runs `scan` (which scans with `progress`), showing progress on a
 /// terminal; returns its result, the final counters and the elapsed time.

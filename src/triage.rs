@@ -527,18 +527,28 @@ fn show_message(target: &Target, snap: &Snapshot, index: u32) {
     let f = &snap.facts[index as usize];
     let id = String::from_utf8_lossy(snap.ids.get(f.id)).into_owned();
     let layout = &target.instance.layout;
-    let found = layout.find(&id).ok().flatten();
-    let Some((_, relative)) = found else {
-        eprintln!("{id}: no longer in the queue");
-        return;
-    };
-    let bytes = match std::fs::read(layout.queue_dir().join(&relative)) {
-        Ok(bytes) => bytes,
+    // As `show -q` reads it: found, opened and read through one descriptor
+    // (queue_scan::open), never a planted symlink or FIFO, bounded by the
+    // instance's queue-file limit.
+    let found = match queue_scan::open::find_queue_file_or_refusal(layout, &id) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            eprintln!("{id}: no longer in the queue");
+            return;
+        }
         Err(e) => {
-            eprintln!("{id}: {e}");
+            eprintln!("{id}: {}", crate::sanitize::for_stderr(&e.to_string()));
             return;
         }
     };
+    let bytes = match found.read(layout, target.instance.queue_file_limit) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("{id}: {}", crate::sanitize::for_stderr(&e.to_string()));
+            return;
+        }
+    };
+    let relative = found.relative;
     let mut out = Vec::new();
     let flags = printer::postcat::PostcatFlags {
         envelope: true,

@@ -503,8 +503,12 @@ fn a_fifo_is_refused_at_once_not_waited_on() {
     let made = run(Command::new("mkfifo").arg(dir.path().join("hold/A1B2C3D4E5F")));
     assert!(made.status.success(), "mkfifo in hold");
     let refused = format!("{}: not a regular file (a FIFO)", fifo.display());
-    // By ID the queue scan passes over anything but a regular file.
-    let not_found = "queue file A1B2C3D4E5F: not found in any queue".to_string();
+    // By ID too: found through the same safe open as the scan, and named
+    // (not "not found": something is there, and it is not a message).
+    let not_found = format!(
+        "queue file A1B2C3D4E5F: {}: a FIFO, not a regular file; not read",
+        dir.path().join("hold/A1B2C3D4E5F").display()
+    );
     for (args, want) in [
         (
             vec!["--json".into(), fifo.clone().into_os_string()],
@@ -573,4 +577,85 @@ fn huge_sparse_files_and_devices_are_refused_by_name() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
+}
+
+/// `show -q ID` on what the postfix user can plant under a queue ID: a
+/// symlink to `/etc/shadow` or `/dev/zero`, a directory, a sparse file far
+/// over the queue-file limit. Each is refused by path, nothing of it is
+/// printed, and the real message given after them is still shown.
+#[test]
+fn show_q_refuses_symlinks_directories_and_huge_files_planted_under_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path();
+    for sub in ["deferred/A", "deferred/B", "deferred/E", "hold", "active"] {
+        std::fs::create_dir_all(q.join(sub)).unwrap();
+    }
+    std::fs::copy(
+        testdata("postfix-samples/A45E798E3F5.smtp-sasl-dsn-longheader"),
+        q.join("deferred/A/A45E798E3F5"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", q.join("deferred/B/B1B2C3D4E5F")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", q.join("hold/C1B2C3D4E5F")).unwrap();
+    std::fs::create_dir(q.join("active/D1B2C3D4E5F")).unwrap();
+    std::fs::File::create(q.join("deferred/E/E1B2C3D4E5F"))
+        .unwrap()
+        .set_len(200 << 30)
+        .unwrap();
+    let cases = [
+        (
+            "B1B2C3D4E5F",
+            "deferred/B/B1B2C3D4E5F",
+            "a symbolic link, not a regular file; not read",
+        ),
+        (
+            "C1B2C3D4E5F",
+            "hold/C1B2C3D4E5F",
+            "a symbolic link, not a regular file; not read",
+        ),
+        (
+            "D1B2C3D4E5F",
+            "active/D1B2C3D4E5F",
+            "a directory, not a regular file; not read",
+        ),
+        (
+            "E1B2C3D4E5F",
+            "deferred/E/E1B2C3D4E5F",
+            "214748364800 bytes, larger than the",
+        ),
+    ];
+    let mut args: Vec<&str> = vec!["show", "-q"];
+    args.extend(cases.iter().map(|(id, _, _)| *id));
+    args.push("A45E798E3F5");
+    let started = Instant::now();
+    let output = run(qsurgeon().arg("--queue-dir").arg(q).args(&args));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "show -q took {:?}",
+        started.elapsed()
+    );
+    assert_exit(&output, 2, "show -q on planted files");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for (id, rel, problem) in cases {
+        let want = format!("queue file {id}: {}: {problem}", q.join(rel).display());
+        assert!(stderr.contains(&want), "{id}: want {want:?} in {stderr}");
+    }
+    // Only the real message is printed: one envelope, its own.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.matches("*** ENVELOPE RECORDS").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(
+        stdout.starts_with("*** ENVELOPE RECORDS deferred/A/A45E798E3F5 ***\n"),
+        "{stdout}"
+    );
+    if let Ok(shadow) = std::fs::read_to_string("/etc/shadow") {
+        let root_line = shadow
+            .lines()
+            .find(|l| l.starts_with("root:"))
+            .unwrap_or("root:");
+        assert!(!stdout.contains(root_line), "/etc/shadow printed");
+    }
 }

@@ -21,6 +21,9 @@ mod triage;
 mod instances;
 // `qsurgeon show` against postcat: samples, golden files, real queue files.
 mod show;
+// A copy of a real queue with symlinks, FIFOs, sparse files and symlinked hash directories
+// planted everywhere: list and summary finish, name each, stay small.
+mod hazards;
 // `delete --backup` then `restore`: round trips through real Postfix, delivery included.
 mod restore;
 // Hostile queue data on a real pseudo-terminal: escaped there, exact in pipes and JSON.

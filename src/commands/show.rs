@@ -39,8 +39,8 @@ pub fn run(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
         raw: args.raw,
     }
     .with_defaults();
-    let layout = if args.queue_ids {
-        Some(crate::single_target(opts)?.instance.layout)
+    let instance = if args.queue_ids {
+        Some(crate::single_target(opts)?.instance)
     } else {
         None
     };
@@ -51,7 +51,7 @@ pub fn run(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
     let mut out = Shown::new(stdout.lock(), term, args.json);
     let mut failed = false;
     for arg in &args.files {
-        let (path, bytes) = match crate::read_show_target(arg, layout.as_ref()) {
+        let (path, bytes) = match crate::read_show_target(arg, instance.as_ref()) {
             Ok(target) => target,
             Err(err) => {
                 eprintln!("qsurgeon: error: {}", for_stderr(&format!("{err:#}")));

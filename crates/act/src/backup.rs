@@ -39,8 +39,9 @@
 //!   *above* the directory are resolved normally: the directory named is the
 //!   one checked.)
 //! - **Queue files** are copied only if they are the file the scan selected:
-//!   opened with `openat(O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC)` from their queue
-//!   directory (itself reached component by component with `O_NOFOLLOW`),
+//!   opened through `queue_scan::open` (the one safe open of what the
+//!   postfix user controls: `openat` from the queue directory's descriptor
+//!   with `O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC`, no symlink followed on the way),
 //!   `fstat`ed, a regular file with the scanned device and inode, read from
 //!   that descriptor up to a limit ([`DEFAULT_QUEUE_FILE_LIMIT`], or
 //!   [`Backup::set_queue_file_limit`]). Anything else (a symlink or another
@@ -156,6 +157,7 @@ use postfix::postdrop::{postdrop_stream, run_postdrop, StreamError};
 use postfix::Postfix;
 use queue_file::quote::quote_822_local;
 use queue_file::{Envelope, FileView, RecipientState};
+use queue_scan::open::{self as safe_open, FileKind, OpenErrorKind};
 use queue_scan::{is_valid_queue_id, QueueLayout};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use serde_json::{json, Value};
@@ -185,7 +187,7 @@ pub const DEFAULT_QUEUE_FILE_LIMIT: u64 = 512 << 20;
 /// The largest defer/bounce/trace log copied. Postfix's own readers of these
 /// logs (`bounce_log_read`, postfix `src/global/bounce_log.c`) read them a
 /// record at a time; a log beyond this is not a log Postfix wrote.
-pub const LOG_LIMIT: u64 = 16 << 20;
+pub const LOG_LIMIT: u64 = queue_scan::open::LOG_FILE_LIMIT;
 /// The longest manifest or `restored.jsonl` line read (a message with very
 /// many recipients has a long line; a line beyond this is not ours).
 const LINE_LIMIT: usize = 256 << 20;
@@ -367,19 +369,15 @@ impl From<postfix::Error> for Error {
 // ---- opening files safely ---------------------------------------------------
 //
 // Everything below a backup directory is reached from the directory's
-// descriptor (openat/mkdirat, O_NOFOLLOW), and everything the postfix user
-// controls (queue files, logs) from its queue directory's descriptor, with
-// O_NONBLOCK (a FIFO must not hang us) and bounded reads. These are local
-// helpers until crates/queue-scan's safe-open module (written in parallel)
-// lands on main: `open_source` and `read_bounded` are what it replaces.
+// descriptor (openat/mkdirat, O_NOFOLLOW). Everything the postfix user
+// controls (queue files, logs) is opened and read through
+// `queue_scan::open`, the one implementation of that (O_NOFOLLOW,
+// O_NONBLOCK, fstat, bounded reads); the backup directory's own files are
+// opened and read with its `open_regular_at` and `read_bounded` too.
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
-    .union(OFlags::CLOEXEC);
-const READ_FLAGS: OFlags = OFlags::RDONLY
-    .union(OFlags::NOFOLLOW)
-    .union(OFlags::NONBLOCK)
     .union(OFlags::CLOEXEC);
 
 /// What an `openat` with `O_NOFOLLOW` error means for a person.
@@ -518,94 +516,53 @@ fn check_contents(fd: BorrowedFd<'_>, dir: &Path) -> Result<(), Error> {
 }
 
 /// Opens `name` in `dir` for reading without following a symlink or
-/// blocking on a FIFO; only a regular file is returned.
-fn open_regular(dir: BorrowedFd<'_>, name: &str) -> io::Result<Result<(File, Metadata), String>> {
-    let fd = match openat(dir, name, READ_FLAGS, 0) {
-        Ok(fd) => fd,
-        Err(e) => match open_problem(&e) {
-            Some(problem) => return Ok(Err(problem.to_string())),
-            None => return Err(e),
-        },
-    };
-    let file = File::from(fd);
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(Err(format!("is not a regular file ({})", kind_of(&meta))));
-    }
-    Ok(Ok((file, meta)))
-}
-
-fn kind_of(meta: &Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
+/// blocking on a FIFO (`queue_scan::open::open_regular_at`); only a regular
+/// file is returned, anything else is `Ok(Err(problem))`.
+fn open_regular(
+    dir: BorrowedFd<'_>,
+    name: &str,
+) -> io::Result<Result<(File, safe_open::FileInfo), String>> {
+    match safe_open::open_regular_at(dir, Path::new(name)) {
+        Ok(opened) => Ok(Ok(opened)),
+        Err(OpenErrorKind::NotFound) => Err(io::ErrorKind::NotFound.into()),
+        Err(OpenErrorKind::NotRegular(kind)) => Ok(Err(not_regular(kind))),
+        Err(OpenErrorKind::Io(e)) => Err(e),
+        Err(other) => Err(io::Error::other(other.to_string())),
     }
 }
 
-/// Reads at most `limit` bytes; `None` when the file has more. Memory is
-/// reserved with `try_reserve` from the size `fstat` gave (capped by the
-/// limit), never trusted beyond it: a sparse or growing file cannot make us
-/// allocate more than `limit + 1` bytes.
-fn read_bounded(file: &mut File, size_hint: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
+/// The problem with a file that is not a regular file, for a person and
+/// for the manifest (`logs_refused`).
+fn not_regular(kind: FileKind) -> String {
+    match kind {
+        FileKind::Symlink => "is a symbolic link".into(),
+        kind => format!("is not a regular file ({kind})"),
+    }
+}
+
+/// Reads all of `file` (of `fstat` size `size_hint`) with
+/// `queue_scan::open::read_bounded`: `None` when it has more than `limit`
+/// bytes.
+fn read_all_bounded(file: &File, size_hint: u64, limit: u64) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
-    // Reserve what fstat promises, up to a chunk: a sparse file's size is
-    // not a reason to reserve gigabytes; `read_to_end` grows as data comes.
-    let want = size_hint.min(limit).min(64 << 20).saturating_add(1);
-    bytes
-        .try_reserve(usize::try_from(want).unwrap_or(usize::MAX))
-        .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e.to_string()))?;
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Ok(None);
+    match safe_open::read_bounded(file, 0, size_hint, limit, &mut bytes) {
+        Ok(()) => Ok(Some(bytes)),
+        Err(OpenErrorKind::TooLarge { .. }) => Ok(None),
+        Err(OpenErrorKind::Io(e)) => Err(e),
+        Err(other) => Err(io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            other.to_string(),
+        )),
     }
-    Ok(Some(bytes))
 }
 
-/// The directory holding `relative` (a path below `root` as the queue
-/// layout gives it), reached one component at a time with `O_NOFOLLOW` from
-/// `root`'s descriptor, and the file's name in it. A component the postfix
-/// user replaced by a symlink is refused.
-fn walk_to_parent(root: &Path, relative: &Path) -> io::Result<(OwnedFd, String)> {
-    let mut fd = rustix::fs::openat(
-        rustix::fs::CWD,
-        root,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut names: Vec<&str> = Vec::new();
-    for c in relative.components() {
-        match c {
-            Component::Normal(n) => {
-                names.push(n.to_str().ok_or_else(|| {
-                    io::Error::new(io::ErrorKind::InvalidInput, "not a UTF-8 name")
-                })?)
-            }
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "not a relative path",
-                ))
-            }
-        }
+/// An error of `queue_scan::open` as the `io::Error` an `Error::Io` holds.
+fn open_error_io(kind: OpenErrorKind) -> io::Error {
+    match kind {
+        OpenErrorKind::NotFound => io::ErrorKind::NotFound.into(),
+        OpenErrorKind::Io(e) => e,
+        other => io::Error::other(other.to_string()),
     }
-    let Some((name, dirs)) = names.split_last() else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty path"));
-    };
-    for d in dirs {
-        fd = openat(fd.as_fd(), d, DIR_FLAGS, 0)?;
-    }
-    Ok((fd, name.to_string()))
 }
 
 /// Lowercase hex.
@@ -663,7 +620,8 @@ fn open_append(dir: BorrowedFd<'_>, dir_path: &Path, name: &str) -> Result<(File
     let file = File::from(fd);
     let meta = file.metadata().map_err(|e| Error::io("stat", &path, e))?;
     if !meta.is_file() {
-        return Err(Error::unsafe_(&path, kind_of(&meta)));
+        let kind = safe_open::FileKind::of_mode(meta.mode()).unwrap_or(FileKind::Unknown);
+        return Err(Error::unsafe_(&path, not_regular(kind)));
     }
     if meta.nlink() != 1 {
         return Err(Error::unsafe_(&path, "has more than one link"));
@@ -963,9 +921,10 @@ impl Backup {
         let Some(queue) = SUBDIRS[..6].iter().copied().find(|q| *q == item.queue) else {
             return Err(invalid(format!("not a queue name: {:?}", item.queue)));
         };
-        let queue_root = self.layout.queue_dir();
         let source = self.layout.path(queue, id);
-        let (bytes, mode) = self.read_queue_file(item, &source)?;
+        let queue_dir = safe_open::open_dir(self.layout.queue_dir())
+            .map_err(|e| Error::io("open", self.layout.queue_dir(), open_error_io(e.kind)))?;
+        let (bytes, mode) = self.read_queue_file(queue_dir.as_fd(), item, &source)?;
 
         // The logs: opened the same way; one that is not a regular file
         // (a symlink to /etc/shadow, /dev/zero, a FIFO) or too large is
@@ -975,26 +934,22 @@ impl Backup {
         let mut refused_logs = Vec::new();
         for kind in LOG_KINDS {
             let path = self.layout.path(kind, id);
-            let relative = path.strip_prefix(queue_root).unwrap_or(&path);
-            let opened = walk_to_parent(queue_root, relative)
-                .and_then(|(dir, name)| open_regular(dir.as_fd(), &name));
-            let problem = match opened {
-                Ok(Ok((mut file, meta))) => match read_bounded(&mut file, meta.len(), LOG_LIMIT) {
-                    Ok(Some(log)) => {
+            let mut log = Vec::new();
+            let problem =
+                match safe_open::read_log_at(queue_dir.as_fd(), &self.layout, kind, id, &mut log) {
+                    Ok(_) => {
                         logs.push((kind, log));
                         continue;
                     }
-                    Ok(None) => format!("larger than {LOG_LIMIT} bytes"),
-                    Err(e) => format!("read: {e}"),
-                },
-                Ok(Err(problem)) => problem,
-                // Removed meanwhile (or never written): nothing to keep.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => match open_problem(&e) {
-                    Some(problem) => format!("a directory above it {problem}"),
-                    None => format!("open: {e}"),
-                },
-            };
+                    // Removed meanwhile (or never written): nothing to keep.
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => match e.kind {
+                        OpenErrorKind::NotRegular(kind) => not_regular(kind),
+                        OpenErrorKind::TooLarge { .. } => format!("larger than {LOG_LIMIT} bytes"),
+                        OpenErrorKind::Io(e) => format!("read: {e}"),
+                        other => other.to_string(),
+                    },
+                };
             refused_logs.push(format!("{kind}: {} {problem}: not copied", path.display()));
             refused.insert(kind.to_string(), json!(problem));
         }
@@ -1044,36 +999,34 @@ impl Backup {
     /// The queue file the scan selected, read through one descriptor opened
     /// from its queue directory: a regular file with the scanned device and
     /// inode, at most the limit. Returns its bytes and mode.
-    fn read_queue_file(&self, item: &BackupItem, source: &Path) -> Result<(Vec<u8>, u32), Error> {
-        let queue_root = self.layout.queue_dir();
-        let relative = source.strip_prefix(queue_root).unwrap_or(source);
+    fn read_queue_file(
+        &self,
+        queue_dir: BorrowedFd<'_>,
+        item: &BackupItem,
+        source: &Path,
+    ) -> Result<(Vec<u8>, u32), Error> {
         let changed = |detail: String| Error::Changed {
             path: source.to_path_buf(),
             detail,
         };
-        let (mut file, meta) = match walk_to_parent(queue_root, relative)
-            .and_then(|(dir, name)| open_regular(dir.as_fd(), &name))
-        {
-            Ok(Ok(opened)) => opened,
-            Ok(Err(problem)) => return Err(changed(problem)),
-            Err(e) => {
-                return Err(match open_problem(&e) {
-                    Some(problem) => changed(format!("a directory above it {problem}")),
-                    None => Error::io("open", source, e),
-                })
-            }
-        };
-        if (meta.dev(), meta.ino()) != (item.dev, item.ino) {
+        let (file, info) =
+            match safe_open::open_queue_file_at(queue_dir, &self.layout, item.queue, item.id) {
+                Ok(opened) => opened,
+                Err(e) => {
+                    return Err(match e.kind {
+                        OpenErrorKind::NotRegular(kind) => changed(not_regular(kind)),
+                        kind => Error::io("open", source, open_error_io(kind)),
+                    })
+                }
+            };
+        if (info.device, info.inode) != (item.dev, item.ino) {
             return Err(changed(format!(
                 "device/inode {}/{}, the scan selected {}/{}: another file",
-                meta.dev(),
-                meta.ino(),
-                item.dev,
-                item.ino
+                info.device, info.inode, item.dev, item.ino
             )));
         }
-        match read_bounded(&mut file, meta.len(), self.queue_file_limit) {
-            Ok(Some(bytes)) => Ok((bytes, meta.mode())),
+        match read_all_bounded(&file, info.size, self.queue_file_limit) {
+            Ok(Some(bytes)) => Ok((bytes, info.mode)),
             Ok(None) => Err(Error::TooLarge {
                 path: source.to_path_buf(),
                 limit: self.queue_file_limit,
@@ -1100,9 +1053,9 @@ impl Backup {
             };
             let path = self.dir.join(queue).join(&name);
             match open_regular(queue_fd, &name) {
-                Ok(Ok((mut file, meta))) => {
+                Ok(Ok((file, info))) => {
                     let limit = bytes.len() as u64;
-                    match read_bounded(&mut file, meta.len(), limit) {
+                    match read_all_bounded(&file, info.size, limit) {
                         Ok(Some(existing)) if existing == bytes => return Ok(name),
                         Ok(_) => continue,
                         Err(e) => return Err(Error::io("read", path, e)),
@@ -1426,12 +1379,12 @@ impl RestorePlan {
                 Some(problem) => Error::unsafe_(self.dir.join(queue), problem),
                 None => Error::io("open", self.dir.join(queue), e),
             })?;
-        let (mut f, meta) = match open_regular(dir.as_fd(), name) {
+        let (f, info) = match open_regular(dir.as_fd(), name) {
             Ok(Ok(opened)) => opened,
             Ok(Err(problem)) => return Err(Error::unsafe_(&path, problem)),
             Err(e) => return Err(Error::io("open", &path, e)),
         };
-        match read_bounded(&mut f, meta.len(), DEFAULT_QUEUE_FILE_LIMIT) {
+        match read_all_bounded(&f, info.size, DEFAULT_QUEUE_FILE_LIMIT) {
             Ok(Some(bytes)) => Ok(bytes),
             Ok(None) => Err(Error::TooLarge {
                 path,
@@ -1523,10 +1476,10 @@ impl RestorePlan {
     /// it is still in the queue. Read as the backup reads queue files: from
     /// the queue directory's descriptor, no symlinks, no FIFOs, bounded.
     fn still_queued(&self, id: &str, arrival: Option<(i64, i64)>) -> Option<String> {
-        let (_, relative) = self.target.layout.find(id).ok()??;
-        let (dir, name) = walk_to_parent(self.target.layout.queue_dir(), &relative).ok()?;
-        let (mut file, meta) = open_regular(dir.as_fd(), &name).ok()?.ok()?;
-        let bytes = read_bounded(&mut file, meta.len(), DEFAULT_QUEUE_FILE_LIMIT).ok()??;
+        let found = safe_open::find_queue_file(&self.target.layout, id).ok()??;
+        let relative = found.relative;
+        let bytes =
+            read_all_bounded(&found.file, found.info.size, DEFAULT_QUEUE_FILE_LIMIT).ok()??;
         let envelope = Envelope::decode(FileView::whole(&bytes)).ok()?;
         (arrival.is_some() && envelope.arrival_time == arrival)
             .then(|| relative.display().to_string())

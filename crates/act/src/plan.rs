@@ -3,13 +3,12 @@
 //!
 //! A plan is built by a fold: each scan worker feeds the messages its selection accepted to
 //! its own [`PlanBuilder`], the builders are merged, and [`PlanBuilder::finish`] sorts and
-//! de-duplicates. The scan itself is the caller's: any scan that lends out
-//! [`queue_scan::Message`]s will do ([`Gather`] adapts today's `queue_scan::scan`).
+//! de-duplicates. [`scan`] does this on `queue_scan::scan_reduce`; any other scan that lends
+//! out [`queue_scan::Message`]s can feed [`PlanBuilder`]s the same way.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use postfix::Op;
 use queue_scan::{Message, QueueLayout, ScanError, ScanOptions, ScanProgress, Visitor};
@@ -216,86 +215,31 @@ impl PlanBuilder {
     }
 }
 
-/// Feeds today's `queue_scan::scan` (one visitor per worker job) into plan builders.
-///
-/// Transitional: `queue_scan::scan` has no reduce step yet, so each visitor hands its share
-/// back when dropped. When the query crate's `Query::run` (or the scan's fold) lands, the
-/// caller folds [`PlanBuilder`]s with it and this type goes.
-pub struct Gather<F> {
-    filter: F,
-    now: i64,
-    parts: Mutex<Vec<PlanBuilder>>,
+/// One scan worker's share of a plan: the messages `filter` accepts go to its own
+/// [`PlanBuilder`]; [`scan`] merges the workers' builders with `queue_scan::scan_reduce`.
+struct PlanVisitor<'f, F> {
+    filter: &'f F,
+    builder: PlanBuilder,
 }
 
-impl<F> Gather<F>
-where
-    F: Fn(&Message<'_>) -> bool + Sync,
-{
-    /// Collects the messages `filter` accepts (the selection), ages measured from `now`.
-    pub fn new(now: i64, filter: F) -> Gather<F> {
-        Gather {
-            filter,
-            now,
-            parts: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// A visitor for one scan worker.
-    pub fn visitor(&self) -> impl Visitor + Send + '_ {
-        GatherVisitor {
-            gather: self,
-            part: Some(PlanBuilder::new(self.now)),
-        }
-    }
-
-    /// Everything collected, folded into one builder.
-    pub fn finish(self) -> PlanBuilder {
-        let parts = self.parts.into_inner().unwrap_or_else(|e| e.into_inner());
-        let mut all = PlanBuilder::new(self.now);
-        for part in parts {
-            all.merge(part);
-        }
-        all
-    }
-}
-
-struct GatherVisitor<'g, F> {
-    gather: &'g Gather<F>,
-    part: Option<PlanBuilder>,
-}
-
-impl<F> Visitor for GatherVisitor<'_, F>
+impl<F> Visitor for PlanVisitor<'_, F>
 where
     F: Fn(&Message<'_>) -> bool + Sync,
 {
     fn message(&mut self, msg: &Message<'_>) {
-        if (self.gather.filter)(msg) {
-            if let Some(part) = &mut self.part {
-                part.add(msg);
-            }
+        if (self.filter)(msg) {
+            self.builder.add(msg);
         }
     }
 
     fn error(&mut self, error: ScanError) {
-        if let Some(part) = &mut self.part {
-            part.error(&error);
-        }
+        self.builder.error(&error);
     }
 }
 
-impl<F> Drop for GatherVisitor<'_, F> {
-    fn drop(&mut self) {
-        if let Some(part) = self.part.take() {
-            self.gather
-                .parts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(part);
-        }
-    }
-}
-
-/// Scans `options.queues` of `layout` and collects the messages `filter` accepts.
+/// Scans `options.queues` of `layout` and collects the messages `filter` accepts (the
+/// selection), ages measured from `now`: a fold of one [`PlanBuilder`] per scan worker,
+/// merged pairwise by `queue_scan::scan_reduce`.
 pub fn scan<F>(
     layout: &QueueLayout,
     options: &ScanOptions,
@@ -306,9 +250,21 @@ pub fn scan<F>(
 where
     F: Fn(&Message<'_>) -> bool + Sync,
 {
-    let gather = Gather::new(now, filter);
-    queue_scan::scan(layout, options, progress, || gather.visitor());
-    gather.finish()
+    let filter = &filter;
+    queue_scan::scan_reduce(
+        layout,
+        options,
+        progress,
+        || PlanVisitor {
+            filter,
+            builder: PlanBuilder::new(now),
+        },
+        |mut a, b| {
+            a.builder.merge(b.builder);
+            a
+        },
+    )
+    .builder
 }
 
 /// Where a planned message is now.

@@ -8,8 +8,8 @@
 //! - relative to a directory descriptor (`openat`), and for paths of more
 //!   than one component with `openat2(RESOLVE_NO_SYMLINKS |
 //!   RESOLVE_BENEATH)` where the kernel has it, so no symlink on the way is
-//!   followed (the fallback, plain `openat`, still refuses a symlink as the
-//!   last component);
+//!   followed (the fallback walks the directories one `openat(O_DIRECTORY |
+//!   O_NOFOLLOW)` at a time, to the same effect);
 //! - with `O_NOFOLLOW` (a symlink to `/etc/shadow` or `/dev/zero` is not a
 //!   queue file, as `mail_open_ok()` says with its `lstat`, postfix
 //!   `src/global/mail_open_ok.c`), `O_NONBLOCK` (opening a planted FIFO
@@ -143,6 +143,22 @@ pub enum FileKind {
     Socket,
     /// Anything else.
     Unknown,
+}
+
+impl FileKind {
+    /// The kind of a file of `st_mode` `mode`; `None` for a regular file.
+    pub fn of_mode(mode: u32) -> Option<FileKind> {
+        match FileType::from_raw_mode(mode as _) {
+            FileType::RegularFile => None,
+            FileType::Directory => Some(FileKind::Directory),
+            FileType::Symlink => Some(FileKind::Symlink),
+            FileType::Fifo => Some(FileKind::Fifo),
+            FileType::CharacterDevice => Some(FileKind::CharDevice),
+            FileType::BlockDevice => Some(FileKind::BlockDevice),
+            FileType::Socket => Some(FileKind::Socket),
+            _ => Some(FileKind::Unknown),
+        }
+    }
 }
 
 impl fmt::Display for FileKind {
@@ -284,17 +300,8 @@ pub fn open_regular_at(
         e => OpenErrorKind::Io(e.into()),
     })?;
     let stat = rustix::fs::fstat(&fd)?;
-    let kind = match FileType::from_raw_mode(stat.st_mode) {
-        FileType::RegularFile => None,
-        FileType::Directory => Some(FileKind::Directory),
-        FileType::Symlink => Some(FileKind::Symlink),
-        FileType::Fifo => Some(FileKind::Fifo),
-        FileType::CharacterDevice => Some(FileKind::CharDevice),
-        FileType::BlockDevice => Some(FileKind::BlockDevice),
-        FileType::Socket => Some(FileKind::Socket),
-        _ => Some(FileKind::Unknown),
-    };
-    if let Some(kind) = kind {
+    #[allow(clippy::unnecessary_cast)]
+    if let Some(kind) = FileKind::of_mode(stat.st_mode as u32) {
         return Err(OpenErrorKind::NotRegular(kind));
     }
     Ok((File::from(fd), FileInfo::from_stat(&stat)))
@@ -313,7 +320,47 @@ fn open_no_follow(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<Ow
             other => return other,
         }
     }
-    rustix::fs::openat(dir, relative, FILE_FLAGS, Mode::empty())
+    if single {
+        return rustix::fs::openat(dir, relative, FILE_FLAGS, Mode::empty());
+    }
+    open_walking(dir, relative)
+}
+
+/// `openat2(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)` done by hand: each
+/// directory on the way opened with `O_DIRECTORY | O_NOFOLLOW` from the one
+/// before, the last component with [`FILE_FLAGS`]. A symlink anywhere is
+/// `ELOOP`; `..`, `/` or `.` is `EXDEV`, as `RESOLVE_BENEATH` says.
+fn open_walking(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<OwnedFd> {
+    use std::path::Component;
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut names = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(name) => names.push(name),
+            _ => return Err(rustix::io::Errno::XDEV),
+        }
+    }
+    let Some((last, dirs)) = names.split_last() else {
+        return Err(rustix::io::Errno::NOENT);
+    };
+    let mut current: Option<OwnedFd> = None;
+    for name in dirs {
+        let at = current.as_ref().map_or(dir, |fd| fd.as_fd());
+        let next = rustix::fs::openat(at, *name, dir_flags, Mode::empty()).map_err(|e| {
+            // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: look.
+            let link = e == rustix::io::Errno::NOTDIR
+                && rustix::fs::statat(at, *name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink);
+            if link {
+                rustix::io::Errno::LOOP
+            } else {
+                e
+            }
+        })?;
+        current = Some(next);
+    }
+    let at = current.as_ref().map_or(dir, |fd| fd.as_fd());
+    rustix::fs::openat(at, *last, FILE_FLAGS, Mode::empty())
 }
 
 /// Opens a directory the scan reads (the queue directory, a queue, a hash
@@ -511,12 +558,49 @@ pub struct Found {
     pub info: FileInfo,
 }
 
+impl Found {
+    /// Reads the whole file from its descriptor, refusing one larger than
+    /// `limit` bytes (0: [`HARD_QUEUE_FILE_LIMIT`]; see
+    /// [`queue_file_limit`]). `layout` names the file in an error.
+    pub fn read(&self, layout: &QueueLayout, limit: u64) -> Result<Vec<u8>, OpenError> {
+        let mut bytes = Vec::new();
+        read_bounded(
+            &self.file,
+            0,
+            self.info.size,
+            effective_limit(limit),
+            &mut bytes,
+        )
+        .map_err(|kind| OpenError {
+            path: layout.queue_dir.join(&self.relative),
+            kind,
+        })?;
+        Ok(bytes)
+    }
+}
+
 /// Finds and opens `id` as `postcat -q` looks for it: each queue of
 /// [`POSTCAT_SEARCH_ORDER`] at its hashed path, in two passes so a
 /// message that moves between queues meanwhile is still found. A
 /// non-regular file under the name is skipped (it is not a message).
 pub fn find_queue_file(layout: &QueueLayout, id: &str) -> Result<Option<Found>, OpenError> {
+    find(layout, id, false)
+}
+
+/// [`find_queue_file`] for a person who asked for this one ID (`show -q`,
+/// triage's message view): when no regular file has the name but
+/// something else does (a planted symlink, FIFO or directory), that is the
+/// error, naming it, rather than "not in the queue".
+pub fn find_queue_file_or_refusal(
+    layout: &QueueLayout,
+    id: &str,
+) -> Result<Option<Found>, OpenError> {
+    find(layout, id, true)
+}
+
+fn find(layout: &QueueLayout, id: &str, report_refused: bool) -> Result<Option<Found>, OpenError> {
     let dir = open_dir(&layout.queue_dir)?;
+    let mut refused = None;
     for _pass in 0..2 {
         for &queue in POSTCAT_SEARCH_ORDER {
             let relative = layout.relative_path(queue, id);
@@ -529,7 +613,15 @@ pub fn find_queue_file(layout: &QueueLayout, id: &str) -> Result<Option<Found>, 
                         info,
                     }))
                 }
-                Err(OpenErrorKind::NotFound | OpenErrorKind::NotRegular(_)) => {}
+                Err(OpenErrorKind::NotFound) => {}
+                Err(kind @ OpenErrorKind::NotRegular(_)) => {
+                    if report_refused && refused.is_none() {
+                        refused = Some(OpenError {
+                            path: layout.queue_dir.join(relative),
+                            kind,
+                        });
+                    }
+                }
                 Err(kind) => {
                     return Err(OpenError {
                         path: layout.queue_dir.join(relative),
@@ -539,7 +631,10 @@ pub fn find_queue_file(layout: &QueueLayout, id: &str) -> Result<Option<Found>, 
             }
         }
     }
-    Ok(None)
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -583,6 +678,41 @@ mod tests {
         );
         assert_eq!(buf.capacity(), 0);
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_fallback_walk_follows_no_symlink_on_the_way() {
+        let root = std::env::temp_dir().join(format!("qs-open-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("q/defer/A")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+        std::fs::write(root.join("q/defer/A/A1"), b"log\n").unwrap();
+        std::fs::write(root.join("elsewhere/B1"), b"secret\n").unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), root.join("q/defer/B")).unwrap();
+        let dir = open_dir(&root.join("q")).unwrap();
+        let dir = dir.as_fd();
+        let fd = open_walking(dir, Path::new("defer/A/A1")).unwrap();
+        let mut bytes = Vec::new();
+        read_bounded(&File::from(fd), 0, 0, 100, &mut bytes).unwrap();
+        assert_eq!(bytes, b"log\n");
+        for (path, want) in [
+            ("defer/B/B1", rustix::io::Errno::LOOP),
+            ("defer/../../elsewhere/B1", rustix::io::Errno::XDEV),
+            ("defer/C/C1", rustix::io::Errno::NOENT),
+        ] {
+            assert_eq!(
+                open_walking(dir, Path::new(path)).unwrap_err(),
+                want,
+                "{path}"
+            );
+        }
+        // Through open_regular_at (openat2 where the kernel has it): the
+        // same answer either way.
+        assert!(matches!(
+            open_regular_at(dir, Path::new("defer/B/B1")).unwrap_err(),
+            OpenErrorKind::NotRegular(FileKind::Symlink)
+        ));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -351,16 +351,26 @@ fn list_dir(
             continue;
         }
         if name.len() == 1 {
-            let is_dir = match entry.file_type() {
-                FileType::Directory => true,
+            let file_type = match entry.file_type() {
                 // No d_type from this filesystem: ask, without following a
                 // symlink.
                 FileType::Unknown => rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
-                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory),
-                _ => false,
+                    .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode)),
+                file_type => file_type,
             };
-            if is_dir {
-                subdirs.push(name.as_bytes()[0]);
+            match file_type {
+                FileType::Directory => subdirs.push(name.as_bytes()[0]),
+                // A hash directory that is a symlink: showq's scan_dir_push()
+                // (src/util/scan_dir.c) would follow it with opendir(); we do
+                // not enter it, and say so, since nothing Postfix made is a
+                // symlink there.
+                FileType::Symlink => errors.push(ScanError {
+                    path: listing.dir.join(name),
+                    kind: ScanErrorKind::Open(OpenErrorKind::NotRegular(
+                        crate::open::FileKind::Symlink,
+                    )),
+                }),
+                _ => {}
             }
             continue;
         }

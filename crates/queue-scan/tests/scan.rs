@@ -166,7 +166,7 @@ fn hash_paths_and_listing_follow_postfix() {
     );
     // A hash directory that is a symlink is not entered (no Postfix
     // program creates one; it can only be planted), nor are the files it
-    // points at read.
+    // points at read; it is named as an error.
     std::fs::create_dir_all(scratch.0.join("elsewhere")).unwrap();
     write_mode(
         &scratch.0.join("elsewhere/C45E798E3FC"),
@@ -190,11 +190,17 @@ fn hash_paths_and_listing_follow_postfix() {
             ("hold", "B45E798E3F6"),
         ]
     );
-    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+    assert_eq!(
+        seen.errors,
+        vec![format!(
+            "{}: a symbolic link, not a regular file; not read",
+            scratch.0.join("deferred/C").display()
+        )]
+    );
     assert_eq!(stats.scanned, 4);
     assert_eq!(stats.in_progress, 2);
     assert_eq!(stats.misplaced, 3);
-    assert_eq!(stats.unreadable, 0);
+    assert_eq!(stats.unreadable, 1);
 }
 
 #[test]

@@ -1,0 +1,320 @@
+//! A hostile queue, binary level (issue 10, "Done when"): a copy of a real
+//! Postfix queue with, in every queue and in the log directories, what a
+//! compromised `postfix` user can plant: symlinks to `/etc/shadow` and
+//! `/dev/zero`, a FIFO, a 200 GB sparse file, a directory named like a
+//! queue ID, a hash subdirectory that is a symlink; and the defer logs of
+//! real deferred messages replaced by the same. `list --ids`, `summary`
+//! and `list --reason` (which reads the defer logs) must finish, list every
+//! good message, name every hazard on stderr by path, stay under 100 MB of
+//! memory, and exit 2 (the run had errors).
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::postfix::{message_files_in, require_postfix, IdStyle, Instance, MESSAGE_QUEUES};
+use crate::util::qsurgeon;
+
+/// How long one command may take on the planted queue before it counts as
+/// hung (the real work takes well under a second).
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The peak resident set size allowed, in kB.
+const RSS_LIMIT_KB: u64 = 100 * 1024;
+
+/// What a run printed and how it ended.
+struct Measured {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    rss_kb: u64,
+}
+
+/// Runs `qsurgeon --queue-dir QUEUE ARGS` under GNU time (peak RSS), killed
+/// after [`TIMEOUT`] (a FIFO waited on would hang it forever).
+fn run_guarded(queue: &Path, args: &[&str], scratch: &Path) -> Measured {
+    let name = args.join("_").replace(['-', ' '], "");
+    let out = scratch.join(format!("{name}.out"));
+    let err = scratch.join(format!("{name}.err"));
+    let rss_file = scratch.join(format!("{name}.rss"));
+    let mut child = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(qsurgeon().get_program())
+        .arg("--queue-dir")
+        .arg(queue)
+        .args(args)
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&out).unwrap())
+        .stderr(fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("GNU time (/usr/bin/time, Debian package time) runs");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TIMEOUT {
+            // Kills time; qsurgeon below it is in the same process group only
+            // if time forwards the signal, so kill it by its own pid too.
+            let _ = Command::new("pkill")
+                .arg("-KILL")
+                .arg("-P")
+                .arg(child.id().to_string())
+                .status();
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "qsurgeon {args:?} still running after {TIMEOUT:?} on the planted queue; stderr: {}",
+                fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let rss = fs::read_to_string(&rss_file).unwrap();
+    let rss_kb = rss
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in {rss:?}"));
+    Measured {
+        status,
+        stdout: fs::read_to_string(&out).unwrap(),
+        stderr: fs::read_to_string(&err).unwrap(),
+        rss_kb,
+    }
+}
+
+/// Postfix's hashed path of `id` in `queue` for the default layout
+/// (`hash_queue_names = deferred, defer`, depth 1).
+fn hashed(queue: &str, id: &str) -> PathBuf {
+    if queue == "deferred" || queue == "defer" {
+        Path::new(queue).join(&id[..1]).join(id)
+    } else {
+        Path::new(queue).join(id)
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// A sparse 200 GB file, mode 0700 (a complete queue file to the scan).
+fn sparse(path: &Path) {
+    let file = fs::File::create(path).unwrap();
+    file.set_len(200 << 30).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// One planted thing: its path (relative to the queue directory) and what
+/// stderr must say about it.
+struct Hazard {
+    rel: PathBuf,
+    problem: &'static str,
+}
+
+/// Plants the five file hazards under new queue IDs in `queue`, and a hash
+/// subdirectory symlinked to `elsewhere`; returns what was planted.
+fn plant(copy: &Path, queue: &str, n: usize, elsewhere: &Path, hash_dir: &str) -> Vec<Hazard> {
+    let mut planted = Vec::new();
+    let id = |kind: usize| format!("F{kind}{n}00000000A");
+    let place = |id: &str| {
+        let rel = hashed(queue, id);
+        fs::create_dir_all(copy.join(rel.parent().unwrap())).unwrap();
+        rel
+    };
+    let rel = place(&id(1));
+    std::os::unix::fs::symlink("/etc/shadow", copy.join(&rel)).unwrap();
+    planted.push(Hazard {
+        rel,
+        problem: "a symbolic link",
+    });
+    let rel = place(&id(2));
+    std::os::unix::fs::symlink("/dev/zero", copy.join(&rel)).unwrap();
+    planted.push(Hazard {
+        rel,
+        problem: "a symbolic link",
+    });
+    let rel = place(&id(3));
+    mkfifo(&copy.join(&rel));
+    planted.push(Hazard {
+        rel,
+        problem: "a FIFO",
+    });
+    let rel = place(&id(4));
+    sparse(&copy.join(&rel));
+    planted.push(Hazard {
+        rel,
+        problem: "214748364800 bytes",
+    });
+    let rel = place(&id(5));
+    fs::create_dir(copy.join(&rel)).unwrap();
+    fs::set_permissions(copy.join(&rel), fs::Permissions::from_mode(0o700)).unwrap();
+    planted.push(Hazard {
+        rel,
+        problem: "a directory",
+    });
+    let rel = Path::new(queue).join(hash_dir);
+    std::os::unix::fs::symlink(elsewhere, copy.join(&rel)).unwrap();
+    planted.push(Hazard {
+        rel,
+        problem: "a symbolic link",
+    });
+    planted
+}
+
+#[test]
+fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::shared(IdStyle::Short);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("queue");
+    for queue in MESSAGE_QUEUES.iter().chain(&["defer", "bounce", "trace"]) {
+        fs::create_dir_all(copy.join(queue)).unwrap();
+    }
+    instance.copy_queue(&copy);
+    let good: BTreeSet<String> = message_files_in(&copy).into_iter().map(|f| f.id).collect();
+    assert!(
+        good.len() >= 10,
+        "the shared bed has a populated queue: {good:?}"
+    );
+    let deferred: Vec<String> = message_files_in(&copy)
+        .into_iter()
+        .filter(|f| f.queue == "deferred")
+        .map(|f| f.id)
+        .collect();
+    assert!(
+        deferred.len() >= 5,
+        "deferred messages to plant logs for: {deferred:?}"
+    );
+
+    // Where the symlinked hash subdirectories lead: a directory with a copy
+    // of a real message under an ID of its own, which must never be listed.
+    let elsewhere = dir.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let stray_id = "E0000000000A0";
+    let any_good = message_files_in(&copy).remove(0);
+    fs::copy(copy.join(&any_good.rel_path), elsewhere.join(stray_id)).unwrap();
+    // A hash character no good message uses, so the link stands alone.
+    let hash_dir = ["E", "D", "C", "B", "9", "8", "7", "6"]
+        .into_iter()
+        .find(|c| !good.iter().any(|id| id.starts_with(c)))
+        .expect("a free hash character");
+    let secret = dir.path().join("secret");
+    fs::write(&secret, "root:SECRET-HASH:19000:0:99999:7:::\n").unwrap();
+
+    let mut hazards = Vec::new();
+    for (n, queue) in MESSAGE_QUEUES.iter().enumerate() {
+        hazards.extend(plant(&copy, queue, n, &elsewhere, hash_dir));
+    }
+    // The same in defer/ under IDs no message has: nothing reads a log
+    // without its message (Postfix does not either), so they must only not
+    // hang or grow anything.
+    plant(&copy, "defer", 9, &elsewhere, hash_dir);
+    // The defer logs of real deferred messages, which `list --reason` reads.
+    let mut log_hazards = Vec::new();
+    for (i, id) in deferred.iter().take(5).enumerate() {
+        let rel = hashed("defer", id);
+        let path = copy.join(&rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let _ = fs::remove_file(&path);
+        let problem = match i {
+            0 => {
+                std::os::unix::fs::symlink(&secret, &path).unwrap();
+                "a symbolic link"
+            }
+            1 => {
+                std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+                "a symbolic link"
+            }
+            2 => {
+                mkfifo(&path);
+                "a FIFO"
+            }
+            3 => {
+                sparse(&path);
+                "214748364800 bytes"
+            }
+            _ => {
+                fs::create_dir(&path).unwrap();
+                "a directory"
+            }
+        };
+        log_hazards.push(Hazard { rel, problem });
+    }
+    // And a defer hash directory swapped for a symlink (to a real copy of
+    // itself), under a deferred message whose log is in it.
+    let used: Vec<&str> = deferred.iter().take(5).map(|id| &id[..1]).collect();
+    let (linked_id, hash) = deferred
+        .iter()
+        .skip(5)
+        .map(|id| (id, &id[..1]))
+        .find(|(id, hash)| !used.contains(hash) && copy.join(hashed("defer", id)).is_file())
+        .expect("a deferred message with a defer log in a hash directory of its own");
+    let real = dir.path().join("defer-hash-copy");
+    fs::rename(copy.join("defer").join(hash), &real).unwrap();
+    std::os::unix::fs::symlink(&real, copy.join("defer").join(hash)).unwrap();
+    log_hazards.push(Hazard {
+        rel: hashed("defer", linked_id),
+        problem: "a symbolic link",
+    });
+
+    let scratch = dir.path().join("out");
+    fs::create_dir(&scratch).unwrap();
+    for args in [
+        &["list", "--ids"][..],
+        &["summary"][..],
+        &["list", "--reason", "x"][..],
+    ] {
+        let run = run_guarded(&copy, args, &scratch);
+        eprintln!(
+            "qsurgeon {args:?}: {:?}, peak RSS {} kB",
+            run.status, run.rss_kb
+        );
+        assert!(
+            run.rss_kb < RSS_LIMIT_KB,
+            "{args:?}: peak RSS {} kB",
+            run.rss_kb
+        );
+        // 2: the run had errors (the hazards), though every good message
+        // was read.
+        assert_eq!(run.status.code(), Some(2), "{args:?}: exit status");
+        let mut named = hazards.iter().collect::<Vec<_>>();
+        // `summary` (its by-reason table) and `--reason` read the defer logs.
+        if args != ["list", "--ids"] {
+            named.extend(&log_hazards);
+        }
+        for hazard in named {
+            let path = copy.join(&hazard.rel);
+            let line = run
+                .stderr
+                .lines()
+                .find(|l| l.contains(&format!("{}:", path.display())));
+            assert!(
+                line.is_some_and(|l| l.contains(hazard.problem)),
+                "{args:?}: {} ({}) not named on stderr:\n{}",
+                path.display(),
+                hazard.problem,
+                run.stderr
+            );
+        }
+        assert!(
+            !run.stdout.contains(stray_id),
+            "{args:?}: followed a symlinked hash directory"
+        );
+        assert!(!run.stdout.contains("SECRET-HASH") && !run.stderr.contains("SECRET-HASH"));
+        if args == ["list", "--ids"] {
+            let listed: BTreeSet<String> = run.stdout.lines().map(str::to_string).collect();
+            assert_eq!(listed, good, "list --ids lists exactly the good messages");
+        }
+    }
+}
