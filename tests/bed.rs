@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::postfix::{
     label, message_files_in, postfix_processes, require_postfix, IdStyle, Instance, Options,
-    Profile, AUTH_USER, FILTER_NEXTHOP, MESSAGE_QUEUES, NORMAL_USERS, OUR_DOMAIN,
-    REDIRECT_TARGET, SPAMMER,
+    Profile, AUTH_USER, FILTER_NEXTHOP, MESSAGE_QUEUES, NORMAL_USERS, OUR_DOMAIN, REDIRECT_TARGET,
+    SPAMMER,
 };
 
 const BOTH: [IdStyle; 2] = [IdStyle::Short, IdStyle::Long];
@@ -439,7 +439,9 @@ fn queue_files_carry_filter_redirect_verp_and_warning_records() {
         for (label, line, extracted) in expected {
             let out = bed.postcat_q(&["-e"], bed.id_of(label));
             let at = out.lines().position(|l| l == line);
-            let xtra = out.lines().position(|l| l.starts_with("*** HEADER EXTRACTED "));
+            let xtra = out
+                .lines()
+                .position(|l| l.starts_with("*** HEADER EXTRACTED "));
             let (Some(at), Some(xtra)) = (at, xtra) else {
                 panic!("{ids:?}: {label} lacks {line:?}:\n{out}");
             };
@@ -473,7 +475,11 @@ fn queue_files_carry_filter_redirect_verp_and_warning_records() {
         // No other message has any of these records.
         let special: BTreeSet<&str> = expected.iter().map(|(l, _, _)| *l).collect();
         for file in bed.message_files() {
-            if bed.labels.iter().any(|(l, id)| *id == file.id && special.contains(l.as_str())) {
+            if bed
+                .labels
+                .iter()
+                .any(|(l, id)| *id == file.id && special.contains(l.as_str()))
+            {
                 continue;
             }
             let out = bed.postcat_q(&["-e"], &file.id);

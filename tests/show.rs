@@ -349,6 +349,11 @@ fn every_real_file_matches_postcat(ids: IdStyle) {
     let files = instance.message_files();
     let queues: std::collections::BTreeSet<&str> = files.iter().map(|f| f.queue.as_str()).collect();
     assert!(queues.len() >= 5, "queues populated: {queues:?}");
+    // Including the records only a few messages have (content filter, redirect, VERP).
+    for label in crate::postfix::label::RARE_RECORDS {
+        let id = instance.id_of(label);
+        assert!(files.iter().any(|f| f.id == id), "{label} ({id}) compared");
+    }
     for file in &files {
         compare_with_postcat(instance, &file.rel_path, REAL_FLAG_SETS);
     }

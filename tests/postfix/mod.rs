@@ -645,7 +645,11 @@ impl Instance {
     fn inject_sendmail(&self, mail: &smtp::Mail, options: &[&str]) -> String {
         let before = self.files_in("maildrop");
         let mut cmd = self.sendmail();
-        cmd.arg("-i").args(options).arg("-f").arg(&mail.from).arg("--");
+        cmd.arg("-i")
+            .args(options)
+            .arg("-f")
+            .arg(&mail.from)
+            .arg("--");
         cmd.args(mail.rcpts.iter().map(|(r, _)| r));
         self.run(&mut cmd, Some(mail.content.as_bytes()));
         let new: Vec<QueueFile> = self

@@ -90,6 +90,9 @@ pub mod label {
     /// `sendmail -XV` while stopped: a `V` record `+=` (default_verp_delimiters) in maildrop,
     /// written by sendmail itself (sendmail.c).
     pub const VERP_MAILDROP: &str = "maildrop-verp";
+    /// The labels above, whose records the rest of the bed lacks.
+    pub const RARE_RECORDS: [&str; 5] =
+        [CONTENT_FILTER, HEADER_FILTER, REDIRECT, VERP, VERP_MAILDROP];
 }
 
 /// Where header_checks `REDIRECT` sends `label::REDIRECT`'s recipient.
