@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use crate::postfix::{
     label, message_files_in, postfix_processes, require_postfix, IdStyle, Instance, Options,
-    Profile, AUTH_USER, MESSAGE_QUEUES, NORMAL_USERS, OUR_DOMAIN, SPAMMER,
+    Profile, AUTH_USER, FILTER_NEXTHOP, MESSAGE_QUEUES, NORMAL_USERS, OUR_DOMAIN, REDIRECT_TARGET,
+    SPAMMER,
 };
 
 const BOTH: [IdStyle; 2] = [IdStyle::Short, IdStyle::Long];
@@ -59,6 +60,11 @@ fn labelled_messages_sit_in_their_queues() {
         (label::NDR.to_string(), "deferred"),
         (label::EXPIRED.to_string(), "deferred"),
         (label::BIG.to_string(), "deferred"),
+        (label::CONTENT_FILTER.to_string(), "deferred"),
+        (label::HEADER_FILTER.to_string(), "deferred"),
+        (label::REDIRECT.to_string(), "deferred"),
+        (label::VERP.to_string(), "deferred"),
+        (label::VERP_MAILDROP.to_string(), "maildrop"),
     ];
     for ids in BOTH {
         let bed = Instance::shared(ids);
@@ -407,6 +413,112 @@ fn queue_files_carry_the_envelope_features() {
             .map(|(_, l)| l.len() + 1)
             .sum();
         assert!(folded > 6000, "{ids:?}: folded header is {folded} bytes");
+    }
+}
+
+/// The records real servers write that the rest of the bed lacks (issue 13): each is in its
+/// message, in the segment Postfix puts it in, as real `postcat -e` prints it, and in no other
+/// message of the bed (so that adding them changed nothing else).
+#[test]
+fn queue_files_carry_filter_redirect_verp_and_warning_records() {
+    if !require_postfix() {
+        return;
+    }
+    // (label, record line, in the extracted segment?)
+    let filter = format!("content_filter: {FILTER_NEXTHOP}");
+    let redirect = format!("redirect_to: {REDIRECT_TARGET}");
+    let expected: [(&str, &str, bool); 5] = [
+        (label::CONTENT_FILTER, &filter, false),
+        (label::HEADER_FILTER, &filter, true),
+        (label::REDIRECT, &redirect, true),
+        (label::VERP, "verp_delimiters: -=", false),
+        (label::VERP_MAILDROP, "verp_delimiters: +=", false),
+    ];
+    for ids in BOTH {
+        let bed = Instance::shared(ids);
+        for (label, line, extracted) in expected {
+            let out = bed.postcat_q(&["-e"], bed.id_of(label));
+            let at = out.lines().position(|l| l == line);
+            let xtra = out
+                .lines()
+                .position(|l| l.starts_with("*** HEADER EXTRACTED "));
+            let (Some(at), Some(xtra)) = (at, xtra) else {
+                panic!("{ids:?}: {label} lacks {line:?}:\n{out}");
+            };
+            assert_eq!(at > xtra, extracted, "{ids:?}: segment of {line:?}:\n{out}");
+        }
+        // cleanup_warn (delay_warning_time = 4h) gives the filtered mail a W record 4 h after
+        // its arrival; postcat prints both with asctime().
+        let out = bed.postcat_q(&["-e"], bed.id_of(label::CONTENT_FILTER));
+        let time_of = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{ids:?}: no {name:?}:\n{out}"))
+                .to_string()
+        };
+        let (arrival, warning) = (
+            time_of("message_arrival_time: "),
+            time_of("warning_message_time: "),
+        );
+        // asctime: "Fri Dec  4 22:31:04 2026"; 4 h later, same minutes and seconds.
+        let clock = |t: &str| -> (u32, String) {
+            let hms = t.split_whitespace().nth(3).unwrap_or_default();
+            let (h, ms) = hms.split_once(':').unwrap_or_default();
+            (h.parse().unwrap_or(99), ms.to_string())
+        };
+        let ((ha, msa), (hw, msw)) = (clock(&arrival), clock(&warning));
+        assert!(
+            ha < 24 && hw == (ha + 4) % 24 && msa == msw,
+            "{ids:?}: arrival {arrival:?}, warning {warning:?}"
+        );
+
+        // No other message has any of these records.
+        let special: BTreeSet<&str> = expected.iter().map(|(l, _, _)| *l).collect();
+        for file in bed.message_files() {
+            if bed
+                .labels
+                .iter()
+                .any(|(l, id)| *id == file.id && special.contains(l.as_str()))
+            {
+                continue;
+            }
+            let out = bed.postcat_q(&["-e"], &file.id);
+            for prefix in [
+                "content_filter: ",
+                "redirect_to: ",
+                "verp_delimiters: ",
+                "warning_message_time: ",
+            ] {
+                assert!(
+                    !out.lines().any(|l| l.starts_with(prefix)),
+                    "{ids:?}: {} has a {prefix:?} record:\n{out}",
+                    file.id
+                );
+            }
+        }
+        // postqueue lists the redirected message with two recipients: first the redirect
+        // target, from the defer log (qmgr delivered to it and bounce(8) logged it, with the
+        // original as orig_address), then the `R` record, which showq's duplicate filter
+        // (keyed on the logged address) does not catch (showq.c, showq_report).
+        let listed = bed.postqueue_json();
+        let redirected = listed
+            .iter()
+            .find(|m| m["queue_id"] == bed.id_of(label::REDIRECT))
+            .expect("the redirected message in postqueue -j");
+        let rcpts: Vec<(String, bool)> = redirected["recipients"]
+            .as_array()
+            .expect("recipients")
+            .iter()
+            .map(|r| (text(r, "address"), r.get("delay_reason").is_some()))
+            .collect();
+        assert_eq!(
+            rcpts,
+            [
+                (REDIRECT_TARGET.to_string(), true),
+                ("intended@other.example".to_string(), false)
+            ],
+            "{ids:?}: {redirected}"
+        );
     }
 }
 

@@ -539,6 +539,14 @@ fn list_matches_postqueue_on(ids: crate::postfix::IdStyle) {
         })
         .collect();
     assert_eq!(queues.len(), 5, "every queue populated: {queues:?}");
+    // Including the records only a few messages have (content filter, redirect, VERP).
+    for label in crate::postfix::label::RARE_RECORDS {
+        let id = instance.id_of(label);
+        assert!(
+            expected.contains(&format!("\"queue_id\": \"{id}\"")),
+            "{label} ({id}) compared"
+        );
+    }
     let ours = run(qsurgeon()
         .arg("-c")
         .arg(&instance.config_dir)
@@ -572,6 +580,54 @@ fn list_matches_postqueue_on(ids: crate::postfix::IdStyle) {
     let actual = String::from_utf8(ours.stdout).unwrap();
     assert_eq!(mailq_blocks(&actual), mailq_blocks(&expected));
     assert_eq!(actual.len(), expected.len());
+}
+
+/// `--recipient` matches the envelope's recipients (`R` records), never a header_checks
+/// REDIRECT target, although postqueue lists that target too, once qmgr has tried it: showq
+/// prints the defer log's recipients first (the redirect target, with the original as
+/// orig_address), then the file's `R` records (showq.c, showq_report). Deliberate: a selection
+/// reads the envelope, so it does not change with delivery attempts, and `delete --recipient`
+/// never takes mail that its sender did not address to that recipient (a quarantine address
+/// would take every redirected message). The redirected mail is selected by its real
+/// recipient, or by `--reason` from the defer log.
+#[test]
+fn recipient_matches_the_envelope_not_a_redirect_target() {
+    use crate::postfix::{label, require_postfix, IdStyle, Instance, REDIRECT_TARGET};
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::shared(IdStyle::Short);
+    let redirected = instance.id_of(label::REDIRECT);
+    // postqueue -j lists the target as an address of the redirected message.
+    let listed = instance.postqueue_json();
+    let entry = listed
+        .iter()
+        .find(|m| m["queue_id"] == redirected)
+        .expect("the redirected message in postqueue -j");
+    assert!(
+        recipients(entry).any(|r| r["address"] == REDIRECT_TARGET),
+        "{entry}"
+    );
+    let select = |flag: &str, value: &str| {
+        let output = run(qsurgeon()
+            .arg("-c")
+            .arg(&instance.config_dir)
+            .args(["list", flag, value, "--ids"]));
+        let ids: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        (ids, output.status.code())
+    };
+    let only_it = (BTreeSet::from([redirected.to_string()]), Some(0));
+    assert_eq!(select("--recipient", "intended@other.example"), only_it);
+    assert_eq!(
+        select("--recipient", REDIRECT_TARGET),
+        (BTreeSet::new(), Some(1))
+    );
+    assert!(!select("--recipient-domain", "remote.example")
+        .0
+        .contains(redirected));
 }
 
 #[test]

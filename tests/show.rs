@@ -349,6 +349,15 @@ fn every_real_file_matches_postcat(ids: IdStyle) {
     let files = instance.message_files();
     let queues: std::collections::BTreeSet<&str> = files.iter().map(|f| f.queue.as_str()).collect();
     assert!(queues.len() >= 5, "queues populated: {queues:?}");
+    // Including the records only a few messages have (content filter, redirect, VERP).
+    for label in crate::postfix::label::RARE_RECORDS {
+        let id = instance.id_of(label);
+        let file = files.iter().find(|f| f.id == id);
+        let file = file.unwrap_or_else(|| panic!("{label} ({id}) not in the spool"));
+        // And in the modes that print these records differently (raw, offsets, types).
+        let more: &[&[&str]] = &[&["-r"], &["-v", "-r"], &["-v", "-o"], &["-d", "-e"]];
+        compare_with_postcat(instance, &file.rel_path, more);
+    }
     for file in &files {
         compare_with_postcat(instance, &file.rel_path, REAL_FLAG_SETS);
     }

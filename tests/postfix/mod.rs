@@ -16,7 +16,10 @@
 mod plan;
 mod smtp;
 
-pub use plan::{label, Fate, Profile, AUTH_USER, NORMAL_USERS, OUR_DOMAIN, SPAMMER};
+pub use plan::{
+    label, Fate, Profile, AUTH_USER, FILTER_NEXTHOP, NORMAL_USERS, OUR_DOMAIN, REDIRECT_TARGET,
+    SPAMMER,
+};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -100,6 +103,9 @@ pub struct Instance {
     pub smtp_port: u16,
     /// smtpd on 127.0.0.1 with an unreachable Milter configured.
     pub milter_smtp_port: u16,
+    /// smtpd on 127.0.0.1 with `content_filter` set and a cleanup that writes delay warning
+    /// times (`plan::Listener::Filter`).
+    pub filter_smtp_port: u16,
     /// Queue IDs of notable messages, by label (`label::*`), as assigned while building.
     pub labels: BTreeMap<String, String>,
     /// PIDs of the watchdogs `start` spawned (see `spawn_watchdog`).
@@ -405,6 +411,7 @@ impl Instance {
             maillog,
             smtp_port: free_port(),
             milter_smtp_port: free_port(),
+            filter_smtp_port: free_port(),
             labels: BTreeMap::new(),
             watchdogs: Mutex::new(Vec::new()),
             _dir: dir,
@@ -467,6 +474,8 @@ impl Instance {
             ("smtp_dns_support_level", "disabled".into()),
             ("smtpd_authorized_xclient_hosts", "127.0.0.0/8".into()),
             ("smtpd_authorized_xforward_hosts", "127.0.0.0/8".into()),
+            // XVERP (plan's `label::VERP`); the default is nobody. Changes only the EHLO reply.
+            ("smtpd_authorized_verp_clients", "127.0.0.0/8".into()),
             // XCLIENT LOGIN only sticks when SASL is enabled; AUTH PLAIN uses a Cyrus sasldb.
             ("smtpd_sasl_auth_enable", "yes".into()),
             ("smtpd_sasl_type", "cyrus".into()),
@@ -491,6 +500,15 @@ impl Instance {
                  -o milter_default_action=accept",
                 self.milter_smtp_port
             ),
+            // smtpd writes the envelope content_filter record itself (smtpd.c); the W record
+            // comes from cleanup (cleanup_envelope.c), so this listener has its own cleanup.
+            format!(
+                "127.0.0.1:{} inet n - n - - smtpd\n  -o content_filter={}\n  \
+                 -o cleanup_service_name=cleanup_warn",
+                self.filter_smtp_port,
+                plan::FILTER_NEXTHOP
+            ),
+            "cleanup_warn unix n - n - 0 cleanup\n  -o delay_warning_time=4h".into(),
             "pickup unix n - n 60 1 pickup".into(),
             "cleanup unix n - n - 0 cleanup".into(),
             "tlsmgr unix - - n 1000? 1 tlsmgr".into(),
@@ -503,6 +521,8 @@ impl Instance {
             "proxymap unix - - n - - proxymap".into(),
             "smtp unix - - n - - smtp".into(),
             "relay unix - - n - - smtp".into(),
+            // The content filter's transport (plan::FILTER_NEXTHOP: a closed port).
+            "scan unix - - n - - smtp".into(),
             // Talks to the silent listener: wait (nearly) forever for its greeting.
             "slow unix - - n - - smtp\n  -o smtp_helo_timeout=3600s".into(),
             "showq unix n - n - - showq".into(),
@@ -587,8 +607,8 @@ impl Instance {
         }
 
         // Phase 3: stopped, so sendmail's files stay in maildrop.
-        for (label, mail) in &plan.maildrop {
-            let id = self.inject_sendmail(mail);
+        for (label, mail, options) in &plan.maildrop {
+            let id = self.inject_sendmail(mail, options);
             self.labels.insert(label.clone(), id);
         }
 
@@ -606,6 +626,7 @@ impl Instance {
         let port = match submission.listener {
             Listener::Plain => self.smtp_port,
             Listener::Milter => self.milter_smtp_port,
+            Listener::Filter => self.filter_smtp_port,
         };
         let ids = match smtp::send(port, &submission.session) {
             Ok(ids) => ids,
@@ -621,10 +642,14 @@ impl Instance {
 
     /// `sendmail -C` with the instance stopped: postdrop leaves the file in maildrop. sendmail
     /// does not print the queue ID, so the new file name is it.
-    fn inject_sendmail(&self, mail: &smtp::Mail) -> String {
+    fn inject_sendmail(&self, mail: &smtp::Mail, options: &[&str]) -> String {
         let before = self.files_in("maildrop");
         let mut cmd = self.sendmail();
-        cmd.arg("-i").arg("-f").arg(&mail.from).arg("--");
+        cmd.arg("-i")
+            .args(options)
+            .arg("-f")
+            .arg(&mail.from)
+            .arg("--");
         cmd.args(mail.rcpts.iter().map(|(r, _)| r));
         self.run(&mut cmd, Some(mail.content.as_bytes()));
         let new: Vec<QueueFile> = self

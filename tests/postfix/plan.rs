@@ -13,6 +13,11 @@
 //! | `slow.example` | `slow:` to a listener that never greets | stays in `active` |
 //! | `sales@alias.example` | virtual alias | two recipients with `O` = the alias |
 //! | any other domain | relayhost `[127.0.0.1]:1` (closed) | deferred, "Connection refused" |
+//!
+//! Mail with a content filter (`content_filter` on the filter listener, or a header_checks
+//! `FILTER`) goes to the `scan:` transport, an smtp(8) client for the same closed port, so it is
+//! deferred like the rest. A header_checks `REDIRECT` sends every recipient to `REDIRECT_TARGET`,
+//! also deferred.
 
 use std::time::Duration;
 
@@ -69,7 +74,32 @@ pub mod label {
     pub const MAILDROP: &str = "maildrop";
     /// Prefix of the spammer's messages: `spam-00`, `spam-01`, …
     pub const SPAM_PREFIX: &str = "spam-";
+    /// Sent to the filter listener (`-o content_filter=…`): smtpd writes an envelope `L`
+    /// (content_filter) record; that listener's cleanup (`delay_warning_time = 4h`) a `W`
+    /// (warning_message_time) record. No other message has either.
+    pub const CONTENT_FILTER: &str = "content-filter";
+    /// Subject `[FILTER]`: header_checks `FILTER` makes cleanup write an `L` (content_filter)
+    /// record in the extracted segment (cleanup_extracted.c).
+    pub const HEADER_FILTER: &str = "header-filter";
+    /// Subject `[REDIRECT]`: header_checks `REDIRECT` makes cleanup write a `>` (redirect_to)
+    /// record in the extracted segment; the `R` recipient stays the original one.
+    pub const REDIRECT: &str = "redirect";
+    /// `MAIL FROM:<…> XVERP=-=` over SMTP: a `V` (verp_delimiters) record `-=` in a deferred
+    /// message (smtpd.c, cleanup_envelope.c).
+    pub const VERP: &str = "verp";
+    /// `sendmail -XV` while stopped: a `V` record `+=` (default_verp_delimiters) in maildrop,
+    /// written by sendmail itself (sendmail.c).
+    pub const VERP_MAILDROP: &str = "maildrop-verp";
+    /// The labels above, whose records the rest of the bed lacks.
+    pub const RARE_RECORDS: [&str; 5] =
+        [CONTENT_FILTER, HEADER_FILTER, REDIRECT, VERP, VERP_MAILDROP];
 }
+
+/// Where header_checks `REDIRECT` sends `label::REDIRECT`'s recipient.
+pub const REDIRECT_TARGET: &str = "quarantine@remote.example";
+/// The content filter both `label::CONTENT_FILTER` and `label::HEADER_FILTER` get: the `scan`
+/// transport (an smtp(8) in master.cf) to a closed port.
+pub const FILTER_NEXTHOP: &str = "scan:[127.0.0.1]:1";
 
 /// The SASL user who sends many messages with forged senders.
 pub const SPAMMER: &str = "mallory";
@@ -102,6 +132,8 @@ pub enum Listener {
     Plain,
     /// `smtpd_milters` = a closed port, `milter_default_action = accept`.
     Milter,
+    /// `content_filter = FILTER_NEXTHOP`, and its own cleanup with `delay_warning_time = 4h`.
+    Filter,
 }
 
 /// One SMTP session and, for each of its mails, what should become of it.
@@ -155,8 +187,8 @@ pub struct Plan {
     pub smtp: Vec<Submission>,
     /// Phase 2, qmgr left out of master.cf: stays in incoming.
     pub incoming: Vec<Submission>,
-    /// Phase 3, stopped: `sendmail` into maildrop; `(label, mail)`.
-    pub maildrop: Vec<(String, Mail)>,
+    /// Phase 3, stopped: `sendmail` into maildrop; `(label, mail, extra sendmail options)`.
+    pub maildrop: Vec<(String, Mail, Vec<&'static str>)>,
     /// Phase 4, stopped: labels to `postsuper -h`, then to `postsuper -e`.
     pub hold: Vec<&'static str>,
     pub expire: Vec<&'static str>,
@@ -185,9 +217,13 @@ pub fn virtual_map() -> String {
     "sales@alias.example  alice.sales@remote.example, bob.sales@other.example\n".to_string()
 }
 
-/// `header_checks` (regexp).
+/// `header_checks` (regexp). Each rule matches a Subject tag only its own bed message has.
 pub fn header_checks() -> String {
-    "/^Subject:.*\\[HOLD\\]/ HOLD held by header_checks\n".to_string()
+    format!(
+        "/^Subject:.*\\[HOLD\\]/ HOLD held by header_checks\n\
+         /^Subject:.*\\[FILTER\\]/ FILTER {FILTER_NEXTHOP}\n\
+         /^Subject:.*\\[REDIRECT\\]/ REDIRECT {REDIRECT_TARGET}\n"
+    )
 }
 
 fn full_plan() -> Plan {
@@ -298,6 +334,28 @@ fn full_plan() -> Plan {
             Fate::Active,
             mail("bob", "a2@slow.example", "Slow 2"),
         );
+    // The records real servers write and the rest of the bed lacks: content filter, redirect,
+    // VERP, delay warning time (issue 13). All deferred, none from the spammer.
+    let filter = Submission::new(Listener::Filter, xclient_user("alice", 10)).mail(
+        CONTENT_FILTER,
+        Fate::Deferred,
+        mail("alice", "scanned@remote.example", "Through the filter"),
+    );
+    let mut verp = mail("lists", "subscriber@remote.example", "Digest");
+    verp.from_params = "XVERP=-=".to_string();
+    let header_actions = Submission::new(Listener::Plain, xclient_user("dave", 12))
+        .mail(
+            HEADER_FILTER,
+            Fate::Deferred,
+            mail("dave", "filtered@other.example", "[FILTER] Scan me"),
+        )
+        .mail(
+            REDIRECT,
+            Fate::Deferred,
+            mail("dave", "intended@other.example", "[REDIRECT] Divert me"),
+        );
+    // XVERP is for `smtpd_authorized_verp_clients` (127.0.0.0/8 in main.cf): no XCLIENT.
+    let verp = Submission::new(Listener::Plain, Vec::new()).mail(VERP, Fate::Deferred, verp);
     let milter = Submission::new(Listener::Milter, xclient_user("alice", 10))
         .mail(&format!("{MILTER}-1"), Fate::Deferred, short_header_mail())
         .mail(&format!("{MILTER}-2"), Fate::Deferred, null_sender_mail());
@@ -316,10 +374,17 @@ fn full_plan() -> Plan {
         (
             format!("{MAILDROP}-1"),
             mail("alice", "md1@remote.example", "Local 1"),
+            Vec::new(),
         ),
         (
             format!("{MAILDROP}-2"),
             mail("root", "md2@other.example", "Local 2"),
+            Vec::new(),
+        ),
+        (
+            VERP_MAILDROP.to_string(),
+            mail("lists", "md3@remote.example", "Local digest"),
+            vec!["-XV"],
         ),
     ];
     Plan {
@@ -332,6 +397,9 @@ fn full_plan() -> Plan {
             xforward,
             local,
             milter,
+            filter,
+            header_actions,
+            verp,
             spammer(30),
         ],
         incoming,
