@@ -11,6 +11,8 @@
 //!   top rows.
 //! - [`query`]: [`Query`] and [`Query::run`], a scan whose per-worker
 //!   results ([`Fold`]) are merged and returned.
+//! - [`snapshot`]: [`snapshot::Snapshot`], the selected messages' facts kept
+//!   in memory after one scan, for drill-downs without scanning again.
 //! - [`error`]: the crate's [`Error`].
 //!
 //! ```no_run
@@ -47,6 +49,7 @@
 pub mod dimension;
 pub mod error;
 pub mod query;
+pub mod snapshot;
 pub mod spec;
 pub mod tally;
 pub mod view;

@@ -1,0 +1,367 @@
+//! The queue in memory, for an interactive session: one scan keeps compact
+//! per-message facts (interned keys, about 60–100 bytes a message), so that
+//! every drill-down after it is answered without scanning again, even on a
+//! million-message queue.
+//!
+//! [`Snapshot::scan`] folds the scan per worker ([`Partial`]) and merges the
+//! workers' shares, renumbering their interned keys; [`Snapshot::members`]
+//! answers "which messages are on this path of narrowing steps", and
+//! [`Snapshot::tally`] "how many per key of this dimension".
+
+use std::collections::HashMap;
+
+use queue_scan::{QueueLayout, ScanError, ScanProgress};
+
+use crate::{Dimension, Fold, KeyList, MessageView, Query};
+
+/// Byte strings stored once, referred to by index.
+#[derive(Default)]
+struct Interner {
+    index: HashMap<Box<[u8]>, u32>,
+    values: Vec<Box<[u8]>>,
+}
+
+impl Interner {
+    fn intern(&mut self, bytes: &[u8]) -> u32 {
+        if let Some(&i) = self.index.get(bytes) {
+            return i;
+        }
+        let i = self.values.len() as u32;
+        self.values.push(bytes.into());
+        self.index.insert(bytes.into(), i);
+        i
+    }
+
+    fn get(&self, i: u32) -> &[u8] {
+        &self.values[i as usize]
+    }
+
+    fn bytes(&self) -> usize {
+        self.values.iter().map(|v| v.len() * 2 + 48).sum()
+    }
+}
+
+/// The single-valued dimensions, in `Facts::keys` order.
+const SINGLE: [Dimension; 6] = [
+    Dimension::Queue,
+    Dimension::SaslUser,
+    Dimension::Sender,
+    Dimension::SenderDomain,
+    Dimension::Client,
+    Dimension::ClientNet,
+];
+
+/// The many-valued dimensions (a message has several keys).
+const MULTI: [Dimension; 3] = [
+    Dimension::RecipientDomain,
+    Dimension::Reason,
+    Dimension::DsnStatus,
+];
+
+/// What a snapshot remembers of one message.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts {
+    id: u32,
+    /// Arrival time (epoch seconds).
+    pub arrival: i64,
+    /// Message size, as showq reports it.
+    pub size: u64,
+    keys: [u32; SINGLE.len()],
+    /// Range in `Snapshot::multi` of (dimension index in MULTI, key).
+    multi_start: u32,
+    multi_len: u16,
+}
+
+/// One narrowing step. Keys are kept as bytes, not interned numbers: a
+/// snapshot (and its numbering) is replaced after every action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Messages with this key in this dimension.
+    Key(Dimension, Box<[u8]>),
+    /// Messages older than this many seconds.
+    OlderThan(i64),
+}
+
+/// One row of [`Snapshot::tally`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The key's number in this snapshot ([`Snapshot::key`] gives its bytes).
+    pub key: u32,
+    /// Messages with the key.
+    pub messages: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// The oldest one's arrival time.
+    pub oldest: i64,
+}
+
+/// The whole queue as one scan saw it.
+#[derive(Default)]
+pub struct Snapshot {
+    strings: Interner,
+    ids: Interner,
+    facts: Vec<Facts>,
+    multi: Vec<(u8, u32)>,
+    /// "Now" of the scan, for ages.
+    pub now: i64,
+    /// The files the scan could not read, with why (at most
+    /// [`MAX_ERRORS`] kept; `error_count` counts them all).
+    pub errors: Vec<ScanError>,
+    /// How many files could not be read.
+    pub error_count: u64,
+}
+
+/// How many scan errors a snapshot keeps.
+pub const MAX_ERRORS: usize = 1000;
+
+impl Snapshot {
+    /// Scans the queues of `query` on `layout` and keeps every selected
+    /// message's facts.
+    pub fn scan(query: &Query, layout: &QueueLayout, progress: &ScanProgress) -> Snapshot {
+        let folded = query.run(layout, progress, Partial::default);
+        let mut parts = vec![folded.snapshot];
+        parts.extend(folded.others);
+        merge(parts, query.ctx.now)
+    }
+
+    /// Messages in the snapshot.
+    pub fn len(&self) -> usize {
+        self.facts.len()
+    }
+
+    /// True when the scan selected nothing.
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    /// The facts of message `i` (an index from [`Snapshot::members`]).
+    pub fn facts(&self, i: u32) -> &Facts {
+        &self.facts[i as usize]
+    }
+
+    /// The queue ID of message `i`.
+    pub fn id(&self, i: u32) -> &[u8] {
+        self.ids.get(self.facts[i as usize].id)
+    }
+
+    /// The bytes of key number `key`.
+    pub fn key(&self, key: u32) -> &[u8] {
+        self.strings.get(key)
+    }
+
+    /// The key of message `i` in a single-valued dimension (queue, SASL
+    /// user, sender, sender domain, client, client network).
+    pub fn single_key(&self, i: u32, dim: Dimension) -> Option<&[u8]> {
+        let slot = SINGLE.iter().position(|d| *d == dim)?;
+        Some(self.strings.get(self.facts[i as usize].keys[slot]))
+    }
+
+    fn keys_of<'s>(&'s self, f: &'s Facts, dim: Dimension) -> impl Iterator<Item = u32> + 's {
+        let single = SINGLE.iter().position(|d| *d == dim).map(|i| f.keys[i]);
+        let multi_dim = MULTI.iter().position(|d| *d == dim).map(|i| i as u8);
+        let range = f.multi_start as usize..f.multi_start as usize + f.multi_len as usize;
+        single.into_iter().chain(
+            self.multi[range]
+                .iter()
+                .filter(move |(d, _)| Some(*d) == multi_dim)
+                .map(|(_, k)| *k),
+        )
+    }
+
+    /// About how many bytes the snapshot takes.
+    pub fn memory(&self) -> usize {
+        self.facts.len() * std::mem::size_of::<Facts>()
+            + self.multi.len() * std::mem::size_of::<(u8, u32)>()
+            + self.strings.bytes()
+            + self.ids.bytes()
+    }
+
+    /// The messages on `path` (every step holds), by index.
+    pub fn members(&self, path: &[Step]) -> Vec<u32> {
+        // Each key's number in this snapshot; a key it does not have selects
+        // nothing.
+        let resolved: Vec<Option<u32>> = path
+            .iter()
+            .map(|step| match step {
+                Step::Key(_, key) => self.strings.index.get(key).copied(),
+                Step::OlderThan(_) => None,
+            })
+            .collect();
+        (0..self.facts.len() as u32)
+            .filter(|&i| {
+                let f = &self.facts[i as usize];
+                path.iter().zip(&resolved).all(|(step, number)| match step {
+                    Step::Key(dim, _) => {
+                        number.is_some_and(|n| self.keys_of(f, *dim).any(|k| k == n))
+                    }
+                    Step::OlderThan(secs) => self.now - f.arrival > *secs,
+                })
+            })
+            .collect()
+    }
+
+    /// Messages, bytes and oldest arrival per key of `dim` over the messages
+    /// in `set`; most messages first, then most bytes, then key number.
+    pub fn tally(&self, set: &[u32], dim: Dimension) -> Vec<Row> {
+        let mut map: HashMap<u32, (u64, u64, i64)> = HashMap::new();
+        for &i in set {
+            let f = &self.facts[i as usize];
+            for key in self.keys_of(f, dim) {
+                let e = map.entry(key).or_insert((0, 0, i64::MAX));
+                e.0 += 1;
+                e.1 += f.size;
+                e.2 = e.2.min(f.arrival);
+            }
+        }
+        let mut rows: Vec<Row> = map
+            .into_iter()
+            .map(|(key, (messages, bytes, oldest))| Row {
+                key,
+                messages,
+                bytes,
+                oldest,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.messages
+                .cmp(&a.messages)
+                .then(b.bytes.cmp(&a.bytes))
+                .then(a.key.cmp(&b.key))
+        });
+        rows
+    }
+}
+
+/// A worker's share of the scan, with its own interners; the shares are
+/// merged, and their keys renumbered, once the scan is over.
+#[derive(Default)]
+struct Partial {
+    snapshot: Snapshot,
+    /// Shares of other workers, folded in (see [`merge`]).
+    others: Vec<Snapshot>,
+    keys: KeyList,
+}
+
+impl Partial {
+    fn add(&mut self, view: &MessageView<'_, '_>) {
+        let msg = view.msg;
+        let s = &mut self.snapshot;
+        let mut keys = [0; SINGLE.len()];
+        for (slot, dim) in keys.iter_mut().zip(SINGLE) {
+            dim.keys(view, &mut self.keys);
+            // A single-valued dimension has exactly one key.
+            *slot = s
+                .strings
+                .intern(self.keys.iter().next().unwrap_or_default());
+        }
+        let multi_start = s.multi.len() as u32;
+        for (index, dim) in MULTI.iter().enumerate() {
+            dim.keys(view, &mut self.keys);
+            for key in self.keys.iter() {
+                s.multi.push((index as u8, s.strings.intern(key)));
+            }
+        }
+        let id = s.ids.intern(msg.id.as_bytes());
+        s.facts.push(Facts {
+            id,
+            arrival: msg.arrival_time(),
+            size: msg.message_size(),
+            keys,
+            multi_start,
+            multi_len: (s.multi.len() - multi_start as usize).min(u16::MAX as usize) as u16,
+        });
+    }
+}
+
+impl Fold for Partial {
+    fn message(&mut self, view: &MessageView<'_, '_>) {
+        self.add(view);
+    }
+
+    fn error(&mut self, error: ScanError) {
+        let s = &mut self.snapshot;
+        s.error_count += 1;
+        if s.errors.len() < MAX_ERRORS {
+            s.errors.push(error);
+        }
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        self.others.push(other.snapshot);
+        self.others.extend(other.others);
+        self
+    }
+}
+
+/// Merges the workers' snapshots, re-numbering their interned keys.
+fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
+    let mut all = Snapshot {
+        now,
+        ..Snapshot::default()
+    };
+    for p in parts {
+        let strings: Vec<u32> = p
+            .strings
+            .values
+            .iter()
+            .map(|v| all.strings.intern(v))
+            .collect();
+        let ids: Vec<u32> = p.ids.values.iter().map(|v| all.ids.intern(v)).collect();
+        for f in p.facts {
+            let start = all.multi.len() as u32;
+            let range = f.multi_start as usize..f.multi_start as usize + f.multi_len as usize;
+            all.multi.extend(
+                p.multi[range]
+                    .iter()
+                    .map(|(d, k)| (*d, strings[*k as usize])),
+            );
+            all.facts.push(Facts {
+                id: ids[f.id as usize],
+                keys: f.keys.map(|k| strings[k as usize]),
+                multi_start: start,
+                ..f
+            });
+        }
+        all.error_count += p.error_count;
+        let room = MAX_ERRORS.saturating_sub(all.errors.len());
+        all.errors.extend(p.errors.into_iter().take(room));
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_renumbers_keys() {
+        let mut a = Partial::default();
+        let k = a.snapshot.strings.intern(b"mallory");
+        let id = a.snapshot.ids.intern(b"ABC");
+        a.snapshot.facts.push(Facts {
+            id,
+            arrival: 1,
+            size: 2,
+            keys: [k; 6],
+            multi_start: 0,
+            multi_len: 0,
+        });
+        let mut b = Partial::default();
+        b.snapshot.strings.intern(b"other");
+        let k = b.snapshot.strings.intern(b"mallory");
+        let id = b.snapshot.ids.intern(b"DEF");
+        b.snapshot.facts.push(Facts {
+            id,
+            arrival: 1,
+            size: 2,
+            keys: [k; 6],
+            multi_start: 0,
+            multi_len: 0,
+        });
+        let all = merge(vec![a.snapshot, b.snapshot], 10);
+        assert_eq!(all.facts.len(), 2);
+        assert_eq!(all.facts[0].keys[1], all.facts[1].keys[1]);
+        assert_eq!(all.strings.get(all.facts[1].keys[1]), b"mallory");
+        assert_eq!(all.ids.get(all.facts[1].id), b"DEF");
+    }
+}

@@ -1,0 +1,196 @@
+//! What triage shows: the overview of the current group, the lists to pick
+//! from, and a message's envelope and headers. Everything from the queue is
+//! escaped for the terminal.
+
+use anyhow::{Context, Result};
+use dialoguer::Select;
+use query::snapshot::Snapshot;
+use query::Dimension;
+
+use crate::fmt::{human_age, human_size};
+use crate::sanitize::for_terminal_str;
+use crate::selection::Target;
+
+/// Shown keys: `(none)` for empty values, the null sender as `<>`.
+pub(super) fn shown_key(dim: Dimension, key: &[u8]) -> String {
+    if key.is_empty() {
+        return match dim {
+            Dimension::Sender | Dimension::SenderDomain => "<> (null sender)".into(),
+            _ => "(none)".into(),
+        };
+    }
+    // Escape the bytes themselves, so invalid UTF-8 shows as \xNN rather
+    // than as replacement characters.
+    String::from_utf8_lossy(&crate::sanitize::for_terminal(key)).into_owned()
+}
+
+/// `text` cut to `width` characters, with an ellipsis when cut.
+pub(super) fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    text.chars().take(width - 1).collect::<String>() + "…"
+}
+
+pub(super) fn dimension_label(dim: Dimension) -> &'static str {
+    match dim {
+        Dimension::Queue => "queues",
+        Dimension::SaslUser => "SASL users",
+        Dimension::Sender => "senders",
+        Dimension::SenderDomain => "sender domains",
+        Dimension::Client => "clients",
+        Dimension::ClientNet => "client networks",
+        Dimension::RecipientDomain => "recipient domains",
+        Dimension::Reason => "delay reasons",
+        Dimension::DsnStatus => "DSN status",
+    }
+}
+
+/// The overview of the current group, on stderr.
+pub(super) fn render_overview(snap: &Snapshot, set: &[u32], command: &str) -> String {
+    let mut text = String::new();
+    let bytes: u64 = set.iter().map(|&i| snap.facts(i).size).sum();
+    let oldest = set.iter().map(|&i| snap.facts(i).arrival).min();
+    let newest = set.iter().map(|&i| snap.facts(i).arrival).max();
+    text.push_str(&format!("\n== {}\n", for_terminal_str(command)));
+    text.push_str(&format!(
+        "{} messages, {} bytes",
+        set.len(),
+        human_size(bytes)
+    ));
+    if let (Some(o), Some(n)) = (oldest, newest) {
+        text.push_str(&format!(
+            ", oldest {} ago, newest {} ago",
+            human_age(snap.now - o),
+            human_age(snap.now - n)
+        ));
+    }
+    text.push('\n');
+    for dim in [
+        Dimension::Queue,
+        Dimension::SaslUser,
+        Dimension::Sender,
+        Dimension::ClientNet,
+        Dimension::RecipientDomain,
+        Dimension::Reason,
+    ] {
+        let rows = snap.tally(set, dim);
+        let shown: Vec<String> = rows
+            .iter()
+            .take(3)
+            .map(|row| {
+                format!(
+                    "{} ({})",
+                    shorten(&shown_key(dim, snap.key(row.key)), 48),
+                    row.messages
+                )
+            })
+            .collect();
+        let more = if rows.len() > 3 {
+            format!(", {} more", rows.len() - 3)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "  {:<17} {}{more}\n",
+            format!("{}:", dimension_label(dim)),
+            shown.join(", ")
+        ));
+    }
+    text
+}
+
+/// Shows one message's envelope and headers as `show -eh` would.
+pub(super) fn show_message(target: &Target, snap: &Snapshot, index: u32) {
+    let id = String::from_utf8_lossy(snap.id(index)).into_owned();
+    let layout = &target.instance.layout;
+    // As `show -q` reads it: found, opened and read through one descriptor
+    // (queue_scan::open), never a planted symlink or FIFO, bounded by the
+    // instance's queue-file limit.
+    let found = match queue_scan::open::find_queue_file_or_refusal(layout, &id) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            eprintln!("{id}: no longer in the queue");
+            return;
+        }
+        Err(e) => {
+            eprintln!("{id}: {}", crate::sanitize::for_stderr(&e.to_string()));
+            return;
+        }
+    };
+    let bytes = match found.read(layout, target.instance.queue_file_limit) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("{id}: {}", crate::sanitize::for_stderr(&e.to_string()));
+            return;
+        }
+    };
+    let relative = found.relative;
+    let mut out = Vec::new();
+    let flags = printer::postcat::PostcatFlags {
+        envelope: true,
+        header: true,
+        ..Default::default()
+    };
+    let path = relative.to_string_lossy().into_owned();
+    let _ = printer::postcat::postcat(&mut out, path.as_bytes(), &bytes, flags, &mut |w| {
+        eprintln!("warning: {w}")
+    });
+    // Escape the bytes (invalid UTF-8 as \xNN), then cut to a screenful.
+    let escaped = crate::sanitize::for_terminal(&out);
+    let text = String::from_utf8_lossy(&escaped);
+    let lines: Vec<&str> = text.lines().collect();
+    for line in lines.iter().take(80) {
+        eprintln!("{line}");
+    }
+    if lines.len() > 80 {
+        eprintln!("… {} more lines (qsurgeon show -q {id})", lines.len() - 80);
+    }
+}
+
+pub(super) fn look_at_messages(
+    target: &Target,
+    snap: &Snapshot,
+    set: &[u32],
+    theme: &dyn dialoguer::theme::Theme,
+) -> Result<()> {
+    let mut sample: Vec<u32> = set.to_vec();
+    sample.sort_by_key(|&i| snap.facts(i).arrival);
+    sample.truncate(50);
+    if sample.is_empty() {
+        eprintln!("no messages in this group");
+        return Ok(());
+    }
+    loop {
+        let labels: Vec<String> = sample
+            .iter()
+            .map(|&i| {
+                let f = snap.facts(i);
+                format!(
+                    "{:<17} {:>7} {:>5} ago  from {}",
+                    String::from_utf8_lossy(snap.id(i)),
+                    human_size(f.size),
+                    human_age(snap.now - f.arrival),
+                    shown_key(
+                        Dimension::Sender,
+                        snap.single_key(i, Dimension::Sender).unwrap_or_default()
+                    )
+                )
+            })
+            .collect();
+        let picked = Select::with_theme(theme)
+            .with_prompt(format!(
+                "Oldest {} of {} messages (Esc to go back)",
+                sample.len(),
+                set.len()
+            ))
+            .items(&labels)
+            .default(0)
+            .interact_opt()
+            .context("read the message choice")?;
+        match picked {
+            Some(i) => show_message(target, snap, sample[i]),
+            None => return Ok(()),
+        }
+    }
+}
