@@ -80,20 +80,11 @@ pub(crate) struct MessageKeys {
 
 /// Byte strings stored once per builder (no allocation for a key already seen).
 #[derive(Default, Debug)]
-pub(crate) struct Keys {
-    index: HashMap<Box<[u8]>, u32>,
-    values: Vec<Box<[u8]>>,
-}
+pub(crate) struct Keys(query::Interner);
 
 impl Keys {
     fn intern(&mut self, bytes: &[u8]) -> u32 {
-        if let Some(&i) = self.index.get(bytes) {
-            return i;
-        }
-        let i = self.values.len() as u32;
-        self.values.push(bytes.into());
-        self.index.insert(bytes.into(), i);
-        i
+        self.0.intern(bytes)
     }
 
     /// The keys of `msg`.
@@ -107,7 +98,7 @@ impl Keys {
 
     /// Moves `other`'s keys into this table; returns the new number of each old one.
     pub(crate) fn absorb(&mut self, other: Keys) -> Vec<u32> {
-        other.values.iter().map(|v| self.intern(v)).collect()
+        self.0.absorb(&other.0)
     }
 
     pub(crate) fn renumber(keys: MessageKeys, map: &[u32]) -> MessageKeys {
@@ -133,10 +124,7 @@ pub(crate) fn count(
         *sasl.entry(k.sasl).or_default() += 1;
     }
     let top = |map: HashMap<u32, u64>| {
-        let mut rows: Vec<(&[u8], u64)> = map
-            .iter()
-            .map(|(k, n)| (&*keys.values[*k as usize], *n))
-            .collect();
+        let mut rows: Vec<(&[u8], u64)> = map.iter().map(|(k, n)| (keys.0.get(*k), *n)).collect();
         rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         Top {
             distinct: rows.len(),

@@ -13,6 +13,7 @@
 //!   results ([`Fold`]) are merged and returned.
 //! - [`snapshot`]: [`snapshot::Snapshot`], the selected messages' facts kept
 //!   in memory after one scan, for drill-downs without scanning again.
+//! - [`interner`]: [`Interner`], byte strings stored once.
 //! - [`error`]: the crate's [`Error`].
 //!
 //! ```no_run
@@ -48,6 +49,7 @@
 
 pub mod dimension;
 pub mod error;
+pub mod interner;
 pub mod query;
 pub mod snapshot;
 pub mod spec;
@@ -56,6 +58,7 @@ pub mod view;
 
 pub use dimension::{Dimension, KeyList};
 pub use error::Error;
+pub use interner::Interner;
 pub use query::{Fold, Query};
 pub use spec::{SelectionSpec, DEFAULT_QUEUES};
 pub use tally::{Tables, Tally};

@@ -12,34 +12,7 @@ use std::collections::HashMap;
 
 use queue_scan::{QueueLayout, ScanError, ScanProgress};
 
-use crate::{Dimension, Fold, KeyList, MessageView, Query};
-
-/// Byte strings stored once, referred to by index.
-#[derive(Default)]
-struct Interner {
-    index: HashMap<Box<[u8]>, u32>,
-    values: Vec<Box<[u8]>>,
-}
-
-impl Interner {
-    fn intern(&mut self, bytes: &[u8]) -> u32 {
-        if let Some(&i) = self.index.get(bytes) {
-            return i;
-        }
-        let i = self.values.len() as u32;
-        self.values.push(bytes.into());
-        self.index.insert(bytes.into(), i);
-        i
-    }
-
-    fn get(&self, i: u32) -> &[u8] {
-        &self.values[i as usize]
-    }
-
-    fn bytes(&self) -> usize {
-        self.values.iter().map(|v| v.len() * 2 + 48).sum()
-    }
-}
+use crate::{Dimension, Fold, Interner, KeyList, MessageView, Query};
 
 /// The single-valued dimensions, in `Facts::keys` order.
 const SINGLE: [Dimension; 6] = [
@@ -183,7 +156,7 @@ impl Snapshot {
         let resolved: Vec<Option<u32>> = path
             .iter()
             .map(|step| match step {
-                Step::Key(_, key) => self.strings.index.get(key).copied(),
+                Step::Key(_, key) => self.strings.find(key),
                 Step::OlderThan(_) => None,
             })
             .collect();
@@ -300,13 +273,8 @@ fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
         ..Snapshot::default()
     };
     for p in parts {
-        let strings: Vec<u32> = p
-            .strings
-            .values
-            .iter()
-            .map(|v| all.strings.intern(v))
-            .collect();
-        let ids: Vec<u32> = p.ids.values.iter().map(|v| all.ids.intern(v)).collect();
+        let strings: Vec<u32> = p.strings.values().map(|v| all.strings.intern(v)).collect();
+        let ids: Vec<u32> = p.ids.values().map(|v| all.ids.intern(v)).collect();
         for f in p.facts {
             let start = all.multi.len() as u32;
             let range = f.multi_start as usize..f.multi_start as usize + f.multi_len as usize;
