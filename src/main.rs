@@ -1,54 +1,43 @@
 //! qsurgeon: a power tool for Postfix mail queues.
 //!
-//! This binary only wires the libraries together: `cli` parses, the
-//! command functions here resolve options and call `queue-file` and
-//! `queue-scan`, and exit codes are decided in one place (0 done or
-//! selected, 1 nothing matched, 2 error).
+//! This binary only wires: `cli` parses (clap), `config` resolves the
+//! instances the options name, each command in `commands` calls the
+//! libraries (`crates/*`), `ui` shows, and `exit` decides the exit status
+//! (0 done or selected, 1 nothing matched, 2 error, 3 refused, 130
+//! interrupted).
 
-mod act;
 mod cli;
 mod commands;
-mod completions;
-mod fallback;
-mod fmt;
-mod list;
-mod man;
+mod config;
+mod exit;
 mod output;
-mod progress;
-mod restore;
-mod sanitize;
 mod selection;
-mod summary;
-mod triage;
 mod ui;
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
-use postfix::Postfix;
-use queue_scan::{is_valid_queue_id, InstanceConfig};
 
-use crate::act::Verb;
-use crate::cli::{ActArgs, Command, Opts};
-use crate::commands::show;
-
-/// Exit status when an error occurred (an unreadable file, a bad flag).
-pub const EXIT_ERROR: u8 = 2;
+use crate::cli::{ActArgs, Command, GenerateWhat, Opts};
+use crate::commands::act::Verb;
+use crate::commands::{act, fallback, generate, restore, show, summary, triage};
+use crate::config::{for_each_target, single_target};
+use crate::exit::ExitStatus;
+use crate::ui::sanitize;
 
 fn main() -> ExitCode {
     let opts = Opts::parse();
     match run(opts) {
-        Ok(code) => code,
+        Ok(status) => status.into(),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!(
                 "qsurgeon: error: {}",
                 sanitize::for_stderr(&format!("{err:#}"))
             );
-            ExitCode::from(EXIT_ERROR)
+            ExitStatus::Error.into()
         }
     }
 }
@@ -61,7 +50,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn run(opts: Opts) -> Result<ExitCode> {
+fn run(opts: Opts) -> Result<ExitStatus> {
     match &opts.command {
         Command::Show(args) => show::run(&opts, args),
         Command::List(args) => for_each_target(&opts, |t| fallback::list(t, args)),
@@ -93,21 +82,16 @@ fn run(opts: Opts) -> Result<ExitCode> {
         }
         Command::Generate(args) => {
             match args.what {
-                cli::GenerateWhat::Man => man::write_all(&args.dir)?,
-                cli::GenerateWhat::Completions => completions::write_all(&args.dir)?,
+                GenerateWhat::Man => generate::man::write_all(&args.dir)?,
+                GenerateWhat::Completions => generate::completions::write_all(&args.dir)?,
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitStatus::Success)
         }
     }
 }
 
 /// Runs a verb that changes the queue.
-fn act_on(
-    opts: &Opts,
-    verb: Verb,
-    args: &ActArgs,
-    backup: Option<&std::path::PathBuf>,
-) -> Result<ExitCode> {
+fn act_on(opts: &Opts, verb: Verb, args: &ActArgs, backup: Option<&PathBuf>) -> Result<ExitStatus> {
     if opts.queue_dir.is_some() {
         anyhow::bail!(
             "{} acts through postsuper, which needs the instance's configuration: use -c CONFIG_DIR or --instance NAME, not --queue-dir",
@@ -118,121 +102,4 @@ fn act_on(
         fallback::ensure_readable(t, &args.select)?;
         act::run(t, verb, args, backup)
     })
-}
-
-/// Runs `command` on every instance the options name, one after the other,
-/// and merges the exit statuses: an error (2) wins, then "refused" (3),
-/// then "done" (0); "nothing matched" (1) only when it holds everywhere.
-fn for_each_target(
-    opts: &Opts,
-    mut command: impl FnMut(&selection::Target) -> Result<ExitCode>,
-) -> Result<ExitCode> {
-    let targets = targets(opts)?;
-    if targets.len() == 1 {
-        return command(&targets[0]);
-    }
-    let mut codes = Vec::new();
-    for target in &targets {
-        eprintln!(
-            "qsurgeon: instance {}",
-            target.label.as_deref().unwrap_or("-")
-        );
-        codes.push(match command(target) {
-            Ok(code) => code,
-            Err(err) => {
-                eprintln!(
-                    "qsurgeon: error: instance {}: {err:#}",
-                    target.label.as_deref().unwrap_or("-")
-                );
-                ExitCode::from(EXIT_ERROR)
-            }
-        });
-    }
-    let rank = |code: &ExitCode| match *code {
-        c if c == ExitCode::from(EXIT_ERROR) => 4,
-        c if c == ExitCode::from(act::EXIT_REFUSED) => 3,
-        c if c == ExitCode::SUCCESS => 2,
-        c if c == ExitCode::from(act::EXIT_INTERRUPTED) => 5,
-        _ => 1,
-    };
-    Ok(codes
-        .into_iter()
-        .max_by_key(rank)
-        .unwrap_or(ExitCode::SUCCESS))
-}
-
-/// The instances to work on: every one with `--all-instances` (labelled by
-/// name), the named one with `--instance`, else the one `-c` or
-/// `--queue-dir` names (or the default instance).
-fn targets(opts: &Opts) -> Result<Vec<selection::Target>> {
-    if !opts.all_instances {
-        return Ok(vec![single_target(opts)?]);
-    }
-    Postfix::new(None)?
-        .instances()?
-        .into_iter()
-        .map(|i| {
-            let postfix = Postfix::new(Some(&i.config_dir))?;
-            Ok(selection::Target {
-                instance: postfix.instance_config()?,
-                postfix: Some(postfix),
-                label: Some(i.name),
-            })
-        })
-        .collect()
-}
-
-/// The one instance the options name.
-fn single_target(opts: &Opts) -> Result<selection::Target> {
-    anyhow::ensure!(
-        !opts.all_instances,
-        "this command works on one instance: use --instance NAME"
-    );
-    if let Some(dir) = &opts.queue_dir {
-        let instance = InstanceConfig::with_defaults(dir);
-        instance.layout.check()?;
-        return Ok(selection::Target {
-            instance,
-            postfix: None,
-            label: None,
-        });
-    }
-    let config_dir = match &opts.instance {
-        Some(name) => Some(Postfix::new(None)?.find_instance(name)?.config_dir),
-        None => opts.config_dir.clone(),
-    };
-    let postfix = Postfix::new(config_dir.as_deref())?;
-    let instance = postfix.instance_config()?;
-    instance.layout.check()?;
-    Ok(selection::Target {
-        instance,
-        postfix: Some(postfix),
-        label: None,
-    })
-}
-
-/// Reads one `show` argument: a path, or with `-q` (`queue`: the instance)
-/// a queue ID looked up in its queues. Returns the path to display and the
-/// file's bytes. Either way only a regular file is read, without blocking
-/// on a FIFO and within a size limit (a path: [`show::read_regular_file`];
-/// a queue ID: `queue_scan::open` with the instance's `queue_file_limit`).
-fn read_show_target(arg: &OsStr, queue: Option<&InstanceConfig>) -> Result<(Vec<u8>, Vec<u8>)> {
-    let Some(instance) = queue else {
-        let bytes = show::read_regular_file(std::path::Path::new(arg), false)?;
-        return Ok((arg.as_bytes().to_vec(), bytes));
-    };
-    let id = arg.to_str().filter(|id| is_valid_queue_id(id));
-    let id = id.with_context(|| format!("bad mail queue ID: {}", arg.to_string_lossy()))?;
-    let layout = &instance.layout;
-    // Found, opened and read through one descriptor (queue_scan::open): no
-    // lookup-then-reopen race, no symlink followed, no FIFO waited on, at
-    // most the instance's queue-file limit. A symlink, FIFO or directory
-    // planted under the ID is refused by name.
-    let found = queue_scan::open::find_queue_file_or_refusal(layout, id)
-        .with_context(|| format!("queue file {id}"))?
-        .with_context(|| format!("queue file {id}: not found in any queue"))?;
-    let bytes = found
-        .read(layout, instance.queue_file_limit)
-        .with_context(|| format!("queue file {id}"))?;
-    Ok((found.relative.as_os_str().as_bytes().to_vec(), bytes))
 }

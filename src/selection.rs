@@ -9,6 +9,7 @@ use queue_scan::ReadPlan;
 use select::Selection;
 
 use crate::cli::SelectArgs;
+use crate::config::Target;
 
 pub use query::DEFAULT_QUEUES;
 
@@ -170,18 +171,6 @@ fn is_mailq_summary(line: &str) -> bool {
         words.as_slice(),
         [kb, "Kbytes", "in", count, "Request." | "Requests."] if number(kb) && number(count)
     )
-}
-
-/// The Postfix instance a command works on.
-pub struct Target {
-    /// Its queue layout and settings.
-    pub instance: queue_scan::InstanceConfig,
-    /// The instance's Postfix programs; `None` with `--queue-dir`: there is
-    /// no Postfix configuration to ask.
-    pub postfix: Option<postfix::Postfix>,
-    /// The instance's name when several are worked on (`--all-instances`):
-    /// every output line that names a message names it too.
-    pub label: Option<String>,
 }
 
 // The verbs (src/act.rs) and the postqueue fallback (src/fallback.rs) still

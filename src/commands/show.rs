@@ -6,15 +6,18 @@
 //! no symbolic link for a queue ID, a size limit), escapes the output on a
 //! terminal ([`Shown`]) and reports errors per file.
 
+use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use printer::postcat::{postcat, PostcatError, PostcatFlags};
+use queue_scan::{is_valid_queue_id, InstanceConfig};
 
 use crate::cli::{Opts, ShowArgs};
-use crate::sanitize::{for_stderr, Terminal};
+use crate::exit::ExitStatus;
+use crate::ui::sanitize::{for_stderr, Terminal};
 
 /// `Shown` hands output on in pieces of about this size.
 const FLUSH_AT: usize = 64 * 1024;
@@ -28,7 +31,7 @@ pub const MAX_FILE_SIZE: u64 = 1 << 30;
 /// does, or as JSON with `--json`. A file that cannot be read or ends in
 /// a read error is reported and the run goes on; the exit status is then
 /// 2.
-pub fn run(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
+pub fn run(opts: &Opts, args: &ShowArgs) -> Result<ExitStatus> {
     let flags = PostcatFlags {
         envelope: args.envelope,
         header: args.header,
@@ -40,7 +43,7 @@ pub fn run(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
     }
     .with_defaults();
     let instance = if args.queue_ids {
-        Some(crate::single_target(opts)?.instance)
+        Some(crate::config::single_target(opts)?.instance)
     } else {
         None
     };
@@ -51,7 +54,7 @@ pub fn run(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
     let mut out = Shown::new(stdout.lock(), term, args.json);
     let mut failed = false;
     for arg in &args.files {
-        let (path, bytes) = match crate::read_show_target(arg, instance.as_ref()) {
+        let (path, bytes) = match read_show_target(arg, instance.as_ref()) {
             Ok(target) => target,
             Err(err) => {
                 eprintln!("qsurgeon: error: {}", for_stderr(&format!("{err:#}")));
@@ -80,9 +83,9 @@ pub fn run(opts: &Opts, args: &ShowArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(if failed {
-        ExitCode::from(crate::EXIT_ERROR)
+        ExitStatus::Error
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 
@@ -213,6 +216,32 @@ fn describe_file_type(file_type: rustix::fs::FileType) -> &'static str {
         FileType::Symlink => "a symbolic link",
         _ => "not a regular file",
     }
+}
+
+/// Reads one `show` argument: a path, or with `-q` (`queue`: the instance)
+/// a queue ID looked up in its queues. Returns the path to display and the
+/// file's bytes. Either way only a regular file is read, without blocking
+/// on a FIFO and within a size limit (a path: [`read_regular_file`];
+/// a queue ID: `queue_scan::open` with the instance's `queue_file_limit`).
+fn read_show_target(arg: &OsStr, queue: Option<&InstanceConfig>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let Some(instance) = queue else {
+        let bytes = read_regular_file(std::path::Path::new(arg), false)?;
+        return Ok((arg.as_bytes().to_vec(), bytes));
+    };
+    let id = arg.to_str().filter(|id| is_valid_queue_id(id));
+    let id = id.with_context(|| format!("bad mail queue ID: {}", arg.to_string_lossy()))?;
+    let layout = &instance.layout;
+    // Found, opened and read through one descriptor (queue_scan::open): no
+    // lookup-then-reopen race, no symlink followed, no FIFO waited on, at
+    // most the instance's queue-file limit. A symlink, FIFO or directory
+    // planted under the ID is refused by name.
+    let found = queue_scan::open::find_queue_file_or_refusal(layout, id)
+        .with_context(|| format!("queue file {id}"))?
+        .with_context(|| format!("queue file {id}: not found in any queue"))?;
+    let bytes = found
+        .read(layout, instance.queue_file_limit)
+        .with_context(|| format!("queue file {id}"))?;
+    Ok((found.relative.as_os_str().as_bytes().to_vec(), bytes))
 }
 
 #[cfg(test)]

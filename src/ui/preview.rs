@@ -4,8 +4,8 @@ use std::path::Path;
 
 use act::{Plan, Top, Verb};
 
-use crate::sanitize::for_terminal_str;
-use crate::summary::{human_age, human_size};
+use crate::commands::summary::{human_age, human_size};
+use crate::ui::sanitize::for_terminal_str;
 
 /// `qsurgeon: delete 12 messages (40K bytes):` with the queues, the top SASL users and
 /// senders and a few samples, escaped for the terminal.

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use act::{Action, Event, Sink};
 
-use crate::sanitize::for_terminal_str;
+use crate::ui::sanitize::for_terminal_str;
 
 /// One line per queue ID on stdout (escaped for the terminal), errors on stderr.
 pub struct Terminal<'l> {

@@ -8,10 +8,10 @@
 //! selected is exit 1; `--max` refuses large selections (exit 3); `--dry-run` changes
 //! nothing; every refusal is journaled.
 
+use crate::exit::ExitStatus;
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use ::act::backup::Backup;
 use ::act::journal::Refusal;
@@ -21,15 +21,11 @@ use queue_scan::{ReadPlan, ScanOptions, ScanProgress};
 use select::Selection;
 
 use crate::cli::{ActArgs, SelectArgs};
-use crate::sanitize::for_terminal_str;
-use crate::selection::Target;
-use crate::{progress, selection, ui};
+use crate::config::Target;
+use crate::ui::progress;
+use crate::ui::sanitize::for_terminal_str;
+use crate::{selection, ui};
 pub use ::act::Verb;
-
-/// Exit status when `--max` refused the selection.
-pub const EXIT_REFUSED: u8 = 3;
-/// Exit status after Ctrl-C (128 + SIGINT).
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// How one run goes: the flags of `ActArgs`, or what triage asks for.
 pub struct Settings {
@@ -61,7 +57,7 @@ pub fn run(
     verb: Verb,
     args: &ActArgs,
     backup: Option<&PathBuf>,
-) -> Result<ExitCode> {
+) -> Result<ExitStatus> {
     let selection = selection::build(&args.select)?;
     let settings = Settings {
         yes: args.yes,
@@ -95,7 +91,7 @@ pub fn run_selection(
     selection: &Selection,
     queues: &[&'static str],
     ids: Option<&HashSet<Box<str>>>,
-) -> Result<ExitCode> {
+) -> Result<ExitStatus> {
     let layout = &target.instance.layout;
     let postfix = target
         .postfix
@@ -140,7 +136,7 @@ pub fn run_selection(
         if !settings.quiet {
             eprintln!("qsurgeon: nothing selected; nothing done");
         }
-        return Ok(ExitCode::from(crate::list::EXIT_NO_MATCH));
+        return Ok(ExitStatus::NoMatch);
     }
     if let Some(max) = settings.max.filter(|max| plan.len() as u64 > *max) {
         refuse(Refusal::OverMax { max }, Some(&plan))?;
@@ -148,7 +144,7 @@ pub fn run_selection(
             "qsurgeon: refused: {} messages selected, more than --max {max}; nothing done",
             plan.len()
         );
-        return Ok(ExitCode::from(EXIT_REFUSED));
+        return Ok(ExitStatus::Refused);
     }
     if !settings.quiet || !settings.yes {
         if let Some(name) = &target.label {
@@ -158,14 +154,14 @@ pub fn run_selection(
     }
     if settings.dry_run {
         ui::preview::print_dry_run(&plan, postfix.config_dir());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     }
     if !settings.yes {
         let confirmed = ui::preview::confirm(verb, plan.len());
         if !confirmed {
             refuse(Refusal::NotConfirmed, Some(&plan))?;
             eprintln!("qsurgeon: not confirmed; nothing done");
-            return Ok(ExitCode::from(crate::EXIT_ERROR));
+            return Ok(ExitStatus::Error);
         }
     }
 
@@ -263,7 +259,7 @@ fn execute(
     mut journal: Option<Journal>,
     plan: &Plan,
     settings: &Settings,
-) -> Result<ExitCode> {
+) -> Result<ExitStatus> {
     if let Some(j) = &mut journal {
         j.start(plan, &settings.record)?;
     }
@@ -298,10 +294,10 @@ fn execute(
         eprintln!("qsurgeon: error: {}", for_terminal_str(error));
     }
     Ok(if outcome.interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
+        ExitStatus::Interrupted
     } else if outcome.clean() {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     } else {
-        ExitCode::from(crate::EXIT_ERROR)
+        ExitStatus::Error
     })
 }

@@ -5,9 +5,9 @@
 //! at a time, unless `--sort` asks for order; counts and sorted blocks are
 //! folded per worker (`query::Fold`) and merged at the end.
 
+use crate::exit::ExitStatus;
 use std::borrow::Cow;
 use std::io::Write;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -16,13 +16,11 @@ use query::{Fold, MessageView, Query};
 use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanProgress};
 
 use crate::cli::{ListArgs, SortField};
+use crate::config::Target;
 use crate::output::{self, Format, OutputConfig};
-use crate::sanitize::Terminal;
-use crate::selection::Target;
-use crate::{progress, selection};
-
-/// Exit status when nothing matched.
-pub const EXIT_NO_MATCH: u8 = 1;
+use crate::selection;
+use crate::ui::progress;
+use crate::ui::sanitize::Terminal;
 
 /// State shared by the workers of one `list` run: where output goes, and
 /// the count `--limit` stops at.
@@ -137,7 +135,7 @@ impl Fold for ListFold<'_, '_> {
         self.flush();
         eprintln!(
             "qsurgeon: error: {}",
-            crate::sanitize::for_terminal_str(&error.to_string())
+            crate::ui::sanitize::for_terminal_str(&error.to_string())
         );
     }
 
@@ -163,7 +161,7 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
 }
 
 /// Runs `list`.
-pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
+pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     let instance = &target.instance;
     let layout = &instance.layout;
     let format = Format::from_args(args);
@@ -230,16 +228,16 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitCode> {
     }
     eprintln!("{}", progress::stats_line(&stats, selected, elapsed));
     Ok(if stats.unreadable > 0 {
-        ExitCode::from(crate::EXIT_ERROR)
+        ExitStatus::Error
     } else if selected == 0 {
-        ExitCode::from(EXIT_NO_MATCH)
+        ExitStatus::NoMatch
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 
 /// `--explain ID`: the selection's verdict on one message, test by test.
-fn explain(layout: &QueueLayout, query: &Query, id: &str) -> Result<ExitCode> {
+fn explain(layout: &QueueLayout, query: &Query, id: &str) -> Result<ExitStatus> {
     anyhow::ensure!(
         queue_scan::is_valid_queue_id(id),
         "--explain {id:?}: not a queue ID"
@@ -265,14 +263,14 @@ fn explain(layout: &QueueLayout, query: &Query, id: &str) -> Result<ExitCode> {
     });
     let (matched, trace) =
         verdict.with_context(|| format!("queue file {id}: gone or still being written"))??;
-    print!("{}", crate::sanitize::for_terminal_str(&trace));
+    print!("{}", crate::ui::sanitize::for_terminal_str(&trace));
     println!(
         "{queue}/{id}: {}",
         if matched { "selected" } else { "not selected" }
     );
     Ok(if matched {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     } else {
-        ExitCode::from(EXIT_NO_MATCH)
+        ExitStatus::NoMatch
     })
 }

@@ -6,9 +6,9 @@
 //! are merged when the workers' results are folded, so the hot path takes
 //! no lock. Keys come from `query::Dimension`, as triage's do.
 
+use crate::exit::ExitStatus;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::process::ExitCode;
 
 use anyhow::Result;
 use query::{Dimension, Fold, KeyList, MessageView, Tables, Tally};
@@ -16,13 +16,14 @@ use queue_scan::{ReadPlan, ScanError, ScanProgress};
 use serde_json::json;
 
 use crate::cli::SummaryArgs;
-use crate::sanitize::Terminal;
-use crate::selection::Target;
-use crate::{progress, selection};
+use crate::config::Target;
+use crate::selection;
+use crate::ui::progress;
+use crate::ui::sanitize::Terminal;
 
 /// Kept for `src/act.rs` until it moves to `query` (its rewrite is under
-/// way elsewhere): the sizes and ages now live in [`crate::fmt`].
-pub use crate::fmt::{human_age, human_size};
+/// way elsewhere): the sizes and ages now live in [`crate::ui::fmt`].
+pub use crate::ui::fmt::{human_age, human_size};
 
 /// qshape's age buckets, in minutes: a message falls in the first bucket
 /// whose bound its age does not exceed; the last column is older still.
@@ -89,7 +90,7 @@ impl Fold for SummaryFold {
     fn error(&mut self, error: ScanError) {
         eprintln!(
             "qsurgeon: error: {}",
-            crate::sanitize::for_terminal_str(&error.to_string())
+            crate::ui::sanitize::for_terminal_str(&error.to_string())
         );
     }
 
@@ -100,7 +101,7 @@ impl Fold for SummaryFold {
 }
 
 /// Runs `summary`.
-pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
+pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitStatus> {
     let dims: Vec<Dimension> = if args.by.is_empty() {
         Dimension::ALL.to_vec()
     } else {
@@ -146,11 +147,11 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitCode> {
         progress::stats_line(&stats, agg.total.messages, elapsed)
     );
     Ok(if stats.unreadable > 0 {
-        ExitCode::from(crate::EXIT_ERROR)
+        ExitStatus::Error
     } else if agg.total.messages == 0 {
-        ExitCode::from(crate::list::EXIT_NO_MATCH)
+        ExitStatus::NoMatch
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 

@@ -7,9 +7,9 @@ use dialoguer::Select;
 use query::snapshot::Snapshot;
 use query::Dimension;
 
-use crate::fmt::{human_age, human_size};
-use crate::sanitize::for_terminal_str;
-use crate::selection::Target;
+use crate::config::Target;
+use crate::ui::fmt::{human_age, human_size};
+use crate::ui::sanitize::for_terminal_str;
 
 /// Shown keys: `(none)` for empty values, the null sender as `<>`.
 pub(super) fn shown_key(dim: Dimension, key: &[u8]) -> String {
@@ -21,7 +21,7 @@ pub(super) fn shown_key(dim: Dimension, key: &[u8]) -> String {
     }
     // Escape the bytes themselves, so invalid UTF-8 shows as \xNN rather
     // than as replacement characters.
-    String::from_utf8_lossy(&crate::sanitize::for_terminal(key)).into_owned()
+    String::from_utf8_lossy(&crate::ui::sanitize::for_terminal(key)).into_owned()
 }
 
 /// `text` cut to `width` characters, with an ellipsis when cut.
@@ -114,14 +114,14 @@ pub(super) fn show_message(target: &Target, snap: &Snapshot, index: u32) {
             return;
         }
         Err(e) => {
-            eprintln!("{id}: {}", crate::sanitize::for_stderr(&e.to_string()));
+            eprintln!("{id}: {}", crate::ui::sanitize::for_stderr(&e.to_string()));
             return;
         }
     };
     let bytes = match found.read(layout, target.instance.queue_file_limit) {
         Ok(bytes) => bytes,
         Err(e) => {
-            eprintln!("{id}: {}", crate::sanitize::for_stderr(&e.to_string()));
+            eprintln!("{id}: {}", crate::ui::sanitize::for_stderr(&e.to_string()));
             return;
         }
     };
@@ -137,7 +137,7 @@ pub(super) fn show_message(target: &Target, snap: &Snapshot, index: u32) {
         eprintln!("warning: {w}")
     });
     // Escape the bytes (invalid UTF-8 as \xNN), then cut to a screenful.
-    let escaped = crate::sanitize::for_terminal(&out);
+    let escaped = crate::ui::sanitize::for_terminal(&out);
     let text = String::from_utf8_lossy(&escaped);
     let lines: Vec<&str> = text.lines().collect();
     for line in lines.iter().take(80) {

@@ -20,7 +20,7 @@ use clap::CommandFactory;
 use crate::cli::Opts;
 
 /// Hand-written sections appended after the generated ones.
-const PROSE: &str = include_str!("../man/prose.roff");
+const PROSE: &str = include_str!("../../../man/prose.roff");
 
 /// The date in every page's title line (fixed, so pages are reproducible).
 const DATE: &str = "2026-11";

@@ -14,10 +14,10 @@
 //! status, done recipients, CSV's columns, `--explain`) is refused with a
 //! message naming the flag, rather than silently matching nothing.
 
+use crate::exit::ExitStatus;
 use std::cmp::Ordering;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use postfix::postqueue::Record;
@@ -26,9 +26,10 @@ use queue_scan::QueueLayout;
 use select::{Attribute, Expr, Field, Fields, Flag, RecipientState, Scope, Selection};
 
 use crate::cli::{ListArgs, SelectArgs, SortField};
+use crate::config::Target;
 use crate::output::Format;
-use crate::sanitize::{for_stderr, Terminal};
-use crate::selection::{self, Target};
+use crate::selection;
+use crate::ui::sanitize::{for_stderr, Terminal};
 
 /// The first of `queues` whose directory exists but may not be listed,
 /// e.g. `/var/spool/postfix/deferred` for a user who is not root.
@@ -65,10 +66,10 @@ pub fn ensure_readable(target: &Target, select: &SelectArgs) -> Result<()> {
 
 /// Runs `list`: by reading the queue, or through `postqueue -j` when the
 /// queue cannot be read.
-pub fn list(target: &Target, args: &ListArgs) -> Result<ExitCode> {
+pub fn list(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     let queues = selection::queues(&args.select)?;
     let Some(dir) = unreadable_queue(&target.instance.layout, &queues) else {
-        return crate::list::run(target, args);
+        return crate::commands::list::run(target, args);
     };
     if target.postfix.is_none() {
         // postqueue would list the default instance, not this directory.
@@ -270,7 +271,7 @@ fn run_postqueue(
     args: &ListArgs,
     selection: &Selection,
     queues: &[&str],
-) -> Result<ExitCode> {
+) -> Result<ExitStatus> {
     let format = Format::from_args(args);
     let printer = Printer {
         format,
@@ -312,7 +313,7 @@ fn run_postqueue(
             started = true;
         }
         format_record(printer, &record, &mut buf);
-        stdout.write_all(&crate::list::shown(term, format, &buf))?;
+        stdout.write_all(&crate::commands::list::shown(term, format, &buf))?;
     }
     let listed = records.listed();
     for line in records.finish()? {
@@ -332,13 +333,13 @@ fn run_postqueue(
         }
     }
     printer.footer(selected, bytes, &mut buf);
-    stdout.write_all(&crate::list::shown(term, format, &buf))?;
+    stdout.write_all(&crate::commands::list::shown(term, format, &buf))?;
     stdout.flush()?;
     eprintln!("qsurgeon: {listed} messages listed by postqueue, {selected} selected");
     Ok(if selected == 0 {
-        ExitCode::from(crate::list::EXIT_NO_MATCH)
+        ExitStatus::NoMatch
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 

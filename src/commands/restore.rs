@@ -1,8 +1,8 @@
 //! `qsurgeon restore DIR`: ask, then re-inject what `delete --backup DIR`
 //! saved, through the library's [`act::backup::RestorePlan`].
 
+use crate::exit::ExitStatus;
 use std::io::{self, IsTerminal, Write};
-use std::process::ExitCode;
 
 use act::backup::{RestoreEvent, RestorePlan};
 use anyhow::{bail, Result};
@@ -11,7 +11,7 @@ use crate::cli::RestoreArgs;
 
 /// `qsurgeon restore DIR [--dry-run] [--yes]`. Exit status: 0 restored, 1
 /// nothing to restore, 2 an error (some message could not be restored).
-pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<ExitCode> {
+pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<ExitStatus> {
     let plan = RestorePlan::load(&args.dir, postfix)?;
     if !plan.is_empty() && !args.dry_run && !args.yes {
         let question = format!(
@@ -22,7 +22,7 @@ pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<Exi
         );
         if !confirm(&question)? {
             eprintln!("qsurgeon: nothing restored");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::NoMatch);
         }
     }
     let stdout = io::stdout();
@@ -32,7 +32,7 @@ pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<Exi
     let report = plan.execute(args.dry_run, &mut |event| match event {
         RestoreEvent::Message(line) => {
             let line = if terminal {
-                crate::sanitize::for_terminal_str(&line).into_owned()
+                crate::ui::sanitize::for_terminal_str(&line).into_owned()
             } else {
                 line
             };
@@ -41,18 +41,18 @@ pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<Exi
             }
         }
         RestoreEvent::Skipped(text) => {
-            eprintln!("qsurgeon: {}", crate::sanitize::for_terminal_str(&text))
+            eprintln!("qsurgeon: {}", crate::ui::sanitize::for_terminal_str(&text))
         }
         RestoreEvent::Failed(text) => {
             eprintln!(
                 "qsurgeon: error: {}",
-                crate::sanitize::for_terminal_str(&text)
+                crate::ui::sanitize::for_terminal_str(&text)
             )
         }
         RestoreEvent::Warning(text) => {
             eprintln!(
                 "qsurgeon: postdrop said: {}",
-                crate::sanitize::for_terminal_str(&text)
+                crate::ui::sanitize::for_terminal_str(&text)
             )
         }
     })?;
@@ -73,11 +73,11 @@ pub fn run_restore(postfix: &postfix::Postfix, args: &RestoreArgs) -> Result<Exi
         report.failed.len()
     );
     if !report.failed.is_empty() {
-        Ok(ExitCode::from(crate::EXIT_ERROR))
+        Ok(ExitStatus::Error)
     } else if report.restored.is_empty() {
-        Ok(ExitCode::from(1))
+        Ok(ExitStatus::NoMatch)
     } else {
-        Ok(ExitCode::SUCCESS)
+        Ok(ExitStatus::Success)
     }
 }
 

@@ -13,9 +13,9 @@
 mod flags;
 mod view;
 
+use crate::exit::ExitStatus;
 use std::collections::HashSet;
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use dialoguer::{FuzzySelect, Input, Select};
@@ -23,12 +23,13 @@ use query::snapshot::{Snapshot, Step};
 use query::Dimension;
 use queue_scan::{ReadPlan, ScanProgress};
 
-use crate::act::Verb;
 use crate::cli::TriageArgs;
-use crate::fmt::{human_age, human_size};
-use crate::sanitize::for_terminal_str;
-use crate::selection::Target;
-use crate::{progress, selection};
+use crate::commands::act::Verb;
+use crate::config::Target;
+use crate::selection;
+use crate::ui::fmt::{human_age, human_size};
+use crate::ui::progress;
+use crate::ui::sanitize::for_terminal_str;
 
 use flags::{command_line, parse_age, path_flags};
 use view::{dimension_label, look_at_messages, render_overview, shorten, shown_key};
@@ -74,7 +75,7 @@ fn scan(target: &Target, args: &TriageArgs) -> Result<Snapshot> {
 }
 
 /// Runs `triage`.
-pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
+pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitStatus> {
     use std::io::IsTerminal;
     anyhow::ensure!(
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
@@ -146,7 +147,7 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitCode> {
     } else {
         writeln!(stdout, "{line}")?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// Lets the user pick one key of `dim` in the group (fuzzy search over the
@@ -227,7 +228,7 @@ fn act_on_group(
         .map(|&i| String::from_utf8_lossy(snap.id(i)).into())
         .collect();
     let base = selection::build(&args.select)?;
-    let settings = crate::act::Settings {
+    let settings = crate::commands::act::Settings {
         yes: false,
         dry_run: false,
         max: None,
@@ -250,7 +251,9 @@ fn act_on_group(
     } else {
         selection::queues(&args.select)?
     };
-    if let Err(e) = crate::act::run_selection(target, verb, &settings, &base, &queues, Some(&ids)) {
+    if let Err(e) =
+        crate::commands::act::run_selection(target, verb, &settings, &base, &queues, Some(&ids))
+    {
         eprintln!("qsurgeon: error: {e:#}");
     }
     Ok(true)
