@@ -11,8 +11,6 @@ use select::Selection;
 use crate::cli::SelectArgs;
 use crate::config::Target;
 
-pub use query::DEFAULT_QUEUES;
-
 /// The selection flags as a typed [`SelectionSpec`], with the IDs of
 /// `--ids-from` read (from the file, or standard input for `-`).
 pub fn spec(args: &SelectArgs) -> Result<SelectionSpec> {
@@ -78,7 +76,19 @@ pub fn query(
     output_needs: ReadPlan,
     quiet: bool,
 ) -> Result<Query> {
-    let mut query = Query::for_spec(&spec(args)?, output_needs)?;
+    query_in(target, args, query::DEFAULT_QUEUES, output_needs, quiet)
+}
+
+/// [`query`] over `default_queues` unless `--queue` (a verb scans only the
+/// queues it can act on).
+pub fn query_in(
+    target: &Target,
+    args: &SelectArgs,
+    default_queues: &[&'static str],
+    output_needs: ReadPlan,
+    quiet: bool,
+) -> Result<Query> {
+    let mut query = Query::new(&spec(args)?, default_queues, output_needs)?;
     query.file_size_limit = target.instance.queue_file_limit;
     let checked = query.resolve_local_senders(&target.instance.layout, target.postfix.as_ref())?;
     if let (Some(senders), Some(check), false) = (checked, &query.local, quiet) {
@@ -173,44 +183,15 @@ fn is_mailq_summary(line: &str) -> bool {
     )
 }
 
-// The verbs (src/act.rs) and the postqueue fallback (src/fallback.rs) still
-// build their scan from these pieces; they go once both run a `Query`.
-
 /// The queues to scan: those named by `--queue`, else showq's five.
 pub fn queues(args: &SelectArgs) -> Result<Vec<&'static str>> {
-    if args.queue.is_empty() {
-        return Ok(DEFAULT_QUEUES.to_vec());
-    }
-    Ok(query::spec::parse_queues(&args.queue)?)
-}
-
-/// What to read per message so that `selection` (and the output) can be
-/// decided.
-pub fn read_plan(selection: &Selection, output_needs: ReadPlan) -> ReadPlan {
-    query::spec::read_plan(selection, output_needs)
-}
-
-/// The nonexistent-local-sender verdicts when `selection` needs them (see
-/// [`Query::resolve_local_senders`]).
-pub fn local_sender_check(
-    target: &Target,
-    queues: &[&'static str],
-    selection: &Selection,
-    quiet: bool,
-) -> Result<Option<postfix::LocalSenderCheck>> {
-    let mut query = Query {
-        selection: selection.clone(),
-        queues: queues.to_vec(),
-        read: ReadPlan::default(),
-        local: None,
-        ctx: select::Context::now(),
-        file_size_limit: target.instance.queue_file_limit,
-    };
-    let checked = query.resolve_local_senders(&target.instance.layout, target.postfix.as_ref())?;
-    if let (Some(senders), Some(check), false) = (checked, &query.local, quiet) {
-        describe_local_check(senders, check);
-    }
-    Ok(query.local)
+    Ok(query::spec::parse_queues(&args.queue).map(|q| {
+        if q.is_empty() {
+            query::DEFAULT_QUEUES.to_vec()
+        } else {
+            q
+        }
+    })?)
 }
 
 #[cfg(test)]

@@ -182,12 +182,12 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
         fs::create_dir_all(copy.join(queue)).unwrap();
     }
     instance.copy_queue(&copy);
-    let good: BTreeSet<String> = message_files_in(&copy).into_iter().map(|f| f.id).collect();
+    let mut good: BTreeSet<String> = message_files_in(&copy).into_iter().map(|f| f.id).collect();
     assert!(
         good.len() >= 10,
         "the shared bed has a populated queue: {good:?}"
     );
-    let deferred: Vec<String> = message_files_in(&copy)
+    let mut deferred: Vec<String> = message_files_in(&copy)
         .into_iter()
         .filter(|f| f.queue == "deferred")
         .map(|f| f.id)
@@ -204,11 +204,29 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
     let stray_id = "E0000000000A0";
     let any_good = message_files_in(&copy).remove(0);
     fs::copy(copy.join(&any_good.rel_path), elsewhere.join(stray_id)).unwrap();
-    // A hash character no good message uses, so the link stands alone.
-    let hash_dir = ["E", "D", "C", "B", "9", "8", "7", "6"]
-        .into_iter()
-        .find(|c| !good.iter().any(|id| id.starts_with(c)))
-        .expect("a free hash character");
+    // A hash directory for the symlink: the hash character the fewest
+    // deferred messages use (only `deferred` and `defer` are hashed;
+    // elsewhere a one-character name stands alone anyway), with those
+    // messages taken out of the copy, so the link hides no good message
+    // however the bed's IDs fell.
+    // (Not `F`: the planted hazards' own IDs start with it.)
+    let hash_dir = [
+        "E", "D", "C", "B", "A", "9", "8", "7", "6", "5", "4", "3", "2", "1", "0",
+    ]
+    .into_iter()
+    .min_by_key(|c| deferred.iter().filter(|id| id.starts_with(c)).count())
+    .unwrap();
+    for id in deferred.iter().filter(|id| id.starts_with(hash_dir)) {
+        fs::remove_file(copy.join(hashed("deferred", id))).unwrap();
+        let _ = fs::remove_file(copy.join(hashed("defer", id)));
+        good.remove(id);
+    }
+    deferred.retain(|id| !id.starts_with(hash_dir));
+    // Logs left there belong to messages in other queues (held mail keeps
+    // its defer log); the directory goes, so the symlink can take its name.
+    for queue in ["deferred", "defer"] {
+        let _ = fs::remove_dir_all(copy.join(queue).join(hash_dir));
+    }
     let secret = dir.path().join("secret");
     fs::write(&secret, "root:SECRET-HASH:19000:0:99999:7:::\n").unwrap();
 
@@ -220,9 +238,24 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
     // without its message (Postfix does not either), so they must only not
     // hang or grow anything.
     plant(&copy, "defer", 9, &elsewhere, hash_dir);
+    // A defer hash directory to swap for a symlink below (to a real copy of
+    // itself): that of the first deferred message with a log; the five
+    // logs turned into hazards are taken from other hash directories.
+    let linked_id = deferred
+        .iter()
+        .find(|id| copy.join(hashed("defer", id)).is_file())
+        .expect("a deferred message with a defer log")
+        .clone();
+    let hash = linked_id[..1].to_string();
+    let log_ids: Vec<&String> = deferred
+        .iter()
+        .filter(|id| !id.starts_with(&hash))
+        .take(5)
+        .collect();
+    assert_eq!(log_ids.len(), 5, "deferred messages outside {hash}/");
     // The defer logs of real deferred messages, which `list --reason` reads.
     let mut log_hazards = Vec::new();
-    for (i, id) in deferred.iter().take(5).enumerate() {
+    for (i, id) in log_ids.into_iter().enumerate() {
         let rel = hashed("defer", id);
         let path = copy.join(&rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -251,20 +284,12 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
         };
         log_hazards.push(Hazard { rel, problem });
     }
-    // And a defer hash directory swapped for a symlink (to a real copy of
-    // itself), under a deferred message whose log is in it.
-    let used: Vec<&str> = deferred.iter().take(5).map(|id| &id[..1]).collect();
-    let (linked_id, hash) = deferred
-        .iter()
-        .skip(5)
-        .map(|id| (id, &id[..1]))
-        .find(|(id, hash)| !used.contains(hash) && copy.join(hashed("defer", id)).is_file())
-        .expect("a deferred message with a defer log in a hash directory of its own");
+    // And that defer hash directory swapped for a symlink.
     let real = dir.path().join("defer-hash-copy");
-    fs::rename(copy.join("defer").join(hash), &real).unwrap();
-    std::os::unix::fs::symlink(&real, copy.join("defer").join(hash)).unwrap();
+    fs::rename(copy.join("defer").join(&hash), &real).unwrap();
+    std::os::unix::fs::symlink(&real, copy.join("defer").join(&hash)).unwrap();
     log_hazards.push(Hazard {
-        rel: hashed("defer", linked_id),
+        rel: hashed("defer", &linked_id),
         problem: "a symbolic link",
     });
 

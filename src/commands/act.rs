@@ -17,8 +17,8 @@ use ::act::backup::Backup;
 use ::act::journal::Refusal;
 use ::act::{Executor, Journal, Plan, RunInfo, SelectionRecord, Sink};
 use anyhow::{bail, Context, Result};
-use queue_scan::{ReadPlan, ScanOptions, ScanProgress};
-use select::Selection;
+use query::Query;
+use queue_scan::{ReadPlan, ScanProgress};
 
 use crate::cli::{ActArgs, SelectArgs};
 use crate::config::Target;
@@ -58,7 +58,13 @@ pub fn run(
     args: &ActArgs,
     backup: Option<&PathBuf>,
 ) -> Result<ExitStatus> {
-    let selection = selection::build(&args.select)?;
+    let query = selection::query_in(
+        target,
+        &args.select,
+        verb.default_queues(),
+        ReadPlan::default(),
+        args.quiet,
+    )?;
     let settings = Settings {
         yes: args.yes,
         dry_run: args.dry_run,
@@ -69,17 +75,12 @@ pub fn run(
         journal: (!args.no_journal).then(|| args.journal.clone()),
         record: SelectionRecord {
             flags: typed_flags(&args.select, args.all),
-            expression: selection.to_string(),
+            expression: query.selection.to_string(),
         },
         no_selection: args.select.is_empty() && !args.all,
         backup: backup.cloned(),
     };
-    let queues = if args.select.queue.is_empty() {
-        verb.default_queues().to_vec()
-    } else {
-        selection::queues(&args.select)?
-    };
-    run_selection(target, verb, &settings, &selection, &queues, None)
+    run_selection(target, verb, &settings, &query, None)
 }
 
 /// Selects (only among `ids` when given: triage acts on what it showed), previews, asks
@@ -88,8 +89,7 @@ pub fn run_selection(
     target: &Target,
     verb: Verb,
     settings: &Settings,
-    selection: &Selection,
-    queues: &[&'static str],
+    query: &Query,
     ids: Option<&HashSet<Box<str>>>,
 ) -> Result<ExitStatus> {
     let layout = &target.instance.layout;
@@ -130,7 +130,7 @@ pub fn run_selection(
         bail!("not on a terminal: add --yes to {} without asking (or --dry-run to see what would happen)", verb.name());
     }
 
-    let (plan, now) = scan_plan(target, verb, settings, selection, queues, ids)?;
+    let (plan, now) = scan_plan(target, verb, settings, query, ids)?;
     if plan.is_empty() {
         refuse(Refusal::NothingSelected, Some(&plan))?;
         if !settings.quiet {
@@ -204,28 +204,15 @@ fn scan_plan(
     target: &Target,
     verb: Verb,
     settings: &Settings,
-    selection: &Selection,
-    queues: &[&'static str],
+    query: &Query,
     ids: Option<&HashSet<Box<str>>>,
 ) -> Result<(Plan, i64)> {
     let layout = &target.instance.layout;
-    let options = ScanOptions {
-        queues: queues.to_vec(),
-        file_size_limit: target.instance.queue_file_limit,
-        read: selection::read_plan(selection, ReadPlan::default()),
-    };
-    let local = selection::local_sender_check(target, queues, selection, settings.quiet)?;
-    let ctx = select::Context::now();
-    let now = ctx.now;
+    let options = query.scan_options();
+    let now = query.ctx.now;
     let filter = |msg: &queue_scan::Message<'_>| {
         ids.map_or(true, |ids| ids.contains(msg.id))
-            && selection.matches(
-                &query::MessageView {
-                    msg,
-                    local: local.as_ref(),
-                },
-                &ctx,
-            )
+            && query.selection.matches(&query.view(msg), &query.ctx)
     };
     let scan_progress = ScanProgress::default();
     let (builder, stats, elapsed) = progress::with_progress(&scan_progress, || {

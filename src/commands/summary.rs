@@ -21,9 +21,7 @@ use crate::selection;
 use crate::ui::progress;
 use crate::ui::sanitize::Terminal;
 
-/// Kept for `src/act.rs` until it moves to `query` (its rewrite is under
-/// way elsewhere): the sizes and ages now live in [`crate::ui::fmt`].
-pub use crate::ui::fmt::{human_age, human_size};
+use crate::ui::fmt::{human_age, human_size};
 
 /// qshape's age buckets, in minutes: a message falls in the first bucket
 /// whose bound its age does not exceed; the last column is older still.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use act::{Plan, Top, Verb};
 
-use crate::commands::summary::{human_age, human_size};
+use crate::ui::fmt::{human_age, human_size};
 use crate::ui::sanitize::for_terminal_str;
 
 /// `qsurgeon: delete 12 messages (40K bytes):` with the queues, the top SASL users and

@@ -227,7 +227,14 @@ fn act_on_group(
         .iter()
         .map(|&i| String::from_utf8_lossy(snap.id(i)).into())
         .collect();
-    let base = selection::build(&args.select)?;
+    let query = selection::query_in(
+        target,
+        &args.select,
+        verb.default_queues(),
+        ReadPlan::default(),
+        true,
+    )?;
+    let base = &query.selection;
     let settings = crate::commands::act::Settings {
         yes: false,
         dry_run: false,
@@ -246,13 +253,7 @@ fn act_on_group(
         no_selection: false,
         backup: None,
     };
-    let queues = if args.select.queue.is_empty() {
-        verb.default_queues().to_vec()
-    } else {
-        selection::queues(&args.select)?
-    };
-    if let Err(e) =
-        crate::commands::act::run_selection(target, verb, &settings, &base, &queues, Some(&ids))
+    if let Err(e) = crate::commands::act::run_selection(target, verb, &settings, &query, Some(&ids))
     {
         eprintln!("qsurgeon: error: {e:#}");
     }
