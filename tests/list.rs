@@ -206,6 +206,63 @@ fn a_malformed_id_is_refused_even_alone() {
     );
 }
 
+/// An ID that is well formed but in no queue is named as such, next to
+/// the ones that are there; a selection that matches nothing in a full
+/// queue does not claim the queue is empty.
+#[test]
+fn ids_not_in_the_queue_are_named_and_a_full_queue_is_not_called_empty() {
+    let present = postqueue_j()[0]["queue_id"].as_str().unwrap().to_string();
+    let out = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(crate::util::demo_queue())
+        .args([
+            "list",
+            "--ids",
+            "--id",
+            "0123456789A",
+            "--id",
+            &present,
+            "--id",
+            "0123456789A",
+        ]));
+    assert_exit(&out, 0, "one of the two IDs is there");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{present}\n"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("0123456789A: not in the queue").count(),
+        1,
+        "named once: {stderr}"
+    );
+    assert!(!stderr.contains(&format!("{present}: not in")), "{stderr}");
+
+    // Through --ids-from too, and with nothing there at all: exit 1.
+    let out = ids_from_stdin("0123456789A\n");
+    assert_exit(&out, 1, "only an absent ID");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("0123456789A: not in the queue"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // mailq text of a selection that matched nothing: no "Mail queue is
+    // empty" (the queue holds 29 messages), just exit 1.
+    let out = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(crate::util::demo_queue())
+        .args(["list", "--sender", "nobody@nowhere.example"]));
+    assert_exit(&out, 1, "nothing matched");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("scanned"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `list --ids --ids-from -` fed `input` on standard input.
 fn ids_from_stdin(input: &str) -> std::process::Output {
     use std::io::Write as _;

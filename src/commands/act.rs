@@ -219,6 +219,9 @@ fn scan_plan(
         ::act::plan::scan(layout, &options, &scan_progress, now, filter)
     });
     let plan = builder.finish(verb);
+    for id in query.absent_ids(layout) {
+        eprintln!("qsurgeon: {}: not in the queue", for_terminal_str(id));
+    }
     for u in &plan.unreadable {
         let line = format!("qsurgeon: error: {}: {}", u.path.display(), u.error);
         eprintln!("{}", for_terminal_str(&line));

@@ -14,7 +14,6 @@
 //! status, done recipients, CSV's columns, `--explain`) is refused with a
 //! message naming the flag, rather than silently matching nothing.
 
-use crate::exit::ExitStatus;
 use std::cmp::Ordering;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,11 +21,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use postfix::postqueue::Record;
 use printer::postqueue;
+use query::postqueue::PostqueueView;
 use queue_scan::QueueLayout;
-use select::{Attribute, Expr, Field, Fields, Flag, RecipientState, Scope, Selection};
+use select::Selection;
 
 use crate::cli::{ListArgs, SelectArgs, SortField};
 use crate::config::Target;
+use crate::exit::ExitStatus;
 use crate::output::Format;
 use crate::selection;
 use crate::ui::sanitize::{for_stderr, Terminal};
@@ -87,14 +88,11 @@ pub fn list(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     run_postqueue(target, args, &selection, &queues)
 }
 
-/// What postqueue -j lets a selection test, for the refusal message.
-const AVAILABLE: &str = "queue, id, sender, sender_domain, recipient, recipient_domain, reason, age, size, arrival, forced_expired, null_sender";
-
 /// Refuses what postqueue's fields cannot answer, naming the flag or field.
 fn refuse_unsupported(args: &ListArgs, selection: &Selection, queues: &[&str]) -> Result<()> {
     let why = |what: &str| {
         anyhow::anyhow!(
-            "{what} needs the queue files, which only root can read; through postqueue -j a selection can test only {AVAILABLE}"
+            "{what} needs the queue files, which only root can read; through postqueue -j a selection can test only {}", query::postqueue::AVAILABLE
         )
     };
     if args.csv {
@@ -113,83 +111,11 @@ fn refuse_unsupported(args: &ListArgs, selection: &Selection, queues: &[&str]) -
         return Err(why("--queue corrupt (postqueue does not list it)"));
     }
     if let Some(expr) = selection.expr() {
-        if let Some(what) = first_unsupported(expr) {
+        if let Some(what) = query::postqueue::first_unsupported(expr) {
             return Err(why(&what));
         }
     }
     Ok(())
-}
-
-/// The first test of `expr` that postqueue's fields cannot answer, named
-/// as in `--where` (the flags compile to the same fields).
-fn first_unsupported(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Or(v) | Expr::And(v) => v.iter().find_map(first_unsupported),
-        Expr::Not(e) => first_unsupported(e),
-        Expr::Test(test) => {
-            if let Some(flag) = test.flag() {
-                return match flag {
-                    Flag::ForcedExpired | Flag::NullSender => None,
-                    Flag::NonexistentLocalSender => {
-                        Some(format!("{} (the sender check)", flag.name()))
-                    }
-                };
-            }
-            let attr = test.attribute()?;
-            let supported = matches!(
-                attr,
-                Attribute::Queue
-                    | Attribute::Id
-                    | Attribute::Sender
-                    | Attribute::SenderDomain
-                    | Attribute::Recipient(Scope::Todo)
-                    | Attribute::RecipientDomain(Scope::Todo)
-                    | Attribute::Reason
-                    | Attribute::Age
-                    | Attribute::Size
-                    | Attribute::Arrival
-            );
-            (!supported).then(|| format!("a test on {}", attr.name()))
-        }
-    }
-}
-
-/// A postqueue record as the selection sees it. Only the fields postqueue
-/// reports have values; [`refuse_unsupported`] keeps selections from
-/// asking for others.
-struct Queued<'r>(&'r Record);
-
-impl Fields for Queued<'_> {
-    fn any_text(&self, field: Field<'_>, visit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        let msg = &self.0.msg;
-        match field {
-            Field::Queue => visit(msg.queue_name.as_bytes()),
-            Field::Id => visit(msg.queue_id.as_bytes()),
-            // The selection knows the null sender as the empty address.
-            Field::Sender => visit(self.0.sender()),
-            Field::Recipient(RecipientState::Todo) => {
-                msg.recipients.iter().any(|r| visit(&r.address))
-            }
-            Field::Reason => msg
-                .recipients
-                .iter()
-                .filter_map(|r| r.reason.as_ref())
-                .any(|r| visit(&r.text)),
-            _ => false,
-        }
-    }
-
-    fn number(&self, field: Field<'_>) -> Option<i64> {
-        match field {
-            Field::Size => Some(self.0.msg.message_size),
-            Field::Arrival => Some(self.0.msg.arrival_time),
-            _ => None,
-        }
-    }
-
-    fn flag(&self, field: Field<'_>) -> bool {
-        matches!(field, Field::ForcedExpired) && self.0.msg.forced_expire
-    }
 }
 
 /// `--sort` for records, as `list` sorts messages (then by ID).
@@ -293,7 +219,7 @@ fn run_postqueue(
     for record in records.by_ref() {
         let record = record?;
         if !queues.contains(&record.msg.queue_name.as_str())
-            || !selection.matches(&Queued(&record), &ctx)
+            || !selection.matches(&PostqueueView(&record), &ctx)
         {
             continue;
         }
@@ -405,10 +331,14 @@ mod tests {
         let ctx = select::Context::at(1_795_365_044 + 3600);
         let count = |args: &[&str]| {
             let sel = select(args);
-            assert_eq!(first_unsupported(sel.expr().unwrap()), None, "{args:?}");
+            assert_eq!(
+                query::postqueue::first_unsupported(sel.expr().unwrap()),
+                None,
+                "{args:?}"
+            );
             records
                 .iter()
-                .filter(|r| sel.matches(&Queued(r), &ctx))
+                .filter(|r| sel.matches(&PostqueueView(r), &ctx))
                 .count()
         };
         assert_eq!(count(&["--queue", "hold"]), 2);
@@ -445,7 +375,7 @@ mod tests {
             (&["--recipient", "x@y", "--include-done"], "recipient"),
         ] {
             let sel = select(args);
-            let found = first_unsupported(sel.expr().unwrap());
+            let found = query::postqueue::first_unsupported(sel.expr().unwrap());
             assert!(
                 found.as_deref().is_some_and(|f| f.contains(what)),
                 "{args:?}: {found:?}"

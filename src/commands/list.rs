@@ -20,7 +20,7 @@ use crate::config::Target;
 use crate::output::{self, Format, OutputConfig};
 use crate::selection;
 use crate::ui::progress;
-use crate::ui::sanitize::Terminal;
+use crate::ui::sanitize::{for_stderr, Terminal};
 
 /// State shared by the workers of one `list` run: where output goes, and
 /// the count `--limit` stops at.
@@ -214,7 +214,12 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
         // Only possible with --sort and nothing printed yet.
         output::heading(&shared_output, &mut tail);
     }
-    output::footer(&shared_output, selected, bytes, &mut tail);
+    // mailq's "Mail queue is empty" only when it is: a selection that
+    // matched nothing in a full queue prints nothing (exit status 1, and
+    // the stats line says how many were scanned).
+    if selected > 0 || stats.scanned == 0 {
+        output::footer(&shared_output, selected, bytes, &mut tail);
+    }
     if !tail.is_empty() {
         if let Err(e) = sink.out.write_all(&tail) {
             sink.error.get_or_insert(e);
@@ -225,6 +230,9 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     }
     if let Some(e) = sink.error {
         return Err(e).context("write output");
+    }
+    for id in query.absent_ids(layout) {
+        eprintln!("qsurgeon: {}: not in the queue", for_stderr(id));
     }
     eprintln!("{}", progress::stats_line(&stats, selected, elapsed));
     Ok(if stats.unreadable > 0 {

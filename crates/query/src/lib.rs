@@ -14,6 +14,7 @@
 //! - [`snapshot`]: [`snapshot::Snapshot`], the selected messages' facts kept
 //!   in memory after one scan, for drill-downs without scanning again.
 //! - [`interner`]: [`Interner`], byte strings stored once.
+//! - [`postqueue`]: selections over `postqueue -j` records (not root).
 //! - [`error`]: the crate's [`Error`].
 //!
 //! ```no_run
@@ -50,6 +51,7 @@
 pub mod dimension;
 pub mod error;
 pub mod interner;
+pub mod postqueue;
 pub mod query;
 pub mod snapshot;
 pub mod spec;

@@ -43,6 +43,9 @@ pub struct Query {
     /// (default [`queue_scan::DEFAULT_QUEUE_FILE_LIMIT`]; an instance's is
     /// `InstanceConfig::queue_file_limit`).
     pub file_size_limit: u64,
+    /// The queue IDs the selection names (`--id`, `--ids-from`), so that
+    /// those in none of the queues can be named ([`Query::absent_ids`]).
+    pub named_ids: Vec<String>,
 }
 
 impl Query {
@@ -61,6 +64,12 @@ impl Query {
             local: None,
             ctx: select::Context::now(),
             file_size_limit: queue_scan::DEFAULT_QUEUE_FILE_LIMIT,
+            named_ids: spec
+                .ids
+                .iter()
+                .chain(spec.ids_from.iter().flatten())
+                .cloned()
+                .collect(),
         })
     }
 
@@ -88,6 +97,20 @@ impl Query {
         check.resolve(senders.iter().map(Vec::as_slice))?;
         self.local = Some(check);
         Ok(Some(senders.len()))
+    }
+
+    /// The IDs the selection names that are in none of the message queues
+    /// of `layout` now (any queue, not only the scanned ones: an ID that is
+    /// there but not selected is not absent). Each is looked up with the
+    /// safe open's `find_queue_file`; an ID named twice is reported once.
+    pub fn absent_ids(&self, layout: &QueueLayout) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.named_ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| seen.insert(*id))
+            .filter(|id| matches!(queue_scan::open::find_queue_file(layout, id), Ok(None)))
+            .collect()
     }
 
     /// The view of `msg` under this query.
