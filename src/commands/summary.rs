@@ -159,7 +159,7 @@ fn key_json(dim: Dimension, key: &[u8]) -> serde_json::Value {
     if key.is_empty() && dim != Dimension::Sender {
         serde_json::Value::Null
     } else {
-        act::json::string_or_bytes(key)
+        printer::json::string_or_bytes(key)
     }
 }
 

@@ -8,7 +8,7 @@ use queue_scan::{InstanceConfig, Message, ReadPlan};
 use serde_json::Value;
 
 use crate::cli::ListArgs;
-use act::json::string_or_bytes;
+use printer::json::string_or_bytes;
 
 /// An output format of `list`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
