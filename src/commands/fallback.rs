@@ -21,13 +21,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use postfix::postqueue::Record;
+use printer::list::Format;
 use printer::postqueue;
 use queue_scan::QueueLayout;
 use select::{Attribute, Expr, Field, Fields, Flag, RecipientState, Scope, Selection};
 
 use crate::cli::{ListArgs, SelectArgs, SortField};
 use crate::config::Target;
-use crate::output::Format;
 use crate::selection;
 use crate::ui::sanitize::{for_stderr, Terminal};
 
@@ -272,7 +272,7 @@ fn run_postqueue(
     selection: &Selection,
     queues: &[&str],
 ) -> Result<ExitStatus> {
-    let format = Format::from_args(args);
+    let format = Format::from(args);
     let printer = Printer {
         format,
         long_ids: target.instance.long_queue_ids,
