@@ -10,7 +10,6 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
-mod output;
 mod selection;
 mod ui;
 

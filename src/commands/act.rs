@@ -8,7 +8,6 @@
 //! selected is exit 1; `--max` refuses large selections (exit 3); `--dry-run` changes
 //! nothing; every refusal is journaled.
 
-use crate::exit::ExitStatus;
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -22,6 +21,7 @@ use queue_scan::{ReadPlan, ScanProgress};
 
 use crate::cli::{ActArgs, SelectArgs};
 use crate::config::Target;
+use crate::exit::ExitStatus;
 use crate::ui::progress;
 use crate::ui::sanitize::for_terminal_str;
 use crate::{selection, ui};

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use postfix::postqueue::Record;
+use printer::list::{self as output, Format, OutputConfig};
 use printer::postqueue;
 use query::postqueue::PostqueueView;
 use queue_scan::QueueLayout;
@@ -28,7 +29,6 @@ use select::Selection;
 use crate::cli::{ListArgs, SelectArgs, SortField};
 use crate::config::Target;
 use crate::exit::ExitStatus;
-use crate::output::Format;
 use crate::selection;
 use crate::ui::sanitize::{for_stderr, Terminal};
 
@@ -133,42 +133,8 @@ fn compare(field: SortField, a: &Record, b: &Record) -> Ordering {
     key.then_with(|| x.queue_id.cmp(&y.queue_id))
 }
 
-/// How the records are printed: the format and mailq's layout.
-#[derive(Clone, Copy)]
-struct Printer {
-    format: Format,
-    /// mailq's wide layout (`enable_long_queue_ids`).
-    long_ids: bool,
-}
-
-impl Printer {
-    /// What goes before the first message: mailq's heading line.
-    fn heading(self, out: &mut Vec<u8>) {
-        if self.format == Format::Mailq {
-            postqueue::mailq_heading(self.long_ids, out);
-        }
-    }
-
-    /// What goes after the last message, as `list` ends it.
-    fn footer(self, selected: u64, bytes: u64, out: &mut Vec<u8>) {
-        match self.format {
-            Format::Count => out.extend_from_slice(format!("{selected}\n").as_bytes()),
-            Format::Mailq => {
-                let start = out.len();
-                postqueue::mailq_footer(selected, bytes, out);
-                // Each message block already ends with the blank line that
-                // the footer starts with.
-                if selected > 0 && out.get(start) == Some(&b'\n') {
-                    out.remove(start);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Formats one selected record.
-fn format_record(printer: Printer, record: &Record, out: &mut Vec<u8>) {
+fn format_record(printer: &OutputConfig, record: &Record, out: &mut Vec<u8>) {
     match printer.format {
         Format::Mailq => {
             postqueue::mailq_message(&record.msg, printer.long_ids, out);
@@ -198,11 +164,9 @@ fn run_postqueue(
     selection: &Selection,
     queues: &[&str],
 ) -> Result<ExitStatus> {
-    let format = Format::from_args(args);
-    let printer = Printer {
-        format,
-        long_ids: target.instance.long_queue_ids,
-    };
+    let format = Format::from(args);
+    // Not labelled by instance: postqueue -j does not say which one it is.
+    let printer = OutputConfig::new(format, &target.instance, false, None);
     let postfix = target
         .postfix
         .as_ref()
@@ -235,10 +199,10 @@ fn run_postqueue(
         }
         buf.clear();
         if !started {
-            printer.heading(&mut buf);
+            output::heading(&printer, &mut buf);
             started = true;
         }
-        format_record(printer, &record, &mut buf);
+        format_record(&printer, &record, &mut buf);
         stdout.write_all(&crate::commands::list::shown(term, format, &buf))?;
     }
     let listed = records.listed();
@@ -252,13 +216,13 @@ fn run_postqueue(
             sorted.reverse();
         }
         if !sorted.is_empty() {
-            printer.heading(&mut buf);
+            output::heading(&printer, &mut buf);
         }
         for record in &sorted {
-            format_record(printer, record, &mut buf);
+            format_record(&printer, record, &mut buf);
         }
     }
-    printer.footer(selected, bytes, &mut buf);
+    output::footer(&printer, selected, bytes, &mut buf);
     stdout.write_all(&crate::commands::list::shown(term, format, &buf))?;
     stdout.flush()?;
     eprintln!("qsurgeon: {listed} messages listed by postqueue, {selected} selected");
@@ -294,18 +258,20 @@ mod tests {
     fn fallback_mailq_from_postqueue_json_equals_postqueue_p() {
         std::env::set_var("TZ", "UTC");
         let records = demo_records();
-        let printer = Printer {
-            format: Format::Mailq,
-            long_ids: false,
-        };
+        let printer = OutputConfig::new(
+            Format::Mailq,
+            &queue_scan::InstanceConfig::with_defaults("/nonexistent"),
+            false,
+            None,
+        );
         let mut out = Vec::new();
-        printer.heading(&mut out);
+        output::heading(&printer, &mut out);
         let mut bytes = 0;
         for r in &records {
-            format_record(printer, r, &mut out);
+            format_record(&printer, r, &mut out);
             bytes += r.msg.message_size as u64;
         }
-        printer.footer(records.len() as u64, bytes, &mut out);
+        output::footer(&printer, records.len() as u64, bytes, &mut out);
         let want = testdata("demo-queue.postqueue-p.out");
         assert_eq!(
             String::from_utf8_lossy(&out),

@@ -5,19 +5,19 @@
 //! at a time, unless `--sort` asks for order; counts and sorted blocks are
 //! folded per worker (`query::Fold`) and merged at the end.
 
-use crate::exit::ExitStatus;
 use std::borrow::Cow;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+use printer::list::{self as output, Format, OutputConfig};
 use query::{Fold, MessageView, Query};
 use queue_scan::{Message, QueueLayout, ReadPlan, ScanError, ScanProgress};
 
 use crate::cli::{ListArgs, SortField};
 use crate::config::Target;
-use crate::output::{self, Format, OutputConfig};
+use crate::exit::ExitStatus;
 use crate::selection;
 use crate::ui::progress;
 use crate::ui::sanitize::{for_stderr, Terminal};
@@ -47,6 +47,25 @@ struct Sink {
 enum SortKey {
     Text(Vec<u8>, String),
     Number(i64, String),
+}
+
+impl From<&ListArgs> for Format {
+    /// The format `list`'s flags ask for.
+    fn from(args: &ListArgs) -> Format {
+        if args.json {
+            Format::Json
+        } else if args.ids && args.null {
+            Format::IdsNul
+        } else if args.ids {
+            Format::Ids
+        } else if args.csv {
+            Format::Csv
+        } else if args.count {
+            Format::Count
+        } else {
+            Format::Mailq
+        }
+    }
 }
 
 /// `bytes` of `format` as `term` shows them: on a terminal, mailq text and
@@ -164,7 +183,7 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
 pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     let instance = &target.instance;
     let layout = &instance.layout;
-    let format = Format::from_args(args);
+    let format = Format::from(args);
     let output_needs = output::read_plan(format, args.with_headers);
     let query = selection::query(target, &args.select, output_needs, false)?;
     if let Some(id) = &args.explain {

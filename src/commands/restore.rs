@@ -1,13 +1,13 @@
 //! `qsurgeon restore DIR`: ask, then re-inject what `delete --backup DIR`
 //! saved, through the library's [`act::backup::RestorePlan`].
 
-use crate::exit::ExitStatus;
 use std::io::{self, IsTerminal, Write};
 
 use act::backup::{RestoreEvent, RestorePlan};
 use anyhow::{bail, Result};
 
 use crate::cli::RestoreArgs;
+use crate::exit::ExitStatus;
 
 /// `qsurgeon restore DIR [--dry-run] [--yes]`. Exit status: 0 restored, 1
 /// nothing to restore, 2 an error (some message could not be restored).

@@ -6,7 +6,6 @@
 //! are merged when the workers' results are folded, so the hot path takes
 //! no lock. Keys come from `query::Dimension`, as triage's do.
 
-use crate::exit::ExitStatus;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 
@@ -17,6 +16,7 @@ use serde_json::json;
 
 use crate::cli::SummaryArgs;
 use crate::config::Target;
+use crate::exit::ExitStatus;
 use crate::selection;
 use crate::ui::progress;
 use crate::ui::sanitize::Terminal;
@@ -157,7 +157,7 @@ fn key_json(dim: Dimension, key: &[u8]) -> serde_json::Value {
     if key.is_empty() && dim != Dimension::Sender {
         serde_json::Value::Null
     } else {
-        act::json::string_or_bytes(key)
+        printer::json::string_or_bytes(key)
     }
 }
 

@@ -163,7 +163,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::json::string_or_bytes;
+use printer::json::string_or_bytes;
 
 /// The manifest's name in the backup directory.
 pub const MANIFEST: &str = "manifest.jsonl";

@@ -28,10 +28,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use printer::json::string_or_bytes;
 use serde_json::{json, Map, Value};
 
 use crate::executor::{Event, Outcome, Sink};
-use crate::json::string_or_bytes;
 use crate::plan::Plan;
 use crate::verb::Verb;
 use crate::Error;

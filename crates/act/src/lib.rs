@@ -15,10 +15,10 @@
 //!   one-line-per-run [`Syslog`].
 //! - [`backup`]: copies of messages before they are deleted (`delete --backup DIR`), and
 //!   putting them back into the queue through `postdrop` (`restore DIR`).
-//! - [`json`]: byte strings that stay lossless in JSON.
 //!
 //! qsurgeon never writes to the queue directory itself: every change is a postsuper batch
-//! (or `postqueue -i` for flush).
+//! (or `postqueue -i` for flush). Byte strings in the journal and the backup manifests are
+//! written losslessly by `printer::json::string_or_bytes`.
 
 #![warn(missing_docs)]
 
@@ -26,7 +26,6 @@ pub mod backup;
 mod error;
 pub mod executor;
 pub mod journal;
-pub mod json;
 pub mod plan;
 pub mod preview;
 pub mod verb;

@@ -6,6 +6,10 @@
 //! `{"text": "…"}`, anything else `{"bytes": "<base64>"}`, so the output
 //! never replaces a byte.
 //!
+//! The lossless helpers ([`data`], [`string_or_bytes`], [`base64`]) are
+//! public: `list --json`, `summary --json`, act's journal and backup
+//! manifests write byte strings the same way.
+//!
 //! It streams: memory is bounded by the largest record. A message of
 //! millions of blank lines is millions of records, and a JSON tree of them
 //! took gigabytes (issue 10, item 3).
@@ -145,16 +149,27 @@ fn write_record<W: Write + ?Sized>(out: &mut W, rec: &Record<'_>, segment: &str)
     out.write_all(b"}")
 }
 
-/// `{"text": …}` or `{"bytes": …}`.
-fn data(bytes: &[u8]) -> Value {
+/// `bytes` as a lossless JSON value: `{"text": …}` when they are UTF-8,
+/// else `{"bytes": "<base64>"}` (ripgrep's `Data`).
+pub fn data(bytes: &[u8]) -> Value {
     match std::str::from_utf8(bytes) {
         Ok(text) => json!({ "text": text }),
         Err(_) => json!({ "bytes": base64(bytes) }),
     }
 }
 
-/// Standard base64 with padding (RFC 4648).
-fn base64(bytes: &[u8]) -> String {
+/// A JSON string when `bytes` are UTF-8, else `{"bytes": "<base64>"}`:
+/// for values that are usually text (addresses, paths, statuses) and
+/// must still round-trip when they are not.
+pub fn string_or_bytes(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Value::String(text.to_string()),
+        Err(_) => json!({ "bytes": base64(bytes) }),
+    }
+}
+
+/// Standard base64 with padding (RFC 4648, section 4).
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -302,6 +317,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn text_stays_text_and_other_bytes_become_base64() {
+        assert_eq!(data(b"ok"), json!({"text": "ok"}));
+        assert_eq!(data(b"\xff"), json!({"bytes": "/w=="}));
+        assert_eq!(string_or_bytes(b"ok"), json!("ok"));
+        assert_eq!(string_or_bytes(b"a\xffb"), json!({"bytes": "Yf9i"}));
     }
 
     /// The golden document of a Milter-edited sample, streamed.

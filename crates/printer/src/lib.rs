@@ -7,10 +7,14 @@
 //! - [`postcat`]: a queue file as `postcat -e -h -b -o -d -v -r` prints
 //!   it, streamed to any [`std::io::Write`].
 //! - [`json`]: `show --json`, every record of a queue file as one lossless
-//!   JSON document, streamed.
+//!   JSON document, streamed; and the lossless byte-string values
+//!   ([`json::string_or_bytes`], [`json::data`]) other JSON output uses.
 //! - [`postqueue`]: `postqueue -p` (mailq) text and `postqueue -j` JSON
 //!   lines for what showq reports per message, appended to byte buffers so
 //!   parallel workers can format whole blocks.
+//! - [`list`]: `list`'s formats (mailq text, `postqueue -j` JSON with
+//!   richer members, IDs, CSV, counts) for scanned messages, one whole
+//!   block per message.
 //! - [`time`]: `asctime(localtime(t))`, as postcat and mailq print times.
 //!
 //! # Example
@@ -38,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod json;
+pub mod list;
 pub mod postcat;
 pub mod postqueue;
 pub mod time;

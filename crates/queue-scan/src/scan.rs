@@ -351,27 +351,14 @@ fn list_dir(
             continue;
         }
         if name.len() == 1 {
-            let file_type = match entry.file_type() {
-                // No d_type from this filesystem: ask, without following a
-                // symlink.
-                FileType::Unknown => rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
-                    .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode)),
-                file_type => file_type,
-            };
-            match file_type {
-                FileType::Directory => subdirs.push(name.as_bytes()[0]),
-                // A hash directory that is a symlink: showq's scan_dir_push()
-                // (src/util/scan_dir.c) would follow it with opendir(); we do
-                // not enter it, and say so, since nothing Postfix made is a
-                // symlink there.
-                FileType::Symlink => errors.push(ScanError {
-                    path: listing.dir.join(name),
-                    kind: ScanErrorKind::Open(OpenErrorKind::NotRegular(
-                        crate::open::FileKind::Symlink,
-                    )),
-                }),
-                _ => {}
-            }
+            hash_entry(
+                &fd,
+                name,
+                entry.file_type(),
+                &listing.dir,
+                &mut subdirs,
+                errors,
+            );
             continue;
         }
         if !is_valid_queue_id(name) {
@@ -397,6 +384,7 @@ fn list_dir(
     let mut deeper = hash_dirs.to_vec();
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     for name in subdirs {
+        // Each listed hash subdirectory, entered without following a symlink.
         let name_str = [name];
         let name_str = std::str::from_utf8(&name_str).unwrap_or("_");
         let sub = listing.dir.join(name_str);
@@ -424,6 +412,36 @@ fn list_dir(
     if !listing.ends.is_empty() {
         listing.dir_fd = Some(fd);
         listings.push(listing);
+    }
+}
+
+/// A one-character name in a queue directory (`dir`, open as `fd`): a hash
+/// subdirectory to list, noted in `subdirs`; or, when it is a symlink, an
+/// error. showq's scan_dir_push() (src/util/scan_dir.c) would follow the
+/// link with opendir(); it is not entered, and said, since nothing Postfix
+/// makes is a symlink there. Anything else with a one-character name is
+/// not Postfix's and is passed over, as showq does.
+fn hash_entry(
+    fd: &OwnedFd,
+    name: &str,
+    file_type: FileType,
+    dir: &Path,
+    subdirs: &mut Vec<u8>,
+    errors: &mut Vec<ScanError>,
+) {
+    let file_type = match file_type {
+        // No d_type from this filesystem: ask, without following a symlink.
+        FileType::Unknown => rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode)),
+        file_type => file_type,
+    };
+    match file_type {
+        FileType::Directory => subdirs.push(name.as_bytes()[0]),
+        FileType::Symlink => errors.push(ScanError {
+            path: dir.join(name),
+            kind: ScanErrorKind::Open(OpenErrorKind::NotRegular(crate::open::FileKind::Symlink)),
+        }),
+        _ => {}
     }
 }
 

@@ -13,7 +13,6 @@
 mod flags;
 mod view;
 
-use crate::exit::ExitStatus;
 use std::collections::HashSet;
 use std::io::Write;
 
@@ -26,6 +25,7 @@ use queue_scan::{ReadPlan, ScanProgress};
 use crate::cli::TriageArgs;
 use crate::commands::act::Verb;
 use crate::config::Target;
+use crate::exit::ExitStatus;
 use crate::selection;
 use crate::ui::fmt::{human_age, human_size};
 use crate::ui::progress;

@@ -1,16 +1,54 @@
-//! Output formats of `list`: mailq text, postqueue -j JSON plus richer
-//! fields, IDs, CSV and counts. Each message is formatted as one whole
-//! block so blocks from parallel workers never interleave.
+//! `list`'s output formats: mailq text, `postqueue -j` JSON lines with
+//! richer members, queue IDs (newline- or NUL-ended), CSV and a count.
+//!
+//! Each message is formatted as one whole block appended to a byte
+//! buffer, so blocks formatted by parallel scan workers never interleave;
+//! the caller decides where the bytes go and how a terminal sees them.
+//! mailq text and the `postqueue -j` members come from [`crate::postqueue`]
+//! fed with what showq would report for the file
+//! (`queue_file::showq`, after Postfix's `src/showq/showq.c`), so they
+//! match `postqueue -p` and `postqueue -j` byte for byte.
+//!
+//! # Example
+//!
+//! ```
+//! use printer::list::{footer, format_message, heading, Format, OutputConfig, Scratch};
+//! use queue_file::{Envelope, FileView, QueueFileBuilder};
+//! use queue_scan::{FileInfo, InstanceConfig, Message};
+//!
+//! let file = QueueFileBuilder::new(b"alice@example.org", 1_700_000_000)
+//!     .recipient(b"bob@example.net")
+//!     .build();
+//! let envelope = Envelope::decode(FileView::whole(&file))?;
+//! let msg = Message {
+//!     queue: "active",
+//!     id: "4ABC123DEF",
+//!     path: std::path::Path::new("active/4ABC123DEF"),
+//!     info: FileInfo { size: file.len() as u64, mode: 0o100700, mtime: 1_700_000_000, inode: 1, device: 1 },
+//!     envelope: &envelope,
+//!     headers: None,
+//!     defer_log: None,
+//!     view: FileView::whole(&file),
+//! };
+//! let config = OutputConfig::new(Format::Csv, &InstanceConfig::with_defaults("/nonexistent"), false, None);
+//! let mut scratch = Scratch::new(&config);
+//! let mut out = Vec::new();
+//! heading(&config, &mut out);
+//! format_message(&config, &msg, &mut scratch, &mut out);
+//! footer(&config, 1, msg.message_size(), &mut out);
+//! let text = String::from_utf8(out)?;
+//! assert!(text.ends_with("\nactive,4ABC123DEF,1700000000,0,alice@example.org,,,bob@example.net\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
-use printer::postqueue;
 use queue_file::showq::{Showq, ShowqInput, ShowqMessage, ShowqOptions};
 use queue_scan::{InstanceConfig, Message, ReadPlan};
 use serde_json::Value;
 
-use crate::cli::ListArgs;
-use act::json::string_or_bytes;
+use crate::json::string_or_bytes;
+use crate::postqueue;
 
-/// An output format of `list`.
+/// An output format of `list`; the command line maps its flags to one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// `postqueue -p` / mailq text.
@@ -25,25 +63,6 @@ pub enum Format {
     Csv,
     /// Only the count.
     Count,
-}
-
-impl Format {
-    /// The format `list`'s flags ask for.
-    pub fn from_args(args: &ListArgs) -> Format {
-        if args.json {
-            Format::Json
-        } else if args.ids && args.null {
-            Format::IdsNul
-        } else if args.ids {
-            Format::Ids
-        } else if args.csv {
-            Format::Csv
-        } else if args.count {
-            Format::Count
-        } else {
-            Format::Mailq
-        }
-    }
 }
 
 /// How to format: the format and the instance settings it depends on.
@@ -387,4 +406,223 @@ fn csv_line(msg: &Message<'_>, out: &mut Vec<u8>) {
     }
     csv_field(&rcpts, out);
     out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use queue_file::{Envelope, FileView, Headers, QueueFileBuilder};
+    use queue_scan::FileInfo;
+    use std::path::{Path, PathBuf};
+
+    fn samples() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/postfix-samples")
+    }
+
+    fn read(name: &str) -> Vec<u8> {
+        let path = samples().join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The instance the samples' `postqueue -p` ran on: Postfix's defaults
+    /// with `enable_long_queue_ids = yes`.
+    fn instance() -> InstanceConfig {
+        InstanceConfig {
+            long_queue_ids: true,
+            ..InstanceConfig::with_defaults("/nonexistent")
+        }
+    }
+
+    /// Formats `file` (in `queue`, with `mode` and `defer_log`) as
+    /// `config` says, headers read as a scan with `--with-headers` would.
+    fn format(
+        config: &OutputConfig,
+        id: &str,
+        file: &[u8],
+        mode: u32,
+        defer_log: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let view = FileView::whole(file);
+        let envelope = Envelope::decode(view).unwrap();
+        let mut headers = Headers::new();
+        headers.read(view, envelope.content_offset).unwrap();
+        let msg = Message {
+            queue: "deferred",
+            id,
+            path: Path::new(id),
+            info: FileInfo {
+                size: file.len() as u64,
+                mode,
+                mtime: 1,
+                inode: 1,
+                device: 1,
+            },
+            envelope: &envelope,
+            headers: config.with_headers.then_some(&headers),
+            defer_log,
+            view,
+        };
+        let mut out = Vec::new();
+        format_message(config, &msg, &mut Scratch::new(config), &mut out);
+        out
+    }
+
+    fn lines(bytes: &[u8]) -> Vec<&str> {
+        std::str::from_utf8(bytes).unwrap().lines().collect()
+    }
+
+    /// A real deferred, force-expired message: its mailq block is
+    /// `postqueue -p`'s block for it, byte for byte.
+    #[test]
+    fn mailq_block_of_a_real_message_is_postqueue_p_block() {
+        std::env::set_var("TZ", "UTC");
+        let config = OutputConfig::new(Format::Mailq, &instance(), false, None);
+        let file = read("A45E798E3F5.smtp-sasl-dsn-longheader");
+        let log = read("A45E798E3F5.defer-log");
+        let got = format(&config, "A45E798E3F5", &file, 0o100710, Some(&log));
+        let want = read("postqueue-p.out");
+        let want = lines(&want);
+        let start = want
+            .iter()
+            .position(|l| l.starts_with("A45E798E3F5"))
+            .unwrap();
+        let end = start + want[start..].iter().position(|l| l.is_empty()).unwrap();
+        assert_eq!(lines(&got), &want[start..=end]);
+        assert!(got.ends_with(b"user2@remote.example\n\n"));
+    }
+
+    /// `--json`: postqueue -j's members for a real message, byte for byte,
+    /// then the exact members postqueue does not have.
+    #[test]
+    fn json_line_is_postqueue_j_line_plus_exact_members() {
+        let config = OutputConfig::new(Format::Json, &instance(), true, Some("mx1".into()));
+        let file = read("A45E798E3F5.smtp-sasl-dsn-longheader");
+        let log = read("A45E798E3F5.defer-log");
+        let got = format(&config, "A45E798E3F5", &file, 0o100710, Some(&log));
+        let postqueue_j = read("postqueue-j.out");
+        let want = lines(&postqueue_j)
+            .into_iter()
+            .find(|l| l.contains("\"A45E798E3F5\""))
+            .unwrap();
+        let got_text = std::str::from_utf8(&got).unwrap();
+        assert!(got_text.ends_with("}\n"), "{got_text}");
+        assert!(
+            got_text.starts_with(want.strip_suffix('}').unwrap()),
+            "{got_text}\nwant prefix {want}"
+        );
+        let doc: Value = serde_json::from_str(got_text).unwrap();
+        assert_eq!(doc["instance"], "mx1");
+        assert_eq!(doc["sender_raw"], "bob@sender.example");
+        assert_eq!(doc["sasl_username"], "alice@example.org");
+        assert_eq!(doc["sasl_method"], "XCLIENT");
+        assert_eq!(doc["client_address"], "192.0.2.10");
+        assert_eq!(doc["client_name"], "mx.sender.example");
+        assert_eq!(doc["helo_name"], "client.example.net");
+        assert_eq!(doc["dsn_status"], serde_json::json!(["4.4.1"]));
+        assert_eq!(doc["subject"], "test one");
+        assert_eq!(
+            doc["message_id"],
+            "<20261122145529.A45E798E3F5@pftest.example>"
+        );
+        assert_eq!(doc["file_mtime"], 1);
+        assert_eq!(doc["done_recipients"], serde_json::json!([]));
+        assert_eq!(
+            doc["todo_recipients"][0],
+            serde_json::json!({
+                "address": "user1@remote.example",
+                "dsn_orig_rcpt": "rfc822;orig1@remote.example",
+                "notify_flags": 6,
+                "original": "user1@remote.example",
+            })
+        );
+        assert_eq!(doc["todo_recipients"].as_array().unwrap().len(), 2);
+    }
+
+    /// Bytes that are not UTF-8 stay exact in the extra members.
+    #[test]
+    fn json_members_keep_non_utf8_bytes_as_base64() {
+        let config = OutputConfig::new(Format::Json, &instance(), false, None);
+        let file = QueueFileBuilder::new(b"caf\xe9@example.org", 1_700_000_000)
+            .recipient(b"bob@example.net")
+            .build();
+        let got = format(&config, "4ABC123DEF", &file, 0o100700, None);
+        let doc: Value = serde_json::from_slice(&got).unwrap();
+        assert_eq!(
+            doc["sender_raw"],
+            serde_json::json!({"bytes": "Y2Fm6UBleGFtcGxlLm9yZw=="})
+        );
+        assert_eq!(doc["sasl_username"], Value::Null);
+        assert!(doc.get("subject").is_none() && doc.get("dsn_status").is_none());
+    }
+
+    /// CSV quotes fields as RFC 4180 says and lists only to-do recipients;
+    /// the instance comes first when several are listed.
+    #[test]
+    fn csv_quotes_fields_and_leads_with_the_instance() {
+        let config = OutputConfig::new(Format::Csv, &instance(), false, Some("mx1".into()));
+        let file = QueueFileBuilder::new(b"\"a,b\"@example.org", 1_700_000_000)
+            .recipient(b"x@example.net")
+            .recipient_full(queue_file::write::BuilderRecipient {
+                address: b"done@example.net".to_vec(),
+                original: None,
+                notify_flags: 0,
+                dsn_orig_rcpt: None,
+                done: true,
+            })
+            .recipient(b"y@example.net")
+            .build();
+        let mut out = Vec::new();
+        heading(&config, &mut out);
+        out.extend(format(&config, "4ABC123DEF", &file, 0o100700, None));
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "instance,queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients"
+        );
+        let size = lines[1].split(',').nth(4).unwrap();
+        assert_eq!(
+            lines[1],
+            format!(
+                "mx1,deferred,4ABC123DEF,1700000000,{size},\"\"\"a,b\"\"@example.org\",,,x@example.net y@example.net"
+            )
+        );
+        assert_eq!(lines.len(), 2);
+    }
+
+    /// IDs end in a newline or a NUL; counts print only in the footer;
+    /// mailq's footer does not repeat the blank line a block ends with.
+    #[test]
+    fn ids_counts_and_footers() {
+        let file = QueueFileBuilder::new(b"a@example.org", 1_700_000_000)
+            .recipient(b"b@example.net")
+            .build();
+        let with = |format| OutputConfig::new(format, &instance(), false, None);
+        let ids = format(&with(Format::Ids), "4ABC123DEF", &file, 0o100700, None);
+        assert_eq!(ids, b"4ABC123DEF\n");
+        let labelled = OutputConfig::new(Format::IdsNul, &instance(), false, Some("mx1".into()));
+        let nul = format(&labelled, "4ABC123DEF", &file, 0o100700, None);
+        assert_eq!(nul, b"mx1\t4ABC123DEF\0");
+        assert!(format(&with(Format::Count), "4ABC123DEF", &file, 0o100700, None).is_empty());
+
+        let mut out = Vec::new();
+        footer(&with(Format::Count), 2, 4096, &mut out);
+        assert_eq!(out, b"2\n");
+        let mut out = b"block\n\n".to_vec();
+        footer(&with(Format::Mailq), 2, 4096, &mut out);
+        assert_eq!(out, b"block\n\n-- 4 Kbytes in 2 Requests.\n");
+        let mut out = Vec::new();
+        footer(&with(Format::Mailq), 0, 0, &mut out);
+        assert_eq!(out, b"Mail queue is empty\n");
+    }
+
+    /// Formats read only what they print.
+    #[test]
+    fn read_plans_follow_the_format() {
+        assert!(read_plan(Format::Json, true).headers);
+        assert!(read_plan(Format::Mailq, false).defer_log);
+        assert!(!read_plan(Format::Mailq, false).headers);
+        assert_eq!(read_plan(Format::Ids, true), ReadPlan::default());
+        assert_eq!(read_plan(Format::Csv, true), ReadPlan::default());
+    }
 }
