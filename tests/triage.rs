@@ -91,7 +91,7 @@ impl Drop for Screen {
     }
 }
 
-/// The menu's entries, in order (see `src/triage.rs`).
+/// The menu's entries, in order (see `src/commands/triage/mod.rs`).
 const MENU_LOOK: usize = 10;
 const MENU_ACT: usize = 11;
 const MENU_QUIT: usize = 13;

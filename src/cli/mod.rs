@@ -86,7 +86,7 @@ pub enum Command {
     Generate(GenerateArgs),
 }
 
-// ---- generate (src/man.rs, src/completions.rs) ----
+// ---- generate (src/commands/generate/) ----
 
 const GENERATE_EXAMPLES: &str = "\
 Examples:
