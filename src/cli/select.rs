@@ -122,7 +122,6 @@ impl SelectArgs {
     }
 
     /// True when no flag selects anything (the selection is everything).
-    #[allow(dead_code)] // used by the surgery verbs
     pub fn is_empty(&self) -> bool {
         self.valued_flags().is_empty()
             && self.ids_from.is_none()
