@@ -263,6 +263,31 @@ fn ids_not_in_the_queue_are_named_and_a_full_queue_is_not_called_empty() {
     );
 }
 
+/// A mistyped `--queue-dir` (a missing directory, or one that holds no
+/// queue) is an error naming it, not "Mail queue is empty".
+#[test]
+fn a_queue_dir_that_is_not_a_queue_is_an_error() {
+    let scratch = tempfile::tempdir().unwrap();
+    let not_a_queue = scratch.path().join("etc");
+    std::fs::create_dir(&not_a_queue).unwrap();
+    std::fs::write(not_a_queue.join("main.cf"), "").unwrap();
+    for dir in [not_a_queue.clone(), scratch.path().join("missing")] {
+        for command in [&["list"][..], &["summary"], &["list", "--ids"]] {
+            let out = run(qsurgeon().arg("--queue-dir").arg(&dir).args(command));
+            assert_exit(&out, 2, &format!("{command:?} on {}", dir.display()));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&dir.display().to_string()),
+                "names the directory: {stderr}"
+            );
+            assert!(
+                !String::from_utf8_lossy(&out.stdout).contains("Mail queue is empty"),
+                "{command:?}"
+            );
+        }
+    }
+}
+
 /// `list --ids --ids-from -` fed `input` on standard input.
 fn ids_from_stdin(input: &str) -> std::process::Output {
     use std::io::Write as _;
