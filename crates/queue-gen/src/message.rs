@@ -159,6 +159,45 @@ const ATTACHMENTS: &[(&str, &str)] = &[
     ("application/zip", "photos.zip"),
 ];
 
+/// The recipients of a message of `kind`: how many, in which domains,
+/// some forwarded (an `O` original recipient), some already delivered.
+fn plan_recipients(world: &World, kind: Kind, queue: Queue, rng: &mut Rng) -> Vec<Rcpt> {
+    let count = match kind {
+        Kind::Bounce => 1,
+        Kind::Spam => 1 + Weighted::new([30.0, 25.0, 20.0, 15.0, 10.0]).sample(rng),
+        _ => 1 + Weighted::new([60.0, 20.0, 10.0, 6.0, 4.0]).sample(rng),
+    };
+    let domains = match kind {
+        Kind::Spam => &world.spam_domains,
+        _ => &world.normal_domains,
+    };
+    let forwarded = !matches!(kind, Kind::Spam | Kind::Bounce) && rng.chance(0.01);
+    let mut recipients: Vec<Rcpt> = (0..count)
+        .map(|i| {
+            let domain = domains.sample(rng);
+            let local = match kind {
+                Kind::Spam if rng.chance(0.3) => rng
+                    .pick(&["info", "contact", "sales", "admin", "office", "support"])
+                    .to_string(),
+                _ => world::local_part(rng),
+            };
+            let original = (forwarded && i == 0)
+                .then(|| format!("{}@{OUR_DOMAIN}", rng.pick(&["info", "sales", "webmaster"])));
+            Rcpt {
+                address: format!("{local}@{}", world.domains[domain].name),
+                original,
+                done: false,
+                domain,
+            }
+        })
+        .collect();
+    if recipients.len() >= 2 && queue != Queue::Incoming && rng.chance(0.15) {
+        let done = rng.range(1, recipients.len() as u64 - 1) as usize;
+        recipients.iter_mut().take(done).for_each(|r| r.done = true);
+    }
+    recipients
+}
+
 impl Message {
     /// Plans message `index`. `attachment` is the attachment size the size
     /// budget allows it (`attachment_plan` in lib.rs); spam ignores it.
@@ -214,39 +253,7 @@ impl Message {
                 .to_string(),
             Kind::Bounce => String::new(),
         };
-        let count = match kind {
-            Kind::Bounce => 1,
-            Kind::Spam => 1 + Weighted::new([30.0, 25.0, 20.0, 15.0, 10.0]).sample(&mut rng),
-            _ => 1 + Weighted::new([60.0, 20.0, 10.0, 6.0, 4.0]).sample(&mut rng),
-        };
-        let domains = match kind {
-            Kind::Spam => &world.spam_domains,
-            _ => &world.normal_domains,
-        };
-        let forwarded = !matches!(kind, Kind::Spam | Kind::Bounce) && rng.chance(0.01);
-        let mut recipients: Vec<Rcpt> = (0..count)
-            .map(|i| {
-                let domain = domains.sample(&mut rng);
-                let local = match kind {
-                    Kind::Spam if rng.chance(0.3) => rng
-                        .pick(&["info", "contact", "sales", "admin", "office", "support"])
-                        .to_string(),
-                    _ => world::local_part(&mut rng),
-                };
-                let original = (forwarded && i == 0)
-                    .then(|| format!("{}@{OUR_DOMAIN}", rng.pick(&["info", "sales", "webmaster"])));
-                Rcpt {
-                    address: format!("{local}@{}", world.domains[domain].name),
-                    original,
-                    done: false,
-                    domain,
-                }
-            })
-            .collect();
-        if recipients.len() >= 2 && queue != Queue::Incoming && rng.chance(0.15) {
-            let done = rng.range(1, recipients.len() as u64 - 1) as usize;
-            recipients.iter_mut().take(done).for_each(|r| r.done = true);
-        }
+        let recipients = plan_recipients(world, kind, queue, &mut rng);
         let target_size = match kind {
             Kind::Spam => 900 + rng.lognormal(450.0, 0.35) as usize,
             Kind::Bounce => 2300 + rng.lognormal(600.0, 0.8) as usize,

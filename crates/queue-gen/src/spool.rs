@@ -274,30 +274,15 @@ pub fn write_config(
     let users: String = local_users.iter().map(|u| format!("{u} ok\n")).collect();
     fs::write(config_dir.join("local_recipients"), users).map_err(|e| at(&config_dir, e))?;
     fs::write(config_dir.join("main.cf"), main_cf).map_err(|e| at(&config_dir, e))?;
-    let master_cf = [
-        "pickup unix n - n 60 1 pickup",
-        "cleanup unix n - n - 0 cleanup",
-        "qmgr unix n - n 300 1 qmgr",
-        "rewrite unix - - n - - trivial-rewrite",
-        "bounce unix - - n - 0 bounce",
-        "defer unix - - n - 0 bounce",
-        "trace unix - - n - 0 bounce",
-        "verify unix - - n - 1 verify",
-        "flush unix n - n 1000? 0 flush",
-        "proxymap unix - - n - - proxymap",
-        "smtp unix - - n - - smtp",
-        "relay unix - - n - - smtp",
-        "showq unix n - n - - showq",
-        "error unix - - n - - error",
-        "retry unix - - n - - error",
-        "discard unix - - n - - discard",
-        "anvil unix - - n - 1 anvil",
-        "scache unix - - n - 1 scache",
-        "postlog unix-dgram n - n - 1 postlogd",
-    ]
-    .join("\n")
-        + "\n";
+    let master_cf = MASTER_CF.join("\n") + "\n";
     fs::write(config_dir.join("master.cf"), master_cf).map_err(|e| at(&config_dir, e))?;
+    let notes = check_config(&config_dir, &queue_dir)?;
+    Ok((!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+/// What Postfix could not do with the written configuration: reach the
+/// queue (a parent directory others cannot search), or pass `postfix check`.
+fn check_config(config_dir: &Path, queue_dir: &Path) -> io::Result<Vec<String>> {
     let mut notes = Vec::new();
     if let Some(dir) = queue_dir.ancestors().skip(1).find(|d| {
         fs::metadata(d)
@@ -313,10 +298,10 @@ pub fn write_config(
         Some(postfix) => {
             let out = Command::new(postfix)
                 .arg("-c")
-                .arg(&config_dir)
+                .arg(config_dir)
                 .arg("check")
                 .output()
-                .map_err(|e| at(&config_dir, e))?;
+                .map_err(|e| at(config_dir, e))?;
             if !out.status.success() {
                 notes.push(format!(
                     "postfix -c {} check failed: {}",
@@ -327,8 +312,32 @@ pub fn write_config(
         }
         None => notes.push("postfix is not installed: config written, not checked".into()),
     }
-    Ok((!notes.is_empty()).then(|| notes.join("; ")))
+    Ok(notes)
 }
+
+/// master.cf of a generated queue: the services postqueue, postsuper and a
+/// started Postfix need, nothing listening on the network.
+const MASTER_CF: &[&str] = &[
+    "pickup unix n - n 60 1 pickup",
+    "cleanup unix n - n - 0 cleanup",
+    "qmgr unix n - n 300 1 qmgr",
+    "rewrite unix - - n - - trivial-rewrite",
+    "bounce unix - - n - 0 bounce",
+    "defer unix - - n - 0 bounce",
+    "trace unix - - n - 0 bounce",
+    "verify unix - - n - 1 verify",
+    "flush unix n - n 1000? 0 flush",
+    "proxymap unix - - n - - proxymap",
+    "smtp unix - - n - - smtp",
+    "relay unix - - n - - smtp",
+    "showq unix n - n - - showq",
+    "error unix - - n - - error",
+    "retry unix - - n - - error",
+    "discard unix - - n - - discard",
+    "anvil unix - - n - 1 anvil",
+    "scache unix - - n - 1 scache",
+    "postlog unix-dgram n - n - 1 postlogd",
+];
 
 /// A Postfix tool in PATH or in Debian's command_directory.
 pub fn find_tool(name: &str) -> Option<PathBuf> {
