@@ -256,6 +256,13 @@ fn ids_not_in_the_queue_are_named_and_a_full_queue_is_not_called_empty() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // `--count` still counts: 0.
+    let count = run(qsurgeon()
+        .arg("--queue-dir")
+        .arg(crate::util::demo_queue())
+        .args(["list", "--count", "--sender", "nobody@nowhere.example"]));
+    assert_exit(&count, 1, "nothing matched");
+    assert_eq!(String::from_utf8_lossy(&count.stdout), "0\n");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("scanned"),
         "{}",

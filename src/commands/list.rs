@@ -235,8 +235,8 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     }
     // mailq's "Mail queue is empty" only when it is: a selection that
     // matched nothing in a full queue prints nothing (exit status 1, and
-    // the stats line says how many were scanned).
-    if selected > 0 || stats.scanned == 0 {
+    // the stats line says how many were scanned). `--count` says 0.
+    if selected > 0 || stats.scanned == 0 || format != Format::Mailq {
         output::footer(&shared_output, selected, bytes, &mut tail);
     }
     if !tail.is_empty() {
