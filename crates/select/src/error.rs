@@ -83,7 +83,6 @@ impl fmt::Display for ParseError {
             .find('\n')
             .map_or(self.input.len(), |i| i + self.offset);
         let multi_line = self.input.contains('\n');
-        write!(f, "error: ")?;
         if let Some(flag) = &self.flag {
             write!(f, "{flag}: ")?;
         }
@@ -136,7 +135,7 @@ mod tests {
         let e = ParseError::new("age > 2d and sasl_user =", 24, "expected a value after '='");
         assert_eq!(
             e.to_string(),
-            "error: expected a value after '=' at column 25\n  age > 2d and sasl_user =\n                          ^"
+            "expected a value after '=' at column 25\n  age > 2d and sasl_user =\n                          ^"
         );
     }
 
@@ -145,7 +144,7 @@ mod tests {
         let e = ParseError::new("2x", 1, "unknown unit 'x'").in_flag("older-than");
         assert_eq!(
             e.to_string(),
-            "error: --older-than: unknown unit 'x' at column 2\n  2x\n   ^"
+            "--older-than: unknown unit 'x' at column 2\n  2x\n   ^"
         );
     }
 
@@ -154,7 +153,7 @@ mod tests {
         let e = ParseError::new("a = b and\n\tc ~", 14, "expected a value after '~'");
         assert_eq!(
             e.to_string(),
-            "error: expected a value after '~' at line 2, column 5\n  \tc ~\n  \t   ^"
+            "expected a value after '~' at line 2, column 5\n  \tc ~\n  \t   ^"
         );
     }
 

@@ -363,7 +363,7 @@ fn error_display_shows_caret() {
     let err = parse_expr("age > 2d and sasl_user =").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error: expected a value after '=' at column 25\n  age > 2d and sasl_user =\n                          ^"
+        "expected a value after '=' at column 25\n  age > 2d and sasl_user =\n                          ^"
     );
 }
 
@@ -478,7 +478,7 @@ fn flag_error_display_names_flag() {
     let err = flag_test("--older-than", Some("2x")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error: --older-than: unknown duration unit 'x' (use s, m, h, d or w) at column 2\n  2x\n   ^"
+        "--older-than: unknown duration unit 'x' (use s, m, h, d or w) at column 2\n  2x\n   ^"
     );
 }
 
@@ -487,13 +487,13 @@ fn bare_number_error_names_the_units_under_a_caret() {
     let err = flag_test("--older-than", Some("5")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error: --older-than: a duration needs a unit: s, m, h, d or w (seconds, minutes, hours, \
+        "--older-than: a duration needs a unit: s, m, h, d or w (seconds, minutes, hours, \
          days, weeks; e.g. 5d for 5 days) at column 2\n  5\n   ^"
     );
     let err = parse_expr("size > 30").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "error: a size needs a unit: B, K, M or G (bytes, or 1024-based kilo-, mega-, gigabytes; \
+        "a size needs a unit: B, K, M or G (bytes, or 1024-based kilo-, mega-, gigabytes; \
          e.g. 30K for 30 kilobytes) at column 10\n  size > 30\n           ^"
     );
 }
