@@ -77,13 +77,31 @@ fn delete_by_sasl_user_removes_exactly_that_users_mail() {
         .collect();
     assert!(!with_logs.is_empty());
 
+    // The --max boundary, on this instance of its own: one fewer than selected refuses
+    // (exit 3, nothing done); exactly as many as selected acts.
+    let n = spam.len().to_string();
+    let fewer = (spam.len() - 1).to_string();
     let output = act(
         &instance,
         &journal,
         "delete",
-        &["--sasl-user", "mallory", "--yes"],
+        &["--sasl-user", "mallory", "--yes", "--max", &fewer],
     );
-    assert_exit(&output, 0, "delete");
+    assert_exit(&output, 3, "--max one fewer than selected");
+    assert_eq!(
+        queue_state(&instance),
+        before,
+        "a refused --max changes nothing"
+    );
+    let _ = std::fs::remove_file(&journal);
+
+    let output = act(
+        &instance,
+        &journal,
+        "delete",
+        &["--sasl-user", "mallory", "--yes", "--max", &n],
+    );
+    assert_exit(&output, 0, "delete with --max exactly the selection");
     let after = queue_state(&instance);
     let removed: BTreeSet<String> = before
         .keys()

@@ -143,7 +143,13 @@ fn postcat_reads_every_message() {
     }
     for ids in BOTH {
         let bed = Instance::shared(ids);
-        for file in bed.message_files() {
+        let files = bed.message_files();
+        assert!(
+            files.len() >= 20,
+            "{ids:?}: only {} message files",
+            files.len()
+        );
+        for file in files {
             let out = bed.postcat_q(&["-e"], &file.id);
             let path = file.rel_path.display();
             assert!(
@@ -474,6 +480,7 @@ fn queue_files_carry_filter_redirect_verp_and_warning_records() {
 
         // No other message has any of these records.
         let special: BTreeSet<&str> = expected.iter().map(|(l, _, _)| *l).collect();
+        let mut others = 0;
         for file in bed.message_files() {
             if bed
                 .labels
@@ -482,6 +489,7 @@ fn queue_files_carry_filter_redirect_verp_and_warning_records() {
             {
                 continue;
             }
+            others += 1;
             let out = bed.postcat_q(&["-e"], &file.id);
             for prefix in [
                 "content_filter: ",
@@ -496,6 +504,10 @@ fn queue_files_carry_filter_redirect_verp_and_warning_records() {
                 );
             }
         }
+        assert!(
+            others >= 20,
+            "{ids:?}: only {others} ordinary messages checked"
+        );
         // postqueue lists the redirected message with two recipients: first the redirect
         // target, from the defer log (qmgr delivered to it and bounce(8) logged it, with the
         // original as orig_address), then the `R` record, which showq's duplicate filter
@@ -529,7 +541,13 @@ fn queue_ids_follow_the_configured_style() {
     }
     for ids in BOTH {
         let bed = Instance::shared(ids);
-        for file in bed.message_files() {
+        let files = bed.message_files();
+        assert!(
+            files.len() >= 20,
+            "{ids:?}: only {} message files",
+            files.len()
+        );
+        for file in files {
             let ok = match ids {
                 IdStyle::Short => is_short_id(&file.id),
                 IdStyle::Long => is_long_id(&file.id),

@@ -86,14 +86,17 @@ selects! {
     select_recipient_regex: ["--recipient", "/^victim1[0-9]@/"] => |m| recipients(m).any(|r| r["address"].as_str().unwrap().starts_with("victim1") && r["address"].as_str().unwrap().as_bytes()[7].is_ascii_digit() && r["address"].as_str().unwrap().as_bytes()[8] == b'@'),
     select_all_recipients: ["--recipient-domain", "greylist.example", "--all-recipients"] => |m| recipients(m).all(|r| r["address"].as_str().unwrap().ends_with("@greylist.example")),
     select_client_cidr: ["--client", "203.0.113.0/24"] => forged,
-    select_client_outside_cidr: ["--client", "198.51.100.0/24"] => |_| false,
+    // The forged mail comes from 203.0.113.66, alice's from 192.0.2.10, bob's from .11, dave's
+    // from .12 (and the bounce from no client): a network holding only some of them.
+    select_client_outside_cidr: ["--client", "192.0.2.0/24"] => |m| ["alice@ourdomain.example", "bob@ourdomain.example", "dave@ourdomain.example"].contains(&sender(m)),
+    select_client_cidr_boundary: ["--client", "192.0.2.10/31"] => |m| sender(m) == "alice@ourdomain.example" || sender(m) == "bob@ourdomain.example",
+    select_client_unused_cidr: ["--client", "198.51.100.0/24"] => |_| false,
     select_client_address: ["--client", "203.0.113.66"] => forged,
     select_client_glob: ["--client", "203.0.113.*"] => forged,
     select_client_regex: ["--where", r"client ~ /^203\.0\.113\./"] => forged,
     select_reason: ["--reason", "Greylisted"] => |m| recipients(m).any(|r| r["delay_reason"].as_str().unwrap_or("").contains("Greylisted")),
     select_reason_and_sasl: ["--reason", "slow down", "--sasl-user", "mallory"] => |m| forged(m) && recipients(m).any(|r| r["delay_reason"].as_str().unwrap_or("").contains("slow down")),
-    select_older_than: ["--older-than", "1m"] => |_| true,
-    select_newer_than: ["--newer-than", "1s"] => |_| false,
+    select_newer_than_nothing: ["--newer-than", "1s"] => |_| false,
     select_larger_than: ["--larger-than", "1K"] => |m| m["message_size"].as_u64().unwrap() > 1024,
     select_smaller_than: ["--smaller-than", "500B"] => |m| m["message_size"].as_u64().unwrap() < 500,
     select_larger_than_zero_needs_no_unit: ["--larger-than", "0"] => |_| true,
@@ -106,8 +109,63 @@ selects! {
     select_where_or: ["--where", "sasl_user = mallory or queue = hold"] => |m| forged(m) || m["queue_name"] == "hold",
     select_where_not: ["--where", "not sender_domain = ourdomain.example"] => |m| !sender(m).ends_with("@ourdomain.example"),
     select_where_parens: ["--where", "(queue = active or queue = hold) and not sasl_user = mallory"] => |m| m["queue_name"] == "active" || m["queue_name"] == "hold",
+    // Most deferred mail is mallory's: here the `not` decides.
+    select_where_parens_not_matters: ["--where", "(queue = deferred or queue = hold) and not sasl_user = mallory"] => |m| (m["queue_name"] == "deferred" || m["queue_name"] == "hold") && !forged(m),
+    // Exact values are whole values: `mal` is not mallory, `A@…` not `AA@…`, a short ID not a
+    // longer one (each beside a value that does select, so that the row is not empty).
+    select_sasl_user_prefix_is_not_mallory: ["--where", "sasl_user = mal or sasl_user = alice"] => |m| sender(m) == "alice@ourdomain.example",
+    select_sender_prefix_is_not_forged: ["--where", "sender = A@ourdomain.example or sender = <>"] => |m| sender(m) == "MAILER-DAEMON",
+    select_id_prefix_is_not_the_id: ["--where", "id = D079698C53 or id = 0B83398C545"] => |m| m["queue_id"] == "0B83398C545",
     select_where_attribute: ["--where", "attr.log_client_address = 203.0.113.66"] => forged,
     select_flags_and_where_and_together: ["--sasl-user", "mallory", "--where", "recipient_domain = ratelimit.example"] => |m| forged(m) && recipients(m).any(|r| r["address"].as_str().unwrap().ends_with("@ratelimit.example")),
+}
+
+/// The demo queue's youngest and oldest ages in seconds, from real postqueue -j.
+fn age_range() -> (i64, i64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let arrivals: Vec<i64> = postqueue_j()
+        .iter()
+        .map(|m| m["arrival_time"].as_i64().unwrap())
+        .collect();
+    let youngest = now - arrivals.iter().max().unwrap();
+    let oldest = now - arrivals.iter().min().unwrap();
+    assert!(youngest > 7200, "the demo queue is hours old: {youngest}s");
+    (youngest, oldest)
+}
+
+/// `--older-than` just under the youngest age selects everything, just over the oldest age
+/// nothing: the flag is neither ignored nor always empty. (The demo mail arrived within one
+/// second, so no threshold splits it.)
+#[test]
+fn select_older_than() {
+    let (youngest, oldest) = age_range();
+    let all = ids_where(|_| true);
+    assert!(!all.is_empty());
+    let under = format!("{}s", youngest - 3600);
+    assert_eq!(list_ids(&["--older-than", &under]), (all, Some(0)));
+    let over = format!("{}s", oldest + 3600);
+    assert_eq!(
+        list_ids(&["--older-than", &over]),
+        (BTreeSet::new(), Some(1))
+    );
+}
+
+/// `--newer-than` just over the oldest age selects everything, just under the youngest age
+/// nothing.
+#[test]
+fn select_newer_than() {
+    let (youngest, oldest) = age_range();
+    let all = ids_where(|_| true);
+    let over = format!("{}s", oldest + 3600);
+    assert_eq!(list_ids(&["--newer-than", &over]), (all, Some(0)));
+    let under = format!("{}s", youngest - 3600);
+    assert_eq!(
+        list_ids(&["--newer-than", &under]),
+        (BTreeSet::new(), Some(1))
+    );
 }
 
 #[test]

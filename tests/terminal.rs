@@ -1,6 +1,7 @@
 //! Terminal output people can trust: a queue file full of hostile text (ANSI
-//! escapes, an OSC title sequence, bidi overrides, zero-width characters, a
-//! C1 control, invalid UTF-8) goes through `list`, `summary` and `show`, once
+//! escapes, an OSC title sequence, a bare CR, bidi embeddings, overrides,
+//! isolates and marks, zero-width and invisible characters, the BOM, C1
+//! controls, invalid UTF-8) goes through `list`, `summary` and `show`, once
 //! under a real pseudo-terminal (util-linux `script`) and once through a pipe.
 //! On the terminal nothing hostile may reach the screen raw; through the pipe
 //! the bytes are exact; JSON is the same value either way; colour appears only
@@ -30,8 +31,69 @@ const ZWSP: &[u8] = "\u{200b}".as_bytes();
 const C1_CSI: &[u8] = "\u{9b}".as_bytes();
 /// Bytes that are not UTF-8.
 const INVALID: &[u8] = b"\xff\xfe";
+/// A carriage return not followed by a newline: the rest of the line overwrites what came
+/// before it on the screen.
+const CR: &[u8] = b"\rforged";
+/// U+2066..U+2069: LEFT-TO-RIGHT, RIGHT-TO-LEFT and FIRST STRONG ISOLATE, POP DIRECTIONAL
+/// ISOLATE (the "Trojan Source" isolates).
+const LRI: &[u8] = "\u{2066}".as_bytes();
+const RLI: &[u8] = "\u{2067}".as_bytes();
+const FSI: &[u8] = "\u{2068}".as_bytes();
+const PDI: &[u8] = "\u{2069}".as_bytes();
+/// U+202A..U+202D: the embeddings and the other override; U+202C pops them.
+const LRE: &[u8] = "\u{202a}".as_bytes();
+const RLE: &[u8] = "\u{202b}".as_bytes();
+const PDF: &[u8] = "\u{202c}".as_bytes();
+const LRO: &[u8] = "\u{202d}".as_bytes();
+/// U+200C..U+200F: zero-width (non-)joiner, the left-to-right and right-to-left marks.
+const ZWNJ: &[u8] = "\u{200c}".as_bytes();
+const ZWJ: &[u8] = "\u{200d}".as_bytes();
+const LRM: &[u8] = "\u{200e}".as_bytes();
+const RLM: &[u8] = "\u{200f}".as_bytes();
+/// U+FEFF, the byte order mark (a zero-width no-break space inside text).
+const BOM: &[u8] = "\u{feff}".as_bytes();
+/// U+061C ARABIC LETTER MARK.
+const ALM: &[u8] = "\u{061c}".as_bytes();
+/// U+2060..U+2064: word joiner and the invisible operators.
+const WJ: &[u8] = "\u{2060}".as_bytes();
+const INVISIBLE_TIMES: &[u8] = "\u{2062}".as_bytes();
+const INVISIBLE_PLUS: &[u8] = "\u{2064}".as_bytes();
+/// More C1 controls: U+0085 NEXT LINE, U+008D REVERSE LINE FEED, U+009D (8-bit OSC).
+const NEL: &[u8] = "\u{85}".as_bytes();
+const RI: &[u8] = "\u{8d}".as_bytes();
+const C1_OSC: &[u8] = "\u{9d}".as_bytes();
+/// ESC sequences that move the cursor and erase the line.
+const CSI_ERASE: &[u8] = b"\x1b[2K\x1b[1G";
 
-/// Every hostile sequence, for [`assert_nothing_hostile`].
+/// The hostile characters beyond the classic few, valid UTF-8 (but for the CR, which is
+/// ASCII): each must come out escaped.
+pub const MORE_HOSTILE: [&[u8]; 22] = [
+    CR,
+    LRI,
+    RLI,
+    FSI,
+    PDI,
+    LRE,
+    RLE,
+    PDF,
+    LRO,
+    ZWNJ,
+    ZWJ,
+    LRM,
+    RLM,
+    BOM,
+    ALM,
+    WJ,
+    INVISIBLE_TIMES,
+    INVISIBLE_PLUS,
+    NEL,
+    RI,
+    C1_OSC,
+    CSI_ERASE,
+];
+
+/// The classic hostile sequences; with [`MORE_HOSTILE`], every one [`assert_nothing_hostile`]
+/// looks for.
 pub const HOSTILE: [&[u8]; 6] = [CSI_RED, OSC_TITLE, RLO, ZWSP, C1_CSI, INVALID];
 
 /// The queue ID of the hostile message (short style; hashed under `A/`).
@@ -49,14 +111,24 @@ pub fn hostile_sender() -> Vec<u8> {
 
 /// The SASL login: a zero-width space and bytes that are not UTF-8.
 pub fn hostile_sasl_user() -> Vec<u8> {
-    cat(&[b"mal", ZWSP, b"lory", INVALID])
+    cat(&[b"mal", ZWSP, b"lory", INVALID, LRI, CR, PDI, BOM])
 }
 
 /// The subject: every hostile sequence that is valid UTF-8.
 pub fn hostile_subject() -> Vec<u8> {
-    cat(&[
+    let mut subject = cat(&[
         b"pay ", CSI_RED, b"now", RLO, b" ", C1_CSI, b"x", ZWSP, OSC_TITLE,
-    ])
+    ]);
+    for seq in MORE_HOSTILE {
+        subject.extend_from_slice(b" ");
+        subject.extend_from_slice(seq);
+    }
+    subject
+}
+
+/// The hostile text beyond the classic few, in one run with spaces between.
+fn more_hostile() -> Vec<u8> {
+    MORE_HOSTILE.join(&b' ')
 }
 
 /// A queue directory (`--queue-dir`) holding one deferred message whose
@@ -79,6 +151,7 @@ pub fn hostile_queue() -> tempfile::TempDir {
         .line(&cat(&[b"X-Evil: ", INVALID, CSI_RED]))
         .line(b"")
         .line(&cat(&[b"body ", CSI_RED, b"red", RLO, INVALID]))
+        .line(&cat(&[b"more ", &more_hostile()]))
         .build();
     let place = |rel: &str, bytes: &[u8], mode: u32| {
         let path = dir.path().join(rel);
@@ -95,6 +168,7 @@ pub fn hostile_queue() -> tempfile::TempDir {
         b"greylisted ",
         RLO,
         CSI_RED,
+        &more_hostile(),
         b"\n\n",
     ]);
     place(&format!("defer/A/{HOSTILE_ID}"), &log, 0o600);
@@ -146,7 +220,7 @@ pub fn run_in_pty(args: &[&str], no_color: bool) -> (i32, Vec<u8>) {
 /// `no_escape_at_all`, no ESC byte whatsoever: no colour either).
 pub fn assert_nothing_hostile(shown: &[u8], no_escape_at_all: bool, context: &str) {
     let text = String::from_utf8_lossy(shown);
-    for seq in HOSTILE {
+    for &seq in HOSTILE.iter().chain(&MORE_HOSTILE) {
         assert!(
             !shown.windows(seq.len()).any(|w| w == seq),
             "{context}: {seq:?} reached the terminal raw:\n{text}"
@@ -216,6 +290,7 @@ fn hostile_text_is_escaped_on_a_terminal_and_exact_elsewhere() {
         // The hostile text is shown, escaped, not dropped.
         let text = String::from_utf8_lossy(&shown);
         assert!(text.contains(r"\u{202e}"), "{context}:\n{text}");
+        assert!(text.contains(r"\u{2066}"), "{context}:\n{text}");
     }
 
     // Through a pipe: exact. postcat output carries the ESC bytes as they are;

@@ -183,6 +183,100 @@ mod tests {
         );
     }
 
+    /// Every character a hostile sender could use to rewrite or hide text on a terminal:
+    /// C0 controls (CR among them: it returns the cursor to overwrite the line), DEL, C1
+    /// controls (U+009B is an 8-bit CSI), the Arabic letter mark, zero-width characters and
+    /// directional marks, bidi embeddings and overrides, invisible operators, bidi isolates,
+    /// and the BOM.
+    fn hostile_chars() -> Vec<char> {
+        let mut chars: Vec<char> = ('\u{0}'..='\u{1f}')
+            .filter(|c| *c != '\n' && *c != '\t')
+            .collect();
+        chars.push('\u{7f}');
+        chars.extend('\u{80}'..='\u{9f}');
+        chars.push('\u{061c}');
+        chars.extend('\u{200b}'..='\u{200f}');
+        chars.extend('\u{202a}'..='\u{202e}');
+        chars.extend('\u{2060}'..='\u{2064}');
+        chars.extend('\u{2066}'..='\u{2069}');
+        chars.push('\u{feff}');
+        chars
+    }
+
+    #[test]
+    fn every_hostile_character_is_escaped_alone_and_between_text() {
+        let all = hostile_chars();
+        assert!(all.contains(&'\r') && all.contains(&'\u{2066}') && all.contains(&'\u{2069}'));
+        for c in all {
+            let want = if (c as u32) < 0x80 {
+                format!("a\\x{:02x}b", c as u32)
+            } else {
+                format!("a\\u{{{:04x}}}b", c as u32)
+            };
+            let text = format!("a{c}b");
+            assert_eq!(
+                String::from_utf8_lossy(&for_terminal(text.as_bytes())),
+                want,
+                "U+{:04X}",
+                c as u32
+            );
+            assert_eq!(for_terminal_str(&text), want, "U+{:04X}", c as u32);
+            assert_eq!(for_stderr(&text), want, "U+{:04X}", c as u32);
+
+            // JSON on a terminal: the same value, with the character as a JSON escape.
+            let value = serde_json::json!({ "s": text });
+            let json = serde_json::to_vec(&value).unwrap();
+            let shown = json_for_terminal(&json);
+            let shown_text = std::str::from_utf8(&shown).unwrap();
+            assert!(
+                !shown_text.contains(c),
+                "U+{:04X} in {shown_text:?}",
+                c as u32
+            );
+            let back: serde_json::Value = serde_json::from_slice(&shown).unwrap();
+            assert_eq!(back, value, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn escape_sequences_and_invalid_utf8_are_shown_not_run() {
+        let cases: &[(&[u8], &str)] = &[
+            // CSI colour, cursor movement and erase-line, as 7-bit and 8-bit introducers.
+            (b"\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+            (b"ok\x1b[2K\x1b[1Gforged", "ok\\x1b[2K\\x1b[1Gforged"),
+            ("x\u{9b}2Jy".as_bytes(), "x\\u{009b}2Jy"),
+            // OSC window title, ended by BEL and by ST; an OSC 8 hyperlink.
+            (b"\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"),
+            (b"\x1b]0;pwned\x1b\\", "\\x1b]0;pwned\\x1b\\"),
+            (
+                b"\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\",
+                "\\x1b]8;;http://evil\\x1b\\click\\x1b]8;;\\x1b\\",
+            ),
+            // A CR that would overwrite "rm -rf" with "ls".
+            (b"rm -rf /\rls     ", "rm -rf /\\x0dls     "),
+            (b"a\r\nb", "a\\x0d\nb"),
+            // Invalid UTF-8: a lone continuation byte, an overlong '/', a UTF-16 surrogate, a
+            // truncated sequence at the end, bytes that never occur.
+            (b"a\x80b", "a\\x80b"),
+            (b"a\xc0\xafb", "a\\xc0\\xafb"),
+            (b"a\xed\xa0\x80b", "a\\xed\\xa0\\x80b"),
+            (b"ab\xe2\x80", "ab\\xe2\\x80"),
+            (b"\xfe\xff", "\\xfe\\xff"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                String::from_utf8_lossy(&for_terminal(input)),
+                *want,
+                "{input:?}"
+            );
+        }
+        // Printable text around them, tabs and newlines stay as they are.
+        assert!(matches!(
+            for_terminal("tab\there\nnew line, é, \u{05d0}, \u{4e2d}".as_bytes()),
+            Cow::Borrowed(_)
+        ));
+    }
+
     #[test]
     fn json_on_a_terminal_is_the_same_value_escaped() {
         let value =

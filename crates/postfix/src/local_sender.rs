@@ -1509,7 +1509,7 @@ mod tests {
     // ---- against real postconf/postmap/postalias, on a temp config dir ----
 
     /// True when postconf, postmap and postalias are installed. Otherwise prints a note and
-    /// returns false, or panics when QSURGEON_REQUIRE_POSTFIX is set (CI).
+    /// returns false, or panics when QSURGEON_REQUIRE_POSTFIX=1 (CI).
     fn have_postfix() -> bool {
         let missing: Vec<&str> = ["postconf", "postmap", "postalias"]
             .into_iter()
@@ -1518,8 +1518,8 @@ mod tests {
         if missing.is_empty() {
             return true;
         }
-        if std::env::var_os("QSURGEON_REQUIRE_POSTFIX").is_some() {
-            panic!("QSURGEON_REQUIRE_POSTFIX is set but Postfix is missing: {missing:?}");
+        if std::env::var("QSURGEON_REQUIRE_POSTFIX").as_deref() == Ok("1") {
+            panic!("QSURGEON_REQUIRE_POSTFIX=1 but Postfix is missing: {missing:?}");
         }
         eprintln!(
             "skipped: Postfix tools not installed: {}",

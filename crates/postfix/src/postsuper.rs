@@ -1669,7 +1669,7 @@ mod tests {
         use std::os::unix::fs::{chown, MetadataExt};
 
         /// True when Postfix is installed and we are root; else prints "skipped: no postfix"
-        /// and returns false, or panics when QSURGEON_REQUIRE_POSTFIX is set.
+        /// and returns false, or panics when QSURGEON_REQUIRE_POSTFIX=1.
         fn postfix_ready() -> bool {
             let missing: Vec<&str> = ["postsuper", "postfix", "postconf", "postqueue"]
                 .into_iter()
@@ -1688,8 +1688,8 @@ mod tests {
             } else {
                 return true;
             };
-            if std::env::var_os("QSURGEON_REQUIRE_POSTFIX").is_some() {
-                panic!("QSURGEON_REQUIRE_POSTFIX is set but Postfix cannot be used: {problem}");
+            if std::env::var("QSURGEON_REQUIRE_POSTFIX").as_deref() == Ok("1") {
+                panic!("QSURGEON_REQUIRE_POSTFIX=1 but Postfix cannot be used: {problem}");
             }
             eprintln!("skipped: no postfix ({problem})");
             false

@@ -238,6 +238,36 @@ matches! {
     attr_name_exact: "attr.Rewrite_context = remote" => false;
     attr_absent_is_empty: "attr.missing = \"\"" => true;
 
+    // Exact values are whole values, never prefixes: in each row the message's value and the
+    // written one share a prefix (`bob`/`bobby`), both ways round, for every case rule.
+    prefix_sasl_user_longer_value: "sasl_user = bob", with |m| m.sasl_user = Some("bobby") => false;
+    prefix_sasl_user_shorter_value: "sasl_user = bobby" => false;
+    prefix_sasl_user_in_set: "sasl_user in (bob, x)", with |m| m.sasl_user = Some("bobby") => false;
+    prefix_sasl_user_in_set_shorter: "sasl_user in (bobby, x)" => false;
+    prefix_sasl_user_ne: "sasl_user != bob", with |m| m.sasl_user = Some("bobby") => true;
+    prefix_id_longer_value: "id = 4BkX1z2Qr5z9ab" => false;
+    prefix_id_shorter_value: "id = 4BkX1z2Qr5z9abcd" => false;
+    prefix_id_in_set: "id in (4BkX1z2Qr5z9ab, 4BkX1z2Qr5z9)" => false;
+    prefix_queue: "queue = defer" => false;
+    prefix_sender_local: "sender = Bob.Smit@Example.COM" => false;
+    prefix_sender_local_longer: "sender = Bob.Smithy@Example.COM" => false;
+    prefix_sender_domain_in_address: "sender = Bob.Smith@Example.CO" => false;
+    prefix_sender_without_at: "sender = MAILER", with |m| m.sender = Some("MAILER-DAEMON") => false;
+    prefix_sender_domain: "sender_domain = example.co" => false;
+    prefix_sender_domain_longer: "sender_domain = example.community" => false;
+    prefix_sender_domain_in_set: "sender_domain in (example.co, example.c)" => false;
+    prefix_recipient: "recipient = alice@example.or" => false;
+    prefix_recipient_domain: "recipient_domain = example.ne" => false;
+    prefix_client_name: "client_name = mail.example.co" => false;
+    prefix_helo: "helo = ehlo.example" => false;
+    prefix_attr_value: "attr.rewrite_context = remot" => false;
+    prefix_attr_value_longer: "attr.rewrite_context = remoteX" => false;
+    prefix_attr_name: "attr.rewrite = remote" => false;
+    prefix_header_value: "header.subject = Invoice" => false;
+    prefix_header_name: "header.subj = \"Invoice 42\"" => false;
+    prefix_dsn: "dsn_status = 4.4" => false;
+    prefix_sasl_method: "sasl_method = plai" => false;
+
     // Flags.
     forced_expired_no: "forced_expired" => false;
     forced_expired_not: "not forced_expired" => true;
@@ -391,6 +421,9 @@ flags! {
     flag_recipient_domain: ("--recipient-domain", Some("example.org")) => ("recipient_domain = example.org", true);
     flag_done_recipient: ("--done-recipient", Some("dave@example.org")) => ("done_recipient = dave@example.org", true);
     flag_sasl_user: ("--sasl-user", Some("bob")) => ("sasl_user = bob", true);
+    flag_sasl_user_not_prefix: ("--sasl-user", Some("bo")) => ("sasl_user = bo", false);
+    flag_sender_not_prefix: ("--sender", Some("Bob.Smith@example.co")) => ("sender = Bob.Smith@example.co", false);
+    flag_sender_domain_not_prefix: ("--sender-domain", Some("example.c")) => ("sender_domain = example.c", false);
     flag_sasl_username: ("--sasl-username", Some("bob")) => ("sasl_user = bob", true);
     flag_sasl_method: ("--sasl-method", Some("plain")) => ("sasl_method = plain", true);
     flag_client_cidr: ("--client", Some("203.0.113.0/24")) => ("client = 203.0.113.0/24", true);

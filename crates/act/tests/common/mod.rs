@@ -15,7 +15,7 @@ use std::process::Command;
 pub const SPAMMER: &str = "spammer";
 
 /// True when Postfix is installed and we are root; else prints "skipped" and returns false,
-/// or panics when QSURGEON_REQUIRE_POSTFIX is set.
+/// or panics when QSURGEON_REQUIRE_POSTFIX=1.
 pub fn postfix_ready() -> bool {
     let missing: Vec<&str> = ["postsuper", "postfix", "postconf", "postqueue", "postcat"]
         .into_iter()
@@ -29,8 +29,8 @@ pub fn postfix_ready() -> bool {
     } else {
         return true;
     };
-    if std::env::var_os("QSURGEON_REQUIRE_POSTFIX").is_some() {
-        panic!("QSURGEON_REQUIRE_POSTFIX is set but Postfix cannot be used: {problem}");
+    if std::env::var("QSURGEON_REQUIRE_POSTFIX").as_deref() == Ok("1") {
+        panic!("QSURGEON_REQUIRE_POSTFIX=1 but Postfix cannot be used: {problem}");
     }
     eprintln!("skipped: no postfix ({problem})");
     false
