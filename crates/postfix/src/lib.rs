@@ -152,26 +152,7 @@ impl Postfix {
     }
 
     fn run_postconf(&self, args: &[OsString]) -> Result<String, Error> {
-        let command = command_text(&self.postconf, args);
-        let output = Command::new(&self.postconf)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| Error::Spawn {
-                command: command.clone(),
-                source,
-            })?;
-        if !output.status.success() {
-            return Err(Error::Failed {
-                command,
-                detail: format!(
-                    "{}: {}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
-            });
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        run_for_output(&self.postconf, args)
     }
 
     /// The queue directory, its hashing, and the settings that change how showq and postqueue
@@ -238,6 +219,31 @@ pub(crate) fn parse_postconf_output(text: &str) -> HashMap<String, String> {
             ))
         })
         .collect()
+}
+
+/// Runs `program` with `args` (no stdin) and returns its standard output; a
+/// program that cannot start or exits non-zero is an error quoting its stderr.
+pub(crate) fn run_for_output(program: &Path, args: &[OsString]) -> Result<String, Error> {
+    let command = command_text(program, args);
+    let output = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| Error::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(Error::Failed {
+            command,
+            detail: format!(
+                "{}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The absolute form of a `-c` directory.

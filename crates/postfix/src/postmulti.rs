@@ -4,9 +4,8 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
-use crate::{command_text, Error, Postfix};
+use crate::{command_text, run_for_output, Error, Postfix};
 
 /// One instance, as `postmulti -l` prints it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,29 +46,10 @@ impl Postfix {
     pub fn instances(&self) -> Result<Vec<PostfixInstance>, Error> {
         let program = self.program("postmulti");
         let args = ["-l", "-a"].map(OsString::from);
-        let command = command_text(&program, &args);
-        let output = Command::new(&program)
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| Error::Spawn {
-                command: command.clone(),
-                source,
-            })?;
-        if !output.status.success() {
-            return Err(Error::Failed {
-                command,
-                detail: format!(
-                    "{}: {}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
-            });
-        }
-        let instances = parse_postmulti(&String::from_utf8_lossy(&output.stdout));
+        let instances = parse_postmulti(&run_for_output(&program, &args)?);
         if instances.is_empty() {
             return Err(Error::Output {
-                command,
+                command: command_text(&program, &args),
                 detail: "no instance listed".into(),
             });
         }
