@@ -77,42 +77,27 @@ pub struct SummaryArgs {
     pub json: bool,
 }
 
-/// What `summary` can group messages by: clap's spelling of
-/// [`query::Dimension`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Dimension {
-    /// Queue name.
-    Queue,
-    /// SASL login (sasl_username).
-    SaslUser,
-    /// Envelope sender.
-    Sender,
-    /// Envelope sender's domain.
-    SenderDomain,
-    /// Client IP address.
-    Client,
-    /// Client network (/24 for IPv4, /64 for IPv6).
-    ClientNet,
-    /// Domains of the to-do recipients (a message counts once per domain).
-    RecipientDomain,
-    /// Delay reasons from the defer log, with addresses and numbers masked.
-    Reason,
-    /// DSN status codes from the defer log.
-    DsnStatus,
+/// What `summary` can group messages by: [`query::Dimension`] as clap spells
+/// it (`sasl-user`), with its description as the value's help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dimension(pub query::Dimension);
+
+impl clap::ValueEnum for Dimension {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: std::sync::OnceLock<Vec<Dimension>> = std::sync::OnceLock::new();
+        ALL.get_or_init(|| query::Dimension::ALL.map(Dimension).to_vec())
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(
+            clap::builder::PossibleValue::new(self.0.name().replace('_', "-"))
+                .help(self.0.description()),
+        )
+    }
 }
 
 impl From<Dimension> for query::Dimension {
     fn from(dim: Dimension) -> query::Dimension {
-        match dim {
-            Dimension::Queue => query::Dimension::Queue,
-            Dimension::SaslUser => query::Dimension::SaslUser,
-            Dimension::Sender => query::Dimension::Sender,
-            Dimension::SenderDomain => query::Dimension::SenderDomain,
-            Dimension::Client => query::Dimension::Client,
-            Dimension::ClientNet => query::Dimension::ClientNet,
-            Dimension::RecipientDomain => query::Dimension::RecipientDomain,
-            Dimension::Reason => query::Dimension::Reason,
-            Dimension::DsnStatus => query::Dimension::DsnStatus,
-        }
+        dim.0
     }
 }

@@ -63,6 +63,25 @@ impl Dimension {
         }
     }
 
+    /// What the dimension is, in one line (for help texts).
+    pub fn description(self) -> &'static str {
+        match self {
+            Dimension::Queue => "Queue name",
+            Dimension::SaslUser => "SASL login (sasl_username)",
+            Dimension::Sender => "Envelope sender",
+            Dimension::SenderDomain => "Envelope sender's domain",
+            Dimension::Client => "Client IP address",
+            Dimension::ClientNet => "Client network (/24 for IPv4, /64 for IPv6)",
+            Dimension::RecipientDomain => {
+                "Domains of the to-do recipients (a message counts once per domain)"
+            }
+            Dimension::Reason => {
+                "Delay reasons from the defer log, with addresses and numbers masked"
+            }
+            Dimension::DsnStatus => "DSN status codes from the defer log",
+        }
+    }
+
     /// True when a message has several keys in this dimension (recipient
     /// domains, reasons, DSN status); the others have exactly one.
     pub fn is_multi(self) -> bool {
