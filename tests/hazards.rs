@@ -197,13 +197,63 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
         "deferred messages to plant logs for: {deferred:?}"
     );
 
-    // Where the symlinked hash subdirectories lead: a directory with a copy
-    // of a real message under an ID of its own, which must never be listed.
     let elsewhere = dir.path().join("elsewhere");
-    fs::create_dir(&elsewhere).unwrap();
-    let stray_id = "E0000000000A0";
-    let any_good = message_files_in(&copy).remove(0);
-    fs::copy(copy.join(&any_good.rel_path), elsewhere.join(stray_id)).unwrap();
+    let hash_dir = prepare_hash_symlink(&copy, &elsewhere, &mut good, &mut deferred);
+    let secret = dir.path().join("secret");
+    fs::write(&secret, "root:SECRET-HASH:19000:0:99999:7:::\n").unwrap();
+
+    let mut hazards = Vec::new();
+    for (n, queue) in MESSAGE_QUEUES.iter().enumerate() {
+        hazards.extend(plant(&copy, queue, n, &elsewhere, hash_dir));
+    }
+    // The same in defer/ under IDs no message has: nothing reads a log
+    // without its message (Postfix does not either), so they must only not
+    // hang or grow anything.
+    plant(&copy, "defer", 9, &elsewhere, hash_dir);
+    let log_hazards = plant_defer_logs(&copy, dir.path(), &deferred, &secret);
+
+    let scratch = dir.path().join("out");
+    fs::create_dir(&scratch).unwrap();
+    for args in [
+        &["list", "--ids"][..],
+        &["summary"][..],
+        &["list", "--reason", "x"][..],
+    ] {
+        let run = run_guarded(&copy, args, &scratch);
+        eprintln!(
+            "qsurgeon {args:?}: {:?}, peak RSS {} kB",
+            run.status, run.rss_kb
+        );
+        // `summary` (its by-reason table) and `--reason` read the defer logs.
+        let mut named = hazards.iter().collect::<Vec<_>>();
+        if args != ["list", "--ids"] {
+            named.extend(&log_hazards);
+        }
+        check_run(&run, args, &copy, &named);
+        if args == ["list", "--ids"] {
+            let listed: BTreeSet<String> = run.stdout.lines().map(str::to_string).collect();
+            assert_eq!(listed, good, "list --ids lists exactly the good messages");
+        }
+    }
+}
+
+/// The ID of the real message copied to where the symlinked hash
+/// subdirectories lead; it must never be listed.
+const STRAY_ID: &str = "E0000000000A0";
+
+/// Makes `elsewhere`, where the symlinked hash subdirectories lead: a
+/// directory with a copy of a real message under an ID of its own
+/// ([`STRAY_ID`]). Picks and clears the hash directory for the symlink, taking
+/// its messages out of `good` and `deferred`; returns its name.
+fn prepare_hash_symlink(
+    copy: &Path,
+    elsewhere: &Path,
+    good: &mut BTreeSet<String>,
+    deferred: &mut Vec<String>,
+) -> &'static str {
+    fs::create_dir(elsewhere).unwrap();
+    let any_good = message_files_in(copy).remove(0);
+    fs::copy(copy.join(&any_good.rel_path), elsewhere.join(STRAY_ID)).unwrap();
     // A hash directory for the symlink: the hash character the fewest
     // deferred messages use (only `deferred` and `defer` are hashed;
     // elsewhere a one-character name stands alone anyway), with those
@@ -227,20 +277,17 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
     for queue in ["deferred", "defer"] {
         let _ = fs::remove_dir_all(copy.join(queue).join(hash_dir));
     }
-    let secret = dir.path().join("secret");
-    fs::write(&secret, "root:SECRET-HASH:19000:0:99999:7:::\n").unwrap();
+    hash_dir
+}
 
-    let mut hazards = Vec::new();
-    for (n, queue) in MESSAGE_QUEUES.iter().enumerate() {
-        hazards.extend(plant(&copy, queue, n, &elsewhere, hash_dir));
-    }
-    // The same in defer/ under IDs no message has: nothing reads a log
-    // without its message (Postfix does not either), so they must only not
-    // hang or grow anything.
-    plant(&copy, "defer", 9, &elsewhere, hash_dir);
-    // A defer hash directory to swap for a symlink below (to a real copy of
-    // itself): that of the first deferred message with a log; the five
-    // logs turned into hazards are taken from other hash directories.
+/// Replaces the defer logs of five real deferred messages (which `list
+/// --reason` reads) with hazards, one pointing at `secret`, and swaps a
+/// defer hash directory for a symlink to a real copy of itself (moved into
+/// `dir`); returns what was planted.
+fn plant_defer_logs(copy: &Path, dir: &Path, deferred: &[String], secret: &Path) -> Vec<Hazard> {
+    // The hash directory to swap: that of the first deferred message with a
+    // log; the five logs turned into hazards are taken from other hash
+    // directories.
     let linked_id = deferred
         .iter()
         .find(|id| copy.join(hashed("defer", id)).is_file())
@@ -253,7 +300,6 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
         .take(5)
         .collect();
     assert_eq!(log_ids.len(), 5, "deferred messages outside {hash}/");
-    // The defer logs of real deferred messages, which `list --reason` reads.
     let mut log_hazards = Vec::new();
     for (i, id) in log_ids.into_iter().enumerate() {
         let rel = hashed("defer", id);
@@ -262,7 +308,7 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
         let _ = fs::remove_file(&path);
         let problem = match i {
             0 => {
-                std::os::unix::fs::symlink(&secret, &path).unwrap();
+                std::os::unix::fs::symlink(secret, &path).unwrap();
                 "a symbolic link"
             }
             1 => {
@@ -285,61 +331,45 @@ fn a_planted_queue_is_listed_and_summarized_with_every_hazard_named() {
         log_hazards.push(Hazard { rel, problem });
     }
     // And that defer hash directory swapped for a symlink.
-    let real = dir.path().join("defer-hash-copy");
+    let real = dir.join("defer-hash-copy");
     fs::rename(copy.join("defer").join(&hash), &real).unwrap();
     std::os::unix::fs::symlink(&real, copy.join("defer").join(&hash)).unwrap();
     log_hazards.push(Hazard {
         rel: hashed("defer", &linked_id),
         problem: "a symbolic link",
     });
+    log_hazards
+}
 
-    let scratch = dir.path().join("out");
-    fs::create_dir(&scratch).unwrap();
-    for args in [
-        &["list", "--ids"][..],
-        &["summary"][..],
-        &["list", "--reason", "x"][..],
-    ] {
-        let run = run_guarded(&copy, args, &scratch);
-        eprintln!(
-            "qsurgeon {args:?}: {:?}, peak RSS {} kB",
-            run.status, run.rss_kb
-        );
+/// What every run on the planted queue must show: bounded memory, exit 2,
+/// each of `named` named on stderr with its problem, nothing read through a
+/// symlinked hash directory, no secret printed.
+fn check_run(run: &Measured, args: &[&str], copy: &Path, named: &[&Hazard]) {
+    assert!(
+        run.rss_kb < RSS_LIMIT_KB,
+        "{args:?}: peak RSS {} kB",
+        run.rss_kb
+    );
+    // 2: the run had errors (the hazards), though every good message
+    // was read.
+    assert_eq!(run.status.code(), Some(2), "{args:?}: exit status");
+    for hazard in named {
+        let path = copy.join(&hazard.rel);
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("{}:", path.display())));
         assert!(
-            run.rss_kb < RSS_LIMIT_KB,
-            "{args:?}: peak RSS {} kB",
-            run.rss_kb
+            line.is_some_and(|l| l.contains(hazard.problem)),
+            "{args:?}: {} ({}) not named on stderr:\n{}",
+            path.display(),
+            hazard.problem,
+            run.stderr
         );
-        // 2: the run had errors (the hazards), though every good message
-        // was read.
-        assert_eq!(run.status.code(), Some(2), "{args:?}: exit status");
-        let mut named = hazards.iter().collect::<Vec<_>>();
-        // `summary` (its by-reason table) and `--reason` read the defer logs.
-        if args != ["list", "--ids"] {
-            named.extend(&log_hazards);
-        }
-        for hazard in named {
-            let path = copy.join(&hazard.rel);
-            let line = run
-                .stderr
-                .lines()
-                .find(|l| l.contains(&format!("{}:", path.display())));
-            assert!(
-                line.is_some_and(|l| l.contains(hazard.problem)),
-                "{args:?}: {} ({}) not named on stderr:\n{}",
-                path.display(),
-                hazard.problem,
-                run.stderr
-            );
-        }
-        assert!(
-            !run.stdout.contains(stray_id),
-            "{args:?}: followed a symlinked hash directory"
-        );
-        assert!(!run.stdout.contains("SECRET-HASH") && !run.stderr.contains("SECRET-HASH"));
-        if args == ["list", "--ids"] {
-            let listed: BTreeSet<String> = run.stdout.lines().map(str::to_string).collect();
-            assert_eq!(listed, good, "list --ids lists exactly the good messages");
-        }
     }
+    assert!(
+        !run.stdout.contains(STRAY_ID),
+        "{args:?}: followed a symlinked hash directory"
+    );
+    assert!(!run.stdout.contains("SECRET-HASH") && !run.stderr.contains("SECRET-HASH"));
 }

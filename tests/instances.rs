@@ -44,6 +44,18 @@ fn two_instances_with_the_same_queue_ids() {
     if !require_postfix() {
         return;
     }
+    let (primary, second, shared_ids) = twin_instances();
+    all_instances_listing_names_the_instance(&primary, &shared_ids);
+    let victim = shared_ids.iter().next().unwrap();
+    let journal = primary.root.join("journal");
+    delete_goes_to_the_named_instance_only(&primary, &second, victim, &journal);
+    hold_in_all_instances_says_which(&primary, victim, &journal);
+}
+
+/// A populated primary instance and a second one, `postfix-b`, holding copies
+/// of its deferred messages (same IDs), set up for postmulti; returns both and
+/// those IDs.
+fn twin_instances() -> (Instance, Instance, BTreeSet<String>) {
     let primary = Instance::new_populated(IdStyle::Short);
     let second = Instance::new_empty(IdStyle::Short);
     // The same deferred messages (same IDs) in the second instance's queue.
@@ -83,8 +95,11 @@ fn two_instances_with_the_same_queue_ids() {
         ]),
         None,
     );
+    (primary, second, shared_ids)
+}
 
-    // --all-instances names the instance on every line.
+/// `--all-instances` names the instance on every line.
+fn all_instances_listing_names_the_instance(primary: &Instance, shared_ids: &BTreeSet<String>) {
     let output = qsurgeon_in_namespace(
         &primary.config_dir,
         &["--all-instances", "list", "--queue", "deferred", "--ids"],
@@ -113,10 +128,24 @@ fn two_instances_with_the_same_queue_ids() {
             "{line}"
         );
     }
+}
 
-    // An action goes to the named instance's postsuper only.
-    let victim = shared_ids.iter().next().unwrap();
-    let journal = primary.root.join("journal");
+/// The IDs `postqueue -j` shows for `instance`.
+fn in_queue(instance: &Instance) -> BTreeSet<String> {
+    instance
+        .postqueue_json()
+        .iter()
+        .map(|m| m["queue_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// An action goes to the named instance's postsuper only.
+fn delete_goes_to_the_named_instance_only(
+    primary: &Instance,
+    second: &Instance,
+    victim: &str,
+    journal: &Path,
+) {
     let output = qsurgeon_in_namespace(
         &primary.config_dir,
         &[
@@ -131,23 +160,15 @@ fn two_instances_with_the_same_queue_ids() {
         ],
     );
     assert_exit(&output, 0, "delete --instance postfix-b");
-    let in_queue = |instance: &Instance| -> BTreeSet<String> {
-        instance
-            .postqueue_json()
-            .iter()
-            .map(|m| m["queue_id"].as_str().unwrap().to_string())
-            .collect()
-    };
+    assert!(!in_queue(second).contains(victim), "deleted from postfix-b");
     assert!(
-        !in_queue(&second).contains(victim),
-        "deleted from postfix-b"
-    );
-    assert!(
-        in_queue(&primary).contains(victim),
+        in_queue(primary).contains(victim),
         "still in the primary instance"
     );
+}
 
-    // --all-instances acts per instance and says which.
+/// `--all-instances` acts per instance and says which.
+fn hold_in_all_instances_says_which(primary: &Instance, victim: &str, journal: &Path) {
     let output = qsurgeon_in_namespace(
         &primary.config_dir,
         &[
@@ -175,7 +196,7 @@ fn two_instances_with_the_same_queue_ids() {
     let held = primary
         .postqueue_json()
         .into_iter()
-        .find(|m| m["queue_id"] == victim.as_str())
+        .find(|m| m["queue_id"] == victim)
         .unwrap();
     assert_eq!(held["queue_name"], "hold");
 }

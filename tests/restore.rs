@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::postfix::{label, require_postfix, IdStyle, Instance};
+use crate::postfix::{label, require_postfix, IdStyle, Instance, QueueFile};
 use crate::util::{assert_exit, qsurgeon, run};
 
 /// A message as `postqueue -j` shows it: sender and sorted to-do recipients.
@@ -90,6 +90,58 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         return;
     }
     let bed = Instance::new_populated(IdStyle::Short);
+    let chosen = choose(&bed);
+    let ids = &chosen.ids;
+    let maildrop = bed.files_in("maildrop");
+
+    let backup_root = tempfile::tempdir().unwrap();
+    let backup = backup_root.path().join("qsurgeon-backup");
+    let after_delete = delete_and_check_the_backup(&bed, ids, &backup);
+    dry_run_and_refusal_change_nothing(&bed, &backup, ids, &maildrop);
+
+    // Restore with Postfix running, so pickup takes the files at once.
+    bed.start();
+    let restored = restore_and_settle(&bed, &backup, &chosen, &after_delete);
+    check_restored_envelopes(&bed, &chosen, &restored);
+
+    // Restoring again does nothing.
+    let out = restore(&bed, &backup, &["--yes"]);
+    assert_exit(&out, 1, "restore again");
+    assert!(
+        text(&out.stderr).contains("already restored"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let new_ids: Vec<String> = chosen
+        .expected
+        .keys()
+        .map(|sig| new_id(&restored, sig))
+        .collect();
+    let deliveries = deliver_to_a_sink(&bed, &new_ids);
+    check_deliveries(&deliveries, &new_ids, &chosen.contents);
+    bed.stop();
+}
+
+/// The bed's messages the test deletes and restores, as they were before.
+struct Chosen {
+    ids: Vec<String>,
+    /// `postqueue -j` before the deletion.
+    before: Vec<Value>,
+    /// How many of the chosen messages have each signature.
+    expected: BTreeMap<Signature, usize>,
+    /// Headers and body of each message, as postcat prints them.
+    contents: BTreeMap<Signature, String>,
+    /// The null sender's message.
+    null: Signature,
+}
+
+fn by_id(entries: &[Value], id: &str) -> Option<Value> {
+    entries.iter().find(|e| e["queue_id"] == id).cloned()
+}
+
+/// Picks the messages with the envelope features restore must keep.
+fn choose(bed: &Instance) -> Chosen {
     let labels = [
         label::NULL_SENDER,
         label::QUOTED_LOCAL_PART,
@@ -104,12 +156,7 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
     ];
     let ids: Vec<String> = labels.iter().map(|l| bed.id_of(l).to_string()).collect();
     let before = bed.postqueue_json();
-    let maildrop = bed.files_in("maildrop");
-    let by_id = |entries: &[Value], id: &str| -> Option<Value> {
-        entries.iter().find(|e| e["queue_id"] == id).cloned()
-    };
     let mut expected: BTreeMap<Signature, usize> = BTreeMap::new();
-    // Headers and body of each message, as postcat prints them.
     let mut contents = BTreeMap::new();
     for (label, id) in labels.iter().zip(&ids) {
         let entry = by_id(&before, id).unwrap_or_else(|| panic!("{label} ({id}) not queued"));
@@ -126,7 +173,18 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
     // showq prints the null sender as MAILER-DAEMON; postcat and SMTP below tell them apart.
     let null = signature(&by_id(&before, bed.id_of(label::NULL_SENDER)).unwrap());
     assert_eq!(null.0, "MAILER-DAEMON");
+    Chosen {
+        ids,
+        before,
+        expected,
+        contents,
+        null,
+    }
+}
 
+/// `delete --backup`: the messages leave the queue, their queue files and
+/// defer logs are in the backup byte for byte. Returns `postqueue -j` after.
+fn delete_and_check_the_backup(bed: &Instance, ids: &[String], backup: &Path) -> Vec<Value> {
     // The queue files and defer logs, to compare with their copies.
     let mut originals = Vec::new();
     for file in bed
@@ -142,12 +200,10 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
     }
     assert_eq!(originals.len(), ids.len());
 
-    let backup_root = tempfile::tempdir().unwrap();
-    let backup = backup_root.path().join("qsurgeon-backup");
-    let out = delete_with_backup(&bed, &ids, &backup);
+    let out = delete_with_backup(bed, ids, backup);
     assert_exit(&out, 0, "delete --backup");
     let after_delete = bed.postqueue_json();
-    for id in &ids {
+    for id in ids {
         assert!(by_id(&after_delete, id).is_none(), "{id} still queued");
     }
     let manifest = fs::read_to_string(backup.join("manifest.jsonl")).unwrap();
@@ -163,11 +219,20 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         );
     }
 
-    // A dry run changes nothing; without --yes and a terminal, restore refuses.
-    let out = restore(&bed, &backup, &["--dry-run"]);
+    after_delete
+}
+
+/// A dry run changes nothing; without --yes and a terminal, restore refuses.
+fn dry_run_and_refusal_change_nothing(
+    bed: &Instance,
+    backup: &Path,
+    ids: &[String],
+    maildrop: &[QueueFile],
+) {
+    let out = restore(bed, backup, &["--dry-run"]);
     assert_exit(&out, 0, "restore --dry-run");
     let stdout = text(&out.stdout);
-    for id in &ids {
+    for id in ids {
         assert!(
             stdout.contains(&format!("{id}: would restore: ")),
             "{stdout}"
@@ -179,7 +244,7 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
     );
     assert!(stdout.contains("from=<> "), "{stdout}");
     assert!(stdout.contains("(1 done recipient left out)"), "{stdout}");
-    let out = restore(&bed, &backup, &[]);
+    let out = restore(bed, backup, &[]);
     assert_exit(&out, 2, "restore without --yes");
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
     assert_eq!(
@@ -187,10 +252,19 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         maildrop,
         "nothing re-injected yet"
     );
+}
 
-    // Restore with Postfix running, so pickup takes the files at once.
-    bed.start();
-    let out = restore(&bed, &backup, &["--yes"]);
+/// `restore --yes`, then waits until everything settles in deferred (closed
+/// relayhost) or hold and the queue holds what it held after the deletion
+/// plus exactly the deleted messages' envelopes. Returns the restored entries.
+fn restore_and_settle(
+    bed: &Instance,
+    backup: &Path,
+    chosen: &Chosen,
+    after_delete: &[Value],
+) -> Vec<Value> {
+    let (ids, expected) = (&chosen.ids, &chosen.expected);
+    let out = restore(bed, backup, &["--yes"]);
     assert_exit(&out, 0, "restore --yes");
     let stdout = text(&out.stdout);
     assert_eq!(
@@ -203,32 +277,40 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
     // it held after the deletion plus exactly the deleted messages' envelopes.
     let mut after = Vec::new();
     let mut delta = BTreeMap::new();
-    wait(&bed, "the restored messages in the queue", || {
+    wait(bed, "the restored messages in the queue", || {
         after = bed.postqueue_json();
         let settled = after
             .iter()
             .all(|e| e["queue_name"] == "deferred" || e["queue_name"] == "hold");
         delta = census(&after);
-        for (sig, n) in census(&after_delete) {
+        for (sig, n) in census(after_delete) {
             let left = delta.entry(sig).or_default();
             *left = left.saturating_sub(n);
         }
         delta.retain(|_, n| *n > 0);
-        settled && delta == expected
+        settled && delta == *expected
     });
-    let restored: Vec<&Value> = after
+    let restored: Vec<Value> = after
         .iter()
         .filter(|e| expected.contains_key(&signature(e)))
         .filter(|e| !after_delete.iter().any(|d| d["queue_id"] == e["queue_id"]))
+        .cloned()
         .collect();
     assert_eq!(restored.len(), ids.len(), "{restored:?}");
-    let new_id = |sig: &Signature| -> String {
-        let entry = restored.iter().find(|e| signature(e) == *sig).unwrap();
-        entry["queue_id"].as_str().unwrap().to_string()
-    };
+    restored
+}
 
+/// The new queue ID of the restored message with signature `sig`.
+fn new_id(restored: &[Value], sig: &Signature) -> String {
+    let entry = restored.iter().find(|e| signature(e) == *sig).unwrap();
+    entry["queue_id"].as_str().unwrap().to_string()
+}
+
+/// Content, DSN options and the null sender as postcat shows them.
+fn check_restored_envelopes(bed: &Instance, chosen: &Chosen, restored: &[Value]) {
+    let new_id = |sig: &Signature| new_id(restored, sig);
     // The content is the same, after the Received: header pickup adds.
-    for (sig, old) in &contents {
+    for (sig, old) in &chosen.contents {
         let id = new_id(sig);
         let new = bed.postcat_q(&["-bh"], &id);
         let added = new.strip_suffix(old.as_str()).unwrap_or_else(|| {
@@ -241,7 +323,7 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         assert_eq!(added.lines().count(), 2, "{sig:?}: {added}");
     }
     // DSN options are kept per recipient and per message.
-    let dsn = signature(&by_id(&before, bed.id_of(label::DSN)).unwrap());
+    let dsn = signature(&by_id(&chosen.before, bed.id_of(label::DSN)).unwrap());
     let envelope = bed.postcat_q(&["-e"], &new_id(&dsn));
     for attr in [
         "envelope_id=QS-ENVID-0001",
@@ -256,21 +338,16 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         );
     }
 
-    let envelope = bed.postcat_q(&["-e"], &new_id(&null));
+    let envelope = bed.postcat_q(&["-e"], &new_id(&chosen.null));
     assert!(
         envelope.contains("\nsender: \n"),
         "the null sender:\n{envelope}"
     );
+}
 
-    // Restoring again does nothing.
-    let out = restore(&bed, &backup, &["--yes"]);
-    assert_exit(&out, 1, "restore again");
-    assert!(
-        text(&out.stderr).contains("already restored"),
-        "{}",
-        text(&out.stderr)
-    );
-
+/// Relays to our SMTP sink and asks for each restored message now; waits for
+/// each to be sent and returns what the sink got.
+fn deliver_to_a_sink(bed: &Instance, new_ids: &[String]) -> Vec<Delivery> {
     // Delivery: relay to our SMTP sink and ask for each restored message now. No line
     // length limit, so that the 5.5 kB header arrives as it was queued (smtp would fold it).
     let sink = Sink::start();
@@ -282,24 +359,33 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         None,
     );
     bed.run(bed.postfix().arg("reload"), None);
-    let new_ids: Vec<String> = expected.keys().map(new_id).collect();
-    for id in &new_ids {
+    for id in new_ids {
         bed.run(bed.postqueue().arg("-i").arg(id), None);
     }
-    wait(&bed, "the restored messages to be delivered", || {
+    wait(bed, "the restored messages to be delivered", || {
         let log = bed.maillog_text();
         new_ids
             .iter()
             .all(|id| log.contains(&format!("{id}: removed")))
     });
     let log = bed.maillog_text();
-    for id in &new_ids {
+    for id in new_ids {
         let sent = log
             .lines()
             .any(|l| l.contains(&format!("{id}: to=<")) && l.contains("status=sent"));
         assert!(sent, "{id}: no status=sent\n{}", bed.maillog_tail(40));
     }
-    let deliveries = sink.deliveries();
+    sink.deliveries()
+}
+
+/// What the sink got: one delivery each, envelopes as queued (null sender,
+/// quoted local part, SMTPUTF8, DSN), no done recipient again, the content
+/// byte for byte.
+fn check_deliveries(
+    deliveries: &[Delivery],
+    new_ids: &[String],
+    contents: &BTreeMap<Signature, String>,
+) {
     assert_eq!(deliveries.len(), new_ids.len(), "{deliveries:#?}");
     let delivered = |from: &str| -> Vec<&Delivery> {
         deliveries
@@ -348,7 +434,7 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
         .collect();
     assert!(partly_sent.is_empty(), "a done recipient was sent again");
     // What the sink got is what the queue held: headers and body, byte for byte.
-    for (sig, old) in &contents {
+    for (sig, old) in contents {
         let got = deliveries
             .iter()
             .find(|d| d.rcpt_to.len() == sig.1.len() && d.data.ends_with(old.as_bytes()));
@@ -357,7 +443,6 @@ fn deleted_messages_come_back_with_their_envelope_and_can_be_delivered() {
             "{sig:?}: no delivery ends with the old content"
         );
     }
-    bed.stop();
 }
 
 /// A root-only file standing in for `/etc/shadow`, and its bytes.

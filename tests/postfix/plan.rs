@@ -226,7 +226,25 @@ pub fn header_checks() -> String {
     )
 }
 
+/// The whole bed. The SMTP sessions run in the order listed here (other tests count on the
+/// labels and counts this makes), so each helper returns its submissions in that order.
 fn full_plan() -> Plan {
+    use label::*;
+    let mut smtp = people();
+    smtp.extend(other_clients());
+    smtp.extend(server_records());
+    smtp.push(spammer(30));
+    Plan {
+        smtp,
+        incoming: incoming(),
+        maildrop: maildrop(),
+        hold: vec![HELD_BY_POSTSUPER],
+        expire: vec![EXPIRED],
+    }
+}
+
+/// Authenticated users (by XCLIENT LOGIN or AUTH PLAIN): alice, bob, dave, carol.
+fn people() -> Vec<Submission> {
     use label::*;
     let alice = Submission::new(Listener::Plain, xclient_user("alice", 10))
         .mail(
@@ -295,6 +313,12 @@ fn full_plan() -> Plan {
         mail("carol", "peer@other.example", "Authenticated"),
     );
     carol.session.auth = Some((AUTH_USER.0.to_string(), AUTH_USER.1.to_string()));
+    vec![alice, bob, dave, carol]
+}
+
+/// Clients without a login: XCLIENT without LOGIN, XFORWARD, and plain local SMTP.
+fn other_clients() -> Vec<Submission> {
+    use label::*;
     let xclient_only = Submission::new(
         Listener::Plain,
         vec![
@@ -334,6 +358,12 @@ fn full_plan() -> Plan {
             Fate::Active,
             mail("bob", "a2@slow.example", "Slow 2"),
         );
+    vec![xclient_only, xforward, local]
+}
+
+/// Milter, content filter, header_checks FILTER/REDIRECT and VERP.
+fn server_records() -> Vec<Submission> {
+    use label::*;
     // The records real servers write and the rest of the bed lacks: content filter, redirect,
     // VERP, delay warning time (issue 13). All deferred, none from the spammer.
     let filter = Submission::new(Listener::Filter, xclient_user("alice", 10)).mail(
@@ -359,7 +389,13 @@ fn full_plan() -> Plan {
     let milter = Submission::new(Listener::Milter, xclient_user("alice", 10))
         .mail(&format!("{MILTER}-1"), Fate::Deferred, short_header_mail())
         .mail(&format!("{MILTER}-2"), Fate::Deferred, null_sender_mail());
-    let incoming = vec![Submission::new(Listener::Plain, xclient_user("bob", 11))
+    vec![milter, filter, header_actions, verp]
+}
+
+/// Phase 2: messages left in incoming.
+fn incoming() -> Vec<Submission> {
+    use label::*;
+    vec![Submission::new(Listener::Plain, xclient_user("bob", 11))
         .mail(
             &format!("{INCOMING}-1"),
             Fate::Incoming,
@@ -369,8 +405,13 @@ fn full_plan() -> Plan {
             &format!("{INCOMING}-2"),
             Fate::Incoming,
             mail("bob", "i2@other.example", "In 2"),
-        )];
-    let maildrop = vec![
+        )]
+}
+
+/// Phase 3: `sendmail` submissions left in maildrop, with their extra flags.
+fn maildrop() -> Vec<(String, Mail, Vec<&'static str>)> {
+    use label::*;
+    vec![
         (
             format!("{MAILDROP}-1"),
             mail("alice", "md1@remote.example", "Local 1"),
@@ -386,27 +427,7 @@ fn full_plan() -> Plan {
             mail("lists", "md3@remote.example", "Local digest"),
             vec!["-XV"],
         ),
-    ];
-    Plan {
-        smtp: vec![
-            alice,
-            bob,
-            dave,
-            carol,
-            xclient_only,
-            xforward,
-            local,
-            milter,
-            filter,
-            header_actions,
-            verp,
-            spammer(30),
-        ],
-        incoming,
-        maildrop,
-        hold: vec![HELD_BY_POSTSUPER],
-        expire: vec![EXPIRED],
-    }
+    ]
 }
 
 fn demo_plan() -> Plan {
