@@ -287,6 +287,52 @@ fn plant_queue_hazards(
     hazards
 }
 
+/// Eight good deferred messages (added to `good`) with defer logs: the first
+/// sound, the others each a hazard. Returns the hazard logs' paths and the
+/// messages' IDs, the sound one first.
+fn plant_defer_logs(
+    layout: &QueueLayout,
+    secret: &str,
+    next_id: &mut impl FnMut(char) -> String,
+    good: &mut Vec<(String, String)>,
+) -> (Vec<PathBuf>, Vec<String>) {
+    let mut log_hazards = Vec::new();
+    let mut deferred_good = Vec::new();
+    for i in 0..8 {
+        let id = next_id('K');
+        put_good(layout, "deferred", &id);
+        good.push(("deferred".to_string(), id.clone()));
+        deferred_good.push(id.clone());
+        let log = layout.path("defer", &id);
+        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+        match i {
+            0 => std::fs::write(&log, b"recipient=rcpt@example.org\nreason=try later\n\n").unwrap(),
+            1 => symlink("/dev/zero", &log).unwrap(),
+            2 => symlink(secret, &log).unwrap(),
+            3 => symlink(layout.path("deferred", &id), &log).unwrap(),
+            4 => rustix::fs::mknodat(
+                rustix::fs::CWD,
+                &log,
+                rustix::fs::FileType::Fifo,
+                rustix::fs::Mode::from_raw_mode(0o600),
+                0,
+            )
+            .unwrap(),
+            5 => std::fs::File::create(&log)
+                .unwrap()
+                .set_len(200 << 30)
+                .unwrap(),
+            6 => std::fs::create_dir(&log).unwrap(),
+            // Larger than the log cap, though not sparse.
+            _ => std::fs::write(&log, vec![b'x'; open::LOG_FILE_LIMIT as usize + 1]).unwrap(),
+        }
+        if i > 0 {
+            log_hazards.push(log);
+        }
+    }
+    (log_hazards, deferred_good)
+}
+
 /// Every hazard the postfix user can plant, under a queue-file name in
 /// every queue and under a defer log name, next to good messages.
 #[test]
@@ -322,40 +368,7 @@ fn planted_hazards_are_named_and_the_scan_goes_on() {
     }
 
     // Defer logs of good deferred messages: one sound, the others hazards.
-    let mut log_hazards = Vec::new();
-    let mut deferred_good = Vec::new();
-    for i in 0..8 {
-        let id = next_id('K');
-        put_good(&layout, "deferred", &id);
-        good.push(("deferred".to_string(), id.clone()));
-        deferred_good.push(id.clone());
-        let log = layout.path("defer", &id);
-        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
-        match i {
-            0 => std::fs::write(&log, b"recipient=rcpt@example.org\nreason=try later\n\n").unwrap(),
-            1 => symlink("/dev/zero", &log).unwrap(),
-            2 => symlink(secret, &log).unwrap(),
-            3 => symlink(layout.path("deferred", &id), &log).unwrap(),
-            4 => rustix::fs::mknodat(
-                rustix::fs::CWD,
-                &log,
-                rustix::fs::FileType::Fifo,
-                rustix::fs::Mode::from_raw_mode(0o600),
-                0,
-            )
-            .unwrap(),
-            5 => std::fs::File::create(&log)
-                .unwrap()
-                .set_len(200 << 30)
-                .unwrap(),
-            6 => std::fs::create_dir(&log).unwrap(),
-            // Larger than the log cap, though not sparse.
-            _ => std::fs::write(&log, vec![b'x'; open::LOG_FILE_LIMIT as usize + 1]).unwrap(),
-        }
-        if i > 0 {
-            log_hazards.push(log);
-        }
-    }
+    let (log_hazards, deferred_good) = plant_defer_logs(&layout, secret, &mut next_id, &mut good);
     good.sort();
 
     let before = peak_rss();
