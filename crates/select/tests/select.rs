@@ -111,6 +111,19 @@ matches! {
     size_zero_with_unit: "size > 0K" => true;
     size_giga: "size > 1G" => false;
     arrival_lt: "arrival < 1700000000" => true;
+    // Every comparison at and beside its boundary (the message is exactly
+    // 3d1h old and 2000000 bytes): a cap off by one selects a message too many.
+    age_le_below: "age <= 4d" => true;
+    age_le_at: "age <= 3d1h" => true;
+    age_lt_at: "age < 3d1h" => false;
+    age_ge_above: "age >= 3d" => true;
+    age_ge_below: "age >= 3d2h" => false;
+    size_le_at: "size <= 2000000B" => true;
+    size_le_above: "size <= 3M" => true;
+    size_lt_at: "size < 2000000B" => false;
+    size_gt_at: "size > 2000000B" => false;
+    size_ge_at: "size >= 2000000B" => true;
+    size_ge_below: "size >= 1M" => true;
     arrival_eq: "arrival = 1699737200" => true;
 
     // Addresses: local part exact, domain folded.
@@ -504,6 +517,15 @@ flag_errors! {
     flag_err_queue_second: ("--queue", Some("hold,/(/")) => (7, "invalid regex: unclosed group");
     flag_err_reason: ("--reason", Some("/(x/")) => (2, "invalid regex: unclosed group");
     flag_err_where: ("--where", Some("age >")) => (6, "expected a value after '>'");
+    // The column of a bad regex flag, first and later, also in a list.
+    flag_err_regex_flag: ("--reason", Some("/x/q")) => (4, "unknown regex flag 'q'");
+    flag_err_regex_second_flag: ("--reason", Some("/x/iq")) => (5, "unknown regex flag 'q'");
+    flag_err_queue_second_regex_flag: ("--queue", Some("hold,/x/q")) => (9, "unknown regex flag 'q'");
+    // The caret of a regex error: the pattern's own `^` is not the caret,
+    // and a flag's `(?i)` prefix does not shift it.
+    flag_err_reason_anchor: ("--reason", Some("/^(x/")) => (3, "invalid regex: unclosed group");
+    flag_err_reason_with_flag: ("--reason", Some("/(x/i")) => (2, "invalid regex: unclosed group");
+    flag_err_domain_regex: ("--sender-domain", Some("/(x/")) => (2, "invalid regex: unclosed group");
 }
 
 #[test]
@@ -740,6 +762,22 @@ fn needs_other_sources() {
     );
 }
 
+#[test]
+fn regex_errors_over_lines_point_at_the_value() {
+    // The regex crate numbers the lines of a multi-line pattern, so its
+    // caret column is not a position in the value: the error points at the
+    // value's start instead of a wrong character.
+    let err = parse_expr("reason ~ \"a\n(\"").unwrap_err();
+    assert!(err.message().starts_with("invalid regex"), "{err}");
+    assert_eq!(err.column(), 11, "{err}");
+}
+
+#[test]
+fn a_regex_too_big_says_so() {
+    let err = flag_test("--reason", Some(r"/\w{1000}{1000}/")).unwrap_err();
+    assert_eq!(err.message(), "regex too big", "{err}");
+}
+
 fn order(expr: &str) -> String {
     Selection::parse(expr)
         .unwrap()
@@ -758,6 +796,11 @@ fn cheap_tests_run_first() {
         order("reason ~ y and (sasl_user = bob and header.subject = x)"),
         "sasl_user = bob and reason ~ /y/ and header.subject = x",
         "nested ands are flattened"
+    );
+    assert_eq!(
+        order("(sasl_user = a or sasl_user = b*) and sasl_user = c*"),
+        "sasl_user = c* and (sasl_user = a or sasl_user = b*)",
+        "a group weighs the sum of its tests (1 + 2 > 2)"
     );
     assert_eq!(
         order("reason ~ y or sasl_user = bob"),
