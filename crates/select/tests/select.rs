@@ -323,6 +323,7 @@ errors! {
     err_empty: "" => (1, "empty expression");
     err_blank: "   " => (4, "empty expression");
     err_missing_value: "age > 2d and sasl_user =" => (25, "expected a value after '='");
+    err_arrival_with_unit: "arrival < 5d" => (12, "expected a plain number without a unit");
     err_unknown_field: "sasl_usr = bob" => (1, "unknown field 'sasl_usr'; did you mean 'sasl_user'?");
     err_unknown_field_no_hint: "frobnicate = 1" => (1, "unknown field 'frobnicate'");
     err_bad_duration_unit: "age > 2x" => (8, "unknown duration unit 'x'");
@@ -894,6 +895,17 @@ fn explain_trace_text() {
          yes    not\n\
          no       forced_expired  saw no (no match)\n"
     );
+}
+
+#[test]
+fn explain_shows_a_future_arrival_as_a_negative_age() {
+    // A clock set back, or a queue file copied from a host ahead in time:
+    // the trace must show the age it compared, not an empty string.
+    let mut m = msg();
+    m.arrival = Some(NOW + 3_600);
+    let t = Selection::parse("age > 0").unwrap().explain(&m, &ctx());
+    assert!(!t.matched);
+    assert_eq!(t.to_string(), "no   age > 0s  saw -1h (-3600s) (no match)\n");
 }
 
 #[test]
