@@ -133,6 +133,13 @@ matches! {
     sender_glob_domain_folded: "sender = *@example.com" => true;
     sender_glob_local_exact: "sender = bob*" => false;
     sender_glob_local: "sender = Bob*" => true;
+    // A glob's local part stays exact up to its last unescaped `@`, to the
+    // character: `BOB*` must not select Bob's mail.
+    sender_glob_local_case_exact_before_at: "sender = BOB*@example.com" => false;
+    sender_glob_local_last_char_exact: "sender = Bob.SmitH@*" => false;
+    sender_glob_domain_folded_after_at: "sender = Bob.Smith@EXAMPLE.*" => true;
+    sender_glob_escaped_at_is_local: r"sender = Bob\@x*", with |m| m.sender = Some("Bob@X@example.com") => false;
+    sender_glob_escaped_at_matches_exactly: r"sender = Bob\@X*", with |m| m.sender = Some("Bob@X@example.com") => true;
     sender_regex_as_written: "sender ~ example" => false;
     sender_regex_ignoring_case: "sender ~ /example/i" => true;
     sender_without_at: "sender = MAILER-DAEMON", with |m| m.sender = Some("MAILER-DAEMON") => true;
@@ -905,7 +912,10 @@ fn explain_shows_a_future_arrival_as_a_negative_age() {
     m.arrival = Some(NOW + 3_600);
     let t = Selection::parse("age > 0").unwrap().explain(&m, &ctx());
     assert!(!t.matched);
-    assert_eq!(t.to_string(), "no   age > 0s  saw -1h (-3600s) (no match)\n");
+    assert_eq!(
+        t.to_string(),
+        "no   age > 0s  saw -1h (-3600s) (no match)\n"
+    );
 }
 
 #[test]
