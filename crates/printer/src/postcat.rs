@@ -666,6 +666,61 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_write_error_keeps_its_cause() {
+        let flags = PostcatFlags::default().with_defaults();
+        let err = postcat(&mut ClosedPipe, b"f", SAMPLE, flags, &mut |_| {}).unwrap_err();
+        let source = std::error::Error::source(&err).expect("the io::Error");
+        assert_eq!(
+            source.to_string(),
+            io::Error::from(io::ErrorKind::BrokenPipe).to_string()
+        );
+        assert!(std::error::Error::source(&PostcatError::Seek(-1)).is_none());
+    }
+
+    /// Files Postfix would never write, as a damaged or hand-made file can be: postcat's
+    /// warnings (postcat.c), one per problem, in file order, and printing goes on.
+    #[test]
+    fn damaged_files_get_postcat_warnings() {
+        use queue_file::write::RecordWriter;
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10              80               1");
+        w.record(b'C', b"             10              80               1");
+        w.record(b'X', b"");
+        w.record(b'M', b"");
+        w.record(b'M', b"");
+        w.record(b'E', b"");
+        // With -h too: -e alone seeks past the content to where the size record says.
+        let envelope_header = PostcatFlags {
+            header: true,
+            ..envelope
+        };
+        let (out, warnings, error) = print("damaged", w.as_bytes(), envelope_header);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            warnings,
+            [
+                "file contains multiple size records",
+                "damaged: out-of-order extracted segment marker",
+                "damaged: out-of-order message content marker",
+                "damaged: out-of-order message end marker",
+            ]
+        );
+        assert!(out.contains("*** MESSAGE FILE END damaged ***"), "{out}");
+
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"not a size");
+        w.record(b'E', b"");
+        let (_, warnings, _) = print("bad-size", w.as_bytes(), envelope);
+        assert_eq!(warnings, ["invalid size record: not a size"]);
+    }
+
     fn all_flag_sets() -> Vec<PostcatFlags> {
         let mut sets = Vec::new();
         for bits in 0u8..128 {
