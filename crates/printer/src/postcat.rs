@@ -719,6 +719,49 @@ mod tests {
         w.record(b'E', b"");
         let (_, warnings, _) = print("bad-size", w.as_bytes(), envelope);
         assert_eq!(warnings, ["invalid size record: not a size"]);
+
+        // A size record with the size alone still counts as the one size record.
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10");
+        w.record(b'C', b"             10              80");
+        w.record(b'E', b"");
+        let (_, warnings, _) = print("half-size", w.as_bytes(), envelope);
+        assert_eq!(
+            warnings,
+            [
+                "invalid size record:              10",
+                "file contains multiple size records"
+            ]
+        );
+    }
+
+    /// `-e -h`: the envelope, the headers, then (past the body) the extracted records, as
+    /// `-e` alone shows them.
+    #[test]
+    fn envelope_and_headers_still_show_the_extracted_records() {
+        let flags = |header| {
+            PostcatFlags {
+                envelope: true,
+                header,
+                ..PostcatFlags::default()
+            }
+            .with_defaults()
+        };
+        let (e, _, _) = print("f", SAMPLE, flags(false));
+        let (eh, warnings, error) = print("f", SAMPLE, flags(true));
+        assert!(
+            warnings.is_empty() && error.is_none(),
+            "{warnings:?} {error:?}"
+        );
+        let extracted = &e[e
+            .find("*** HEADER EXTRACTED")
+            .expect("-e shows the extracted part")..];
+        assert!(
+            extracted.contains("*** MESSAGE FILE END f ***"),
+            "{extracted}"
+        );
+        assert!(eh.ends_with(extracted), "-e -h:\n{eh}\n-e:\n{e}");
+        assert!(eh.contains("Subject: "), "{eh}");
     }
 
     fn all_flag_sets() -> Vec<PostcatFlags> {
