@@ -735,6 +735,81 @@ mod tests {
         );
     }
 
+    /// The size record's checks: a size or offset of zero is invalid, and without `-e` a
+    /// negative offset is a seek error while offset 0 is merely read from.
+    #[test]
+    fn size_record_values_are_checked() {
+        use queue_file::write::RecordWriter;
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        for (payload, warning) in [
+            (
+                "              0              80",
+                "invalid size record:               0              80",
+            ),
+            (
+                "             10               0",
+                "invalid size record:              10               0",
+            ),
+        ] {
+            let mut w = RecordWriter::new();
+            w.record(b'C', payload.as_bytes());
+            w.record(b'E', b"");
+            let (_, warnings, error) = print("f", w.as_bytes(), envelope);
+            assert_eq!(warnings, [warning]);
+            assert!(error.is_none(), "{error:?}");
+        }
+        let header = PostcatFlags {
+            header: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"not a size");
+        let (_, _, error) = print("f", w.as_bytes(), header);
+        assert_eq!(
+            error.as_deref(),
+            Some("seek error: bad offset -1 from the size record")
+        );
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10               0");
+        w.record(b'E', b"");
+        let (_, _, error) = print("f", w.as_bytes(), header);
+        assert!(error.is_none(), "{error:?}");
+    }
+
+    /// Without `-h`/`-b`, the content is skipped by the size record's numbers, as postcat
+    /// does (`vstream_fseek`): a stray record inside it is never read.
+    #[test]
+    fn without_text_flags_the_content_is_skipped() {
+        use queue_file::write::RecordWriter;
+        let mut w = RecordWriter::new();
+        let size_at = w.record(b'C', &[b' '; 31]);
+        w.record(b'M', b"");
+        let content = w.position();
+        w.record(b'N', b"Subject: x");
+        w.record(b'C', b"             99              99");
+        let extracted = w.position();
+        w.record(b'X', b"");
+        w.record(b'E', b"");
+        let numbers = format!("{:15} {:15}", extracted - content, content);
+        w.overwrite(size_at + 2, numbers.as_bytes());
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let (out, warnings, error) = print("f", w.as_bytes(), envelope);
+        assert!(
+            warnings.is_empty() && error.is_none(),
+            "{warnings:?} {error:?}"
+        );
+        assert!(out.contains("*** MESSAGE FILE END f ***"), "{out}");
+    }
+
     /// `-e -h`: the envelope, the headers, then (past the body) the extracted records, as
     /// `-e` alone shows them.
     #[test]
