@@ -775,7 +775,7 @@ fn regex_errors_over_lines_point_at_the_value() {
     // The regex crate numbers the lines of a multi-line pattern, so its
     // caret column is not a position in the value: the error points at the
     // value's start instead of a wrong character.
-    let err = parse_expr("reason ~ \"a\nb(\"").unwrap_err();
+    let err = parse_expr("reason ~ \"a\nbcd(\"").unwrap_err();
     assert!(err.message().starts_with("invalid regex"), "{err}");
     assert_eq!(err.column(), 11, "{err}");
 }
