@@ -810,6 +810,85 @@ mod tests {
         assert!(out.contains("*** MESSAGE FILE END f ***"), "{out}");
     }
 
+    /// A padding record is printed whole, NUL bytes included: Debian's postcat 3.7 printed
+    /// this file (`postcat -v`) as below.
+    #[test]
+    fn padding_is_printed_whole() {
+        use queue_file::write::RecordWriter;
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10              80");
+        w.record(b'w', b"ab\0cd");
+        w.record(b'E', b"");
+        let verbose = PostcatFlags {
+            verbose: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let (out, _, error) = print("/tmp/dtxt.qf", w.as_bytes(), verbose);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            out,
+            "*** ENVELOPE RECORDS /tmp/dtxt.qf ***\n\
+             message_size:              10              80\n\
+             padding: ab\0cd\n\
+             *** MESSAGE FILE END /tmp/dtxt.qf ***\n"
+        );
+    }
+
+    /// Signed numbers in the size record, as `sscanf("%ld")` reads them.
+    #[test]
+    fn size_record_numbers_may_carry_a_sign() {
+        use queue_file::write::RecordWriter;
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"+10 +12");
+        w.record(b'E', b"");
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let (_, warnings, _) = print("f", w.as_bytes(), envelope);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    /// Output is handed over as it is made, not all at the end: `show` of a message of many
+    /// megabytes streams.
+    #[test]
+    fn output_streams() {
+        struct Chunks(Vec<usize>);
+        impl Write for Chunks {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.push(b.len());
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut builder = queue_file::QueueFileBuilder::new(b"alice@example.org", 0)
+            .recipient(b"bob@example.net")
+            .line(b"Subject: big")
+            .line(b"");
+        let line = [b'x'; 1000];
+        for _ in 0..1000 {
+            builder = builder.line(&line);
+        }
+        let file = builder.build();
+        let mut sink = Chunks(Vec::new());
+        postcat(
+            &mut sink,
+            b"f",
+            &file,
+            PostcatFlags::default().with_defaults(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let total: usize = sink.0.iter().sum();
+        assert!(total > 1_000_000, "{total}");
+        assert!(sink.0.len() > 10, "written in {} pieces", sink.0.len());
+        assert!(sink.0.iter().all(|&n| n < 200 * 1024), "{:?}", sink.0);
+    }
+
     /// `-e -h`: the envelope, the headers, then (past the body) the extracted records, as
     /// `-e` alone shows them.
     #[test]
