@@ -1016,6 +1016,19 @@ mod tests {
                 op.success_bits().count_ones() as usize
             );
         }
+        // The words the operator reads in plans, prompts and the journal.
+        let verbs: Vec<&str> = Op::ALL.iter().map(|op| op.verb()).collect();
+        assert_eq!(
+            verbs,
+            [
+                "delete",
+                "hold",
+                "release",
+                "requeue",
+                "expire",
+                "expire and release"
+            ]
+        );
         assert!(Op::Delete.queues().contains(&"maildrop"));
         assert_eq!(Op::Release.queues(), ["hold"]);
         assert!(!Op::Hold.queues().contains(&"hold"));
