@@ -1029,6 +1029,20 @@ mod tests {
                 "expire and release"
             ]
         );
+        // The summary labels as postsuper prints them (postsuper.c; the real-postsuper
+        // tests below read these lines back with `summary_count`).
+        let labels: Vec<&[&str]> = Op::ALL.iter().map(|op| op.summary_labels()).collect();
+        assert_eq!(
+            labels,
+            [
+                &["Deleted"][..],
+                &["Placed on hold"],
+                &["Released from hold"],
+                &["Requeued"],
+                &["Force-expired"],
+                &["Force-expired", "Released from hold"],
+            ]
+        );
         assert!(Op::Delete.queues().contains(&"maildrop"));
         assert_eq!(Op::Release.queues(), ["hold"]);
         assert!(!Op::Hold.queues().contains(&"hold"));
