@@ -808,6 +808,20 @@ mod tests {
             "{warnings:?} {error:?}"
         );
         assert!(out.contains("*** MESSAGE FILE END f ***"), "{out}");
+
+        // A size record that gave the size but no offset says nowhere to skip to: the
+        // content is read through instead.
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10");
+        w.record(b'M', b"");
+        w.record(b'N', b"Subject: x");
+        w.record(b'X', b"");
+        w.record(b'E', b"");
+        let (out, warnings, error) = print("f", w.as_bytes(), envelope);
+        assert_eq!(warnings, ["invalid size record:              10"]);
+        assert!(error.is_none(), "{error:?}");
+        assert!(out.contains("*** HEADER EXTRACTED f ***"), "{out}");
+        assert!(out.contains("*** MESSAGE FILE END f ***"), "{out}");
     }
 
     /// A padding record is printed whole, NUL bytes included: Debian's postcat 3.7 printed
