@@ -1486,6 +1486,11 @@ mod tests {
                 .starts_with("cannot run `/nonexistent/postsuper -d - hold"),
             "{err}"
         );
+        // The system's reason stays reachable (anyhow's `{:#}` chains print it).
+        let source = std::error::Error::source(&err).expect("the io::Error");
+        assert_eq!(source.to_string(), "No such file or directory (os error 2)");
+        let bad = PostsuperError::InvalidId { id: "x".into() };
+        assert!(std::error::Error::source(&bad).is_none());
     }
 
     #[test]
