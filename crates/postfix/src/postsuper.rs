@@ -1287,6 +1287,12 @@ mod tests {
                 "{op:?}"
             );
             assert_eq!(stub.read("stdin"), "A1\nB2\n");
+            // What plans, prompts and errors show as the command: the same words.
+            assert_eq!(
+                ps.command_line(op),
+                format!("{} {}", ps.program().display(), want.join(" ")),
+                "{op:?}"
+            );
             assert_eq!(
                 outcomes(&report),
                 [IdOutcome::NotActed, IdOutcome::NotActed]
