@@ -1476,6 +1476,27 @@ mod tests {
         );
     }
 
+    /// A failing read of postsuper's output ends the reading with that error; it is not
+    /// retried forever (only EINTR is, and `read_until` already retries that itself).
+    #[test]
+    fn read_lines_stops_at_a_read_error() {
+        struct Failing(usize);
+        impl io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 += 1;
+                if self.0 == 1 {
+                    buf[..3].copy_from_slice(b"a\nb");
+                    return Ok(3);
+                }
+                Err(io::Error::other("read failed"))
+            }
+        }
+        let mut lines = Vec::new();
+        let err = read_lines(Failing(0), |l| lines.push(l.to_owned())).unwrap_err();
+        assert_eq!(err.to_string(), "read failed");
+        assert_eq!(lines, ["a"]);
+    }
+
     #[test]
     fn stub_missing_program_is_a_spawn_error() {
         let ps = Postsuper::with_programs(
