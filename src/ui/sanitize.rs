@@ -298,6 +298,75 @@ mod tests {
     }
 
     #[test]
+    fn pretty_json_keeps_its_newlines_and_is_escaped_only_on_a_terminal() {
+        // `--json` output is pretty-printed: its newlines are structure, and an escaped
+        // newline outside a string would no longer be JSON.
+        let value = serde_json::json!({"s": "a\u{202e}b", "list": ["x\u{7f}", "y"]});
+        let json = serde_json::to_vec_pretty(&value).unwrap();
+        let tty = Terminal {
+            escape: true,
+            color: false,
+        };
+        let shown = tty.json(&json);
+        let text = std::str::from_utf8(&shown).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            json.split(|&b| b == b'\n').count(),
+            "{text}"
+        );
+        assert!(
+            text.contains("\\u202e") && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        assert!(
+            text.contains("\\u007f") && !text.contains('\u{7f}'),
+            "{text}"
+        );
+        let back: serde_json::Value = serde_json::from_slice(&shown).unwrap();
+        assert_eq!(back, value);
+        // A pipe gets the exact bytes.
+        assert_eq!(&*Terminal::new(false).json(&json), &json[..]);
+        let plain = serde_json::to_vec_pretty(&serde_json::json!({"a": ["b"]})).unwrap();
+        assert!(matches!(tty.json(&plain), Cow::Borrowed(_)));
+    }
+
+    /// `NO_COLOR` (any value but empty) and `TERM=dumb` turn colour off on a terminal. The
+    /// only test in this binary that sets these variables, and nothing else here reads them.
+    #[test]
+    fn no_color_and_dumb_terminals_get_no_colour() {
+        let saved = (std::env::var_os("NO_COLOR"), std::env::var_os("TERM"));
+        let cases: &[(Option<&str>, Option<&str>, bool)] = &[
+            (None, Some("xterm-256color"), true),
+            (None, None, true),
+            (Some(""), Some("xterm"), true),
+            (Some("1"), Some("xterm"), false),
+            (Some("0"), Some("xterm"), false),
+            (None, Some("dumb"), false),
+            (Some(""), Some("dumb"), false),
+        ];
+        for &(no_color, term, want) in cases {
+            match no_color {
+                Some(v) => std::env::set_var("NO_COLOR", v),
+                None => std::env::remove_var("NO_COLOR"),
+            }
+            match term {
+                Some(v) => std::env::set_var("TERM", v),
+                None => std::env::remove_var("TERM"),
+            }
+            let t = Terminal::new(true);
+            assert_eq!(t.color, want, "NO_COLOR={no_color:?} TERM={term:?}");
+            assert!(t.escape);
+            assert!(!Terminal::new(false).color, "never colour into a pipe");
+        }
+        for (name, value) in [("NO_COLOR", saved.0), ("TERM", saved.1)] {
+            match value {
+                Some(v) => std::env::set_var(name, v),
+                None => std::env::remove_var(name),
+            }
+        }
+    }
+
+    #[test]
     fn pipes_get_exact_bytes_and_no_colour() {
         let pipe = Terminal::new(false);
         assert_eq!(&*pipe.text(b"a\x1b[31m\xff"), b"a\x1b[31m\xff");

@@ -1016,6 +1016,33 @@ mod tests {
                 op.success_bits().count_ones() as usize
             );
         }
+        // The words the operator reads in plans, prompts and the journal.
+        let verbs: Vec<&str> = Op::ALL.iter().map(|op| op.verb()).collect();
+        assert_eq!(
+            verbs,
+            [
+                "delete",
+                "hold",
+                "release",
+                "requeue",
+                "expire",
+                "expire and release"
+            ]
+        );
+        // The summary labels as postsuper prints them (postsuper.c; the real-postsuper
+        // tests below read these lines back with `summary_count`).
+        let labels: Vec<&[&str]> = Op::ALL.iter().map(|op| op.summary_labels()).collect();
+        assert_eq!(
+            labels,
+            [
+                &["Deleted"][..],
+                &["Placed on hold"],
+                &["Released from hold"],
+                &["Requeued"],
+                &["Force-expired"],
+                &["Force-expired", "Released from hold"],
+            ]
+        );
         assert!(Op::Delete.queues().contains(&"maildrop"));
         assert_eq!(Op::Release.queues(), ["hold"]);
         assert!(!Op::Hold.queues().contains(&"hold"));
@@ -1260,6 +1287,12 @@ mod tests {
                 "{op:?}"
             );
             assert_eq!(stub.read("stdin"), "A1\nB2\n");
+            // What plans, prompts and errors show as the command: the same words.
+            assert_eq!(
+                ps.command_line(op),
+                format!("{} {}", ps.program().display(), want.join(" ")),
+                "{op:?}"
+            );
             assert_eq!(
                 outcomes(&report),
                 [IdOutcome::NotActed, IdOutcome::NotActed]
@@ -1443,6 +1476,27 @@ mod tests {
         );
     }
 
+    /// A failing read of postsuper's output ends the reading with that error; it is not
+    /// retried forever (only EINTR is, and `read_until` already retries that itself).
+    #[test]
+    fn read_lines_stops_at_a_read_error() {
+        struct Failing(usize);
+        impl io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 += 1;
+                if self.0 == 1 {
+                    buf[..3].copy_from_slice(b"a\nb");
+                    return Ok(3);
+                }
+                Err(io::Error::other("read failed"))
+            }
+        }
+        let mut lines = Vec::new();
+        let err = read_lines(Failing(0), |l| lines.push(l.to_owned())).unwrap_err();
+        assert_eq!(err.to_string(), "read failed");
+        assert_eq!(lines, ["a"]);
+    }
+
     #[test]
     fn stub_missing_program_is_a_spawn_error() {
         let ps = Postsuper::with_programs(
@@ -1459,6 +1513,11 @@ mod tests {
                 .starts_with("cannot run `/nonexistent/postsuper -d - hold"),
             "{err}"
         );
+        // The system's reason stays reachable (anyhow's `{:#}` chains print it).
+        let source = std::error::Error::source(&err).expect("the io::Error");
+        assert_eq!(source.to_string(), "No such file or directory (os error 2)");
+        let bad = PostsuperError::InvalidId { id: "x".into() };
+        assert!(std::error::Error::source(&bad).is_none());
     }
 
     #[test]

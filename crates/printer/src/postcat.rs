@@ -666,6 +666,272 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_write_error_keeps_its_cause() {
+        let flags = PostcatFlags::default().with_defaults();
+        let err = postcat(&mut ClosedPipe, b"f", SAMPLE, flags, &mut |_| {}).unwrap_err();
+        let source = std::error::Error::source(&err).expect("the io::Error");
+        assert_eq!(
+            source.to_string(),
+            io::Error::from(io::ErrorKind::BrokenPipe).to_string()
+        );
+        assert!(std::error::Error::source(&PostcatError::Seek(-1)).is_none());
+    }
+
+    /// Files Postfix would never write, as a damaged or hand-made file can be: postcat's
+    /// warnings (postcat.c), one per problem, in file order, and printing goes on.
+    #[test]
+    fn damaged_files_get_postcat_warnings() {
+        use queue_file::write::RecordWriter;
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10              80               1");
+        w.record(b'C', b"             10              80               1");
+        w.record(b'X', b"");
+        w.record(b'M', b"");
+        w.record(b'M', b"");
+        w.record(b'E', b"");
+        // With -h too: -e alone seeks past the content to where the size record says.
+        let envelope_header = PostcatFlags {
+            header: true,
+            ..envelope
+        };
+        let (out, warnings, error) = print("damaged", w.as_bytes(), envelope_header);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            warnings,
+            [
+                "file contains multiple size records",
+                "damaged: out-of-order extracted segment marker",
+                "damaged: out-of-order message content marker",
+                "damaged: out-of-order message end marker",
+            ]
+        );
+        assert!(out.contains("*** MESSAGE FILE END damaged ***"), "{out}");
+
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"not a size");
+        w.record(b'E', b"");
+        let (_, warnings, _) = print("bad-size", w.as_bytes(), envelope);
+        assert_eq!(warnings, ["invalid size record: not a size"]);
+
+        // A size record with the size alone still counts as the one size record.
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10");
+        w.record(b'C', b"             10              80");
+        w.record(b'E', b"");
+        let (_, warnings, _) = print("half-size", w.as_bytes(), envelope);
+        assert_eq!(
+            warnings,
+            [
+                "invalid size record:              10",
+                "file contains multiple size records"
+            ]
+        );
+    }
+
+    /// The size record's checks: a size or offset of zero is invalid, and without `-e` a
+    /// negative offset is a seek error while offset 0 is merely read from.
+    #[test]
+    fn size_record_values_are_checked() {
+        use queue_file::write::RecordWriter;
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        for (payload, warning) in [
+            (
+                "              0              80",
+                "invalid size record:               0              80",
+            ),
+            (
+                "             10               0",
+                "invalid size record:              10               0",
+            ),
+        ] {
+            let mut w = RecordWriter::new();
+            w.record(b'C', payload.as_bytes());
+            w.record(b'E', b"");
+            let (_, warnings, error) = print("f", w.as_bytes(), envelope);
+            assert_eq!(warnings, [warning]);
+            assert!(error.is_none(), "{error:?}");
+        }
+        let header = PostcatFlags {
+            header: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"not a size");
+        let (_, _, error) = print("f", w.as_bytes(), header);
+        assert_eq!(
+            error.as_deref(),
+            Some("seek error: bad offset -1 from the size record")
+        );
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10               0");
+        w.record(b'E', b"");
+        let (_, _, error) = print("f", w.as_bytes(), header);
+        assert!(error.is_none(), "{error:?}");
+    }
+
+    /// Without `-h`/`-b`, the content is skipped by the size record's numbers, as postcat
+    /// does (`vstream_fseek`): a stray record inside it is never read.
+    #[test]
+    fn without_text_flags_the_content_is_skipped() {
+        use queue_file::write::RecordWriter;
+        let mut w = RecordWriter::new();
+        let size_at = w.record(b'C', &[b' '; 31]);
+        w.record(b'M', b"");
+        let content = w.position();
+        w.record(b'N', b"Subject: x");
+        w.record(b'C', b"             99              99");
+        let extracted = w.position();
+        w.record(b'X', b"");
+        w.record(b'E', b"");
+        let numbers = format!("{:15} {:15}", extracted - content, content);
+        w.overwrite(size_at + 2, numbers.as_bytes());
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let (out, warnings, error) = print("f", w.as_bytes(), envelope);
+        assert!(
+            warnings.is_empty() && error.is_none(),
+            "{warnings:?} {error:?}"
+        );
+        assert!(out.contains("*** MESSAGE FILE END f ***"), "{out}");
+
+        // A size record that gave the size but no offset says nowhere to skip to: the
+        // content is read through instead.
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10");
+        w.record(b'M', b"");
+        w.record(b'N', b"Subject: x");
+        w.record(b'X', b"");
+        w.record(b'E', b"");
+        let (out, warnings, error) = print("f", w.as_bytes(), envelope);
+        assert_eq!(warnings, ["invalid size record:              10"]);
+        assert!(error.is_none(), "{error:?}");
+        assert!(out.contains("*** HEADER EXTRACTED f ***"), "{out}");
+        assert!(out.contains("*** MESSAGE FILE END f ***"), "{out}");
+    }
+
+    /// A padding record is printed whole, NUL bytes included: Debian's postcat 3.7 printed
+    /// this file (`postcat -v`) as below.
+    #[test]
+    fn padding_is_printed_whole() {
+        use queue_file::write::RecordWriter;
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"             10              80");
+        w.record(b'w', b"ab\0cd");
+        w.record(b'E', b"");
+        let verbose = PostcatFlags {
+            verbose: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let (out, _, error) = print("/tmp/dtxt.qf", w.as_bytes(), verbose);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            out,
+            "*** ENVELOPE RECORDS /tmp/dtxt.qf ***\n\
+             message_size:              10              80\n\
+             padding: ab\0cd\n\
+             *** MESSAGE FILE END /tmp/dtxt.qf ***\n"
+        );
+    }
+
+    /// Signed numbers in the size record, as `sscanf("%ld")` reads them.
+    #[test]
+    fn size_record_numbers_may_carry_a_sign() {
+        use queue_file::write::RecordWriter;
+        let mut w = RecordWriter::new();
+        w.record(b'C', b"+10 +12");
+        w.record(b'E', b"");
+        let envelope = PostcatFlags {
+            envelope: true,
+            ..PostcatFlags::default()
+        }
+        .with_defaults();
+        let (_, warnings, _) = print("f", w.as_bytes(), envelope);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    /// Output is handed over as it is made, not all at the end: `show` of a message of many
+    /// megabytes streams.
+    #[test]
+    fn output_streams() {
+        struct Chunks(Vec<usize>);
+        impl Write for Chunks {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.push(b.len());
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut builder = queue_file::QueueFileBuilder::new(b"alice@example.org", 0)
+            .recipient(b"bob@example.net")
+            .line(b"Subject: big")
+            .line(b"");
+        let line = [b'x'; 1000];
+        for _ in 0..1000 {
+            builder = builder.line(&line);
+        }
+        let file = builder.build();
+        let mut sink = Chunks(Vec::new());
+        postcat(
+            &mut sink,
+            b"f",
+            &file,
+            PostcatFlags::default().with_defaults(),
+            &mut |_| {},
+        )
+        .unwrap();
+        let total: usize = sink.0.iter().sum();
+        assert!(total > 1_000_000, "{total}");
+        assert!(sink.0.len() > 10, "written in {} pieces", sink.0.len());
+        assert!(sink.0.iter().all(|&n| n < 200 * 1024), "{:?}", sink.0);
+    }
+
+    /// `-e -h`: the envelope, the headers, then (past the body) the extracted records, as
+    /// `-e` alone shows them.
+    #[test]
+    fn envelope_and_headers_still_show_the_extracted_records() {
+        let flags = |header| {
+            PostcatFlags {
+                envelope: true,
+                header,
+                ..PostcatFlags::default()
+            }
+            .with_defaults()
+        };
+        let (e, _, _) = print("f", SAMPLE, flags(false));
+        let (eh, warnings, error) = print("f", SAMPLE, flags(true));
+        assert!(
+            warnings.is_empty() && error.is_none(),
+            "{warnings:?} {error:?}"
+        );
+        let extracted = &e[e
+            .find("*** HEADER EXTRACTED")
+            .expect("-e shows the extracted part")..];
+        assert!(
+            extracted.contains("*** MESSAGE FILE END f ***"),
+            "{extracted}"
+        );
+        assert!(eh.ends_with(extracted), "-e -h:\n{eh}\n-e:\n{e}");
+        assert!(eh.contains("Subject: "), "{eh}");
+    }
+
     fn all_flag_sets() -> Vec<PostcatFlags> {
         let mut sets = Vec::new();
         for bits in 0u8..128 {

@@ -111,6 +111,19 @@ matches! {
     size_zero_with_unit: "size > 0K" => true;
     size_giga: "size > 1G" => false;
     arrival_lt: "arrival < 1700000000" => true;
+    // Every comparison at and beside its boundary (the message is exactly
+    // 3d1h old and 2000000 bytes): a cap off by one selects a message too many.
+    age_le_below: "age <= 4d" => true;
+    age_le_at: "age <= 3d1h" => true;
+    age_lt_at: "age < 3d1h" => false;
+    age_ge_above: "age >= 3d" => true;
+    age_ge_below: "age >= 3d2h" => false;
+    size_le_at: "size <= 2000000B" => true;
+    size_le_above: "size <= 3M" => true;
+    size_lt_at: "size < 2000000B" => false;
+    size_gt_at: "size > 2000000B" => false;
+    size_ge_at: "size >= 2000000B" => true;
+    size_ge_below: "size >= 1M" => true;
     arrival_eq: "arrival = 1699737200" => true;
 
     // Addresses: local part exact, domain folded.
@@ -120,6 +133,13 @@ matches! {
     sender_glob_domain_folded: "sender = *@example.com" => true;
     sender_glob_local_exact: "sender = bob*" => false;
     sender_glob_local: "sender = Bob*" => true;
+    // A glob's local part stays exact up to its last unescaped `@`, to the
+    // character: `BOB*` must not select Bob's mail.
+    sender_glob_local_case_exact_before_at: "sender = BOB*@example.com" => false;
+    sender_glob_local_last_char_exact: "sender = Bob.SmitH@*" => false;
+    sender_glob_domain_folded_after_at: "sender = Bob.Smith@EXAMPLE.*" => true;
+    sender_glob_escaped_at_is_local: r"sender = Bob\@x*", with |m| m.sender = Some("Bob@X@example.com") => false;
+    sender_glob_escaped_at_matches_exactly: r"sender = Bob\@X*", with |m| m.sender = Some("Bob@X@example.com") => true;
     sender_regex_as_written: "sender ~ example" => false;
     sender_regex_ignoring_case: "sender ~ /example/i" => true;
     sender_without_at: "sender = MAILER-DAEMON", with |m| m.sender = Some("MAILER-DAEMON") => true;
@@ -310,6 +330,7 @@ errors! {
     err_empty: "" => (1, "empty expression");
     err_blank: "   " => (4, "empty expression");
     err_missing_value: "age > 2d and sasl_user =" => (25, "expected a value after '='");
+    err_arrival_with_unit: "arrival < 5d" => (12, "expected a plain number without a unit");
     err_unknown_field: "sasl_usr = bob" => (1, "unknown field 'sasl_usr'; did you mean 'sasl_user'?");
     err_unknown_field_no_hint: "frobnicate = 1" => (1, "unknown field 'frobnicate'");
     err_bad_duration_unit: "age > 2x" => (8, "unknown duration unit 'x'");
@@ -504,6 +525,15 @@ flag_errors! {
     flag_err_queue_second: ("--queue", Some("hold,/(/")) => (7, "invalid regex: unclosed group");
     flag_err_reason: ("--reason", Some("/(x/")) => (2, "invalid regex: unclosed group");
     flag_err_where: ("--where", Some("age >")) => (6, "expected a value after '>'");
+    // The column of a bad regex flag, first and later, also in a list.
+    flag_err_regex_flag: ("--reason", Some("/x/q")) => (4, "unknown regex flag 'q'");
+    flag_err_regex_second_flag: ("--reason", Some("/x/iq")) => (5, "unknown regex flag 'q'");
+    flag_err_queue_second_regex_flag: ("--queue", Some("hold,/x/q")) => (9, "unknown regex flag 'q'");
+    // The caret of a regex error: the pattern's own `^` is not the caret,
+    // and a flag's `(?i)` prefix does not shift it.
+    flag_err_reason_anchor: ("--reason", Some("/^(x/")) => (3, "invalid regex: unclosed group");
+    flag_err_reason_with_flag: ("--reason", Some("/(x/i")) => (2, "invalid regex: unclosed group");
+    flag_err_domain_regex: ("--sender-domain", Some("/(x/")) => (2, "invalid regex: unclosed group");
 }
 
 #[test]
@@ -740,6 +770,22 @@ fn needs_other_sources() {
     );
 }
 
+#[test]
+fn regex_errors_over_lines_point_at_the_value() {
+    // The regex crate numbers the lines of a multi-line pattern, so its
+    // caret column is not a position in the value: the error points at the
+    // value's start instead of a wrong character.
+    let err = parse_expr("reason ~ \"a\nbcd(\"").unwrap_err();
+    assert!(err.message().starts_with("invalid regex"), "{err}");
+    assert_eq!(err.column(), 11, "{err}");
+}
+
+#[test]
+fn a_regex_too_big_says_so() {
+    let err = flag_test("--reason", Some(r"/\w{1000}{1000}/")).unwrap_err();
+    assert_eq!(err.message(), "regex too big", "{err}");
+}
+
 fn order(expr: &str) -> String {
     Selection::parse(expr)
         .unwrap()
@@ -758,6 +804,11 @@ fn cheap_tests_run_first() {
         order("reason ~ y and (sasl_user = bob and header.subject = x)"),
         "sasl_user = bob and reason ~ /y/ and header.subject = x",
         "nested ands are flattened"
+    );
+    assert_eq!(
+        order("(sasl_user = a or sasl_user = b*) and sasl_user = c*"),
+        "sasl_user = c* and (sasl_user = a or sasl_user = b*)",
+        "a group weighs the sum of its tests (1 + 2 > 2)"
     );
     assert_eq!(
         order("reason ~ y or sasl_user = bob"),
@@ -850,6 +901,20 @@ fn explain_trace_text() {
          no       client ~ /^198\\./  saw \"203.0.113.7\" (no match)\n\
          yes    not\n\
          no       forced_expired  saw no (no match)\n"
+    );
+}
+
+#[test]
+fn explain_shows_a_future_arrival_as_a_negative_age() {
+    // A clock set back, or a queue file copied from a host ahead in time:
+    // the trace must show the age it compared, not an empty string.
+    let mut m = msg();
+    m.arrival = Some(NOW + 3_600);
+    let t = Selection::parse("age > 0").unwrap().explain(&m, &ctx());
+    assert!(!t.matched);
+    assert_eq!(
+        t.to_string(),
+        "no   age > 0s  saw -1h (-3600s) (no match)\n"
     );
 }
 
