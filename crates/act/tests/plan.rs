@@ -124,3 +124,42 @@ fn a_run_stopped_before_it_starts_still_ends_and_says_what_was_not_started() {
     assert_eq!(lines[1]["interrupted"], true);
     assert_eq!(lines[1]["not_started"], 2);
 }
+
+/// The re-check before each batch, on a queue laid out by hand: a message
+/// the scan saw in `deferred` and that qmgr has since moved to `active` is
+/// still found (every queue is looked in, the scan's first); a file of
+/// another inode under the ID is a reused ID; no file is gone. A re-check
+/// that looked only where the scan saw the message would leave a moved
+/// message alone, and one blind to the inode would act on someone else's.
+#[test]
+fn the_recheck_finds_a_moved_message_and_tells_a_reused_id_from_a_gone_one() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    for queue in ["maildrop", "incoming", "active", "deferred", "hold"] {
+        fs::create_dir(dir.path().join(queue)).unwrap();
+    }
+    let layout = QueueLayout::with_defaults(dir.path());
+    let id = "A45E798E3F5";
+    let active = dir.path().join("active").join(id);
+    fs::write(&active, b"queue file").unwrap();
+    let meta = fs::metadata(&active).unwrap();
+    let planned = Planned {
+        queue: "deferred",
+        id: id.into(),
+        device: meta.dev(),
+        inode: meta.ino(),
+        size: 10,
+    };
+    assert_eq!(act::recheck(&layout, &planned), act::Recheck::At("active"));
+
+    // Another file under the same name: the short ID was reused (made
+    // before the old one goes, so that it cannot get the old inode).
+    let other = dir.path().join("hold").join(id);
+    fs::write(&other, b"another message").unwrap();
+    fs::remove_file(&active).unwrap();
+    assert_ne!(fs::metadata(&other).unwrap().ino(), planned.inode);
+    assert_eq!(act::recheck(&layout, &planned), act::Recheck::Reused);
+
+    fs::remove_file(&other).unwrap();
+    assert_eq!(act::recheck(&layout, &planned), act::Recheck::Gone);
+}
