@@ -28,6 +28,7 @@
 //!     envelope: &envelope,
 //!     headers: None,
 //!     defer_log: None,
+//!     defer_entries: None,
 //!     view: FileView::whole(&file),
 //! };
 //! let config = OutputConfig::new(Format::Csv, &InstanceConfig::with_defaults("/nonexistent"), false, None);
@@ -446,6 +447,11 @@ mod tests {
         let envelope = Envelope::decode(view).unwrap();
         let mut headers = Headers::new();
         headers.read(view, envelope.content_offset).unwrap();
+        let entries = defer_log.map(|log| {
+            let mut entries = queue_file::BounceLog::new();
+            entries.parse_into(log, queue_file::LogKind::Defer, true);
+            entries
+        });
         let msg = Message {
             queue: "deferred",
             id,
@@ -460,6 +466,7 @@ mod tests {
             envelope: &envelope,
             headers: config.with_headers.then_some(&headers),
             defer_log,
+            defer_entries: entries.as_ref(),
             view,
         };
         let mut out = Vec::new();

@@ -9,70 +9,21 @@
 //! uses too: what `--reason` matches is exactly what `summary`, `triage`
 //! and `list` print.
 
-use std::cell::RefCell;
-
-use queue_file::{BounceLog, LogEntry, LogKind, RecipientState};
+use queue_file::{LogEntry, RecipientState};
 use queue_scan::Message;
 use select::{Field, Fields};
 
 use postfix::LocalSenderCheck;
 
-/// `smtputf8_enable`'s default (Postfix >= 3.0 at compatibility level 1
-/// and up): the `printable()` rules the defer log's text is read under.
-/// Postfix's own writers (src/bounce/bounce_append_service.c) only store
-/// text that is already printable under the writer's setting, so the rule
-/// matters only for logs written by something else.
-const SMTPUTF8: bool = true;
-
 /// A message as the selection sees it.
 ///
-/// Build it with a struct literal or [`MessageView::new`]; reading the
-/// defer log needs no state from the caller (see [`MessageView::any_log_entry`]).
+/// Build it with a struct literal or [`MessageView::new`].
 pub struct MessageView<'m, 'a> {
     /// The scanned message.
     pub msg: &'m Message<'a>,
     /// The nonexistent-local-sender verdicts, resolved before the scan when
     /// the selection asks for them.
     pub local: Option<&'m LocalSenderCheck>,
-}
-
-/// The last defer log parsed on this thread, kept with its raw bytes so a
-/// second question about the same message (the selection's `reason`, then
-/// the summary's reason keys, then its DSN status keys) parses it once.
-#[derive(Default)]
-struct ParsedLog {
-    raw: Vec<u8>,
-    valid: bool,
-    log: BounceLog,
-}
-
-thread_local! {
-    static PARSED: RefCell<ParsedLog> = RefCell::new(ParsedLog::default());
-}
-
-/// Calls `f` with `bytes` parsed as a defer log. The parser and its
-/// buffers are per thread and reused, so this allocates nothing once warm;
-/// a nested call (from inside `f`) parses into a fresh parser instead of
-/// failing.
-fn with_defer_log<R>(bytes: &[u8], f: &mut dyn FnMut(&BounceLog) -> R) -> R {
-    let reused = PARSED.try_with(|cell| {
-        let mut parsed = cell.try_borrow_mut().ok()?;
-        // Compared by content, not address: the scan reuses its buffers,
-        // so another message's log may sit at the same address.
-        if !parsed.valid || parsed.raw != bytes {
-            parsed.raw.clear();
-            parsed.raw.extend_from_slice(bytes);
-            parsed.log.parse_into(bytes, LogKind::Defer, SMTPUTF8);
-            parsed.valid = true;
-        }
-        Some(f(&parsed.log))
-    });
-    if let Ok(Some(result)) = reused {
-        return result;
-    }
-    let mut log = BounceLog::new();
-    log.parse_into(bytes, LogKind::Defer, SMTPUTF8);
-    f(&log)
 }
 
 impl<'m, 'a> MessageView<'m, 'a> {
@@ -86,10 +37,10 @@ impl<'m, 'a> MessageView<'m, 'a> {
     /// until it returns true; false without a defer log (not read, or the
     /// message has none).
     pub fn any_log_entry(&self, visit: &mut dyn FnMut(&LogEntry<'_>) -> bool) -> bool {
-        let Some(bytes) = self.msg.defer_log else {
-            return false;
-        };
-        with_defer_log(bytes, &mut |log| log.entries().any(|e| visit(&e)))
+        // Parsed once per message by the scan (`Message::defer_entries`).
+        self.msg
+            .defer_entries
+            .is_some_and(|log| log.entries().any(|e| visit(&e)))
     }
 
     /// Calls `visit` on each delay reason (one per defer log entry) until

@@ -39,7 +39,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use queue_file::{Envelope, FileView, Headers, SizeRecord};
+use queue_file::{BounceLog, Envelope, FileView, Headers, LogKind, SizeRecord};
 use rayon::prelude::*;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
@@ -110,6 +110,9 @@ pub struct Message<'a> {
     pub headers: Option<&'a Headers>,
     /// The defer logfile's bytes, when asked for and present.
     pub defer_log: Option<&'a [u8]>,
+    /// The same log read as Postfix reads it (`bounce_log.c`): its
+    /// entries, parsed once here for every consumer (selection, tables).
+    pub defer_entries: Option<&'a BounceLog>,
     /// The bytes that were read (the whole file, or head and tail).
     pub view: FileView<'a>,
 }
@@ -518,6 +521,8 @@ struct Worker {
     log_path: PathBuf,
     buf: Vec<u8>,
     log: Vec<u8>,
+    /// `log` parsed; its buffers are reused from message to message.
+    entries: BounceLog,
     spare: Envelope<'static>,
     headers: Headers,
 }
@@ -539,6 +544,7 @@ impl Worker {
             log_path: PathBuf::new(),
             buf: Vec::with_capacity(FIRST_READ * 2),
             log: Vec::new(),
+            entries: BounceLog::new(),
             spare: Envelope::default(),
             headers: Headers::new(),
         }
@@ -580,6 +586,12 @@ impl Worker {
         } else {
             false
         };
+        if defer_log {
+            // Delay reasons are shown as smtputf8_enable = yes (Postfix's
+            // default) prints them; Postfix's own writers store only text
+            // that is printable already.
+            self.entries.parse_into(&self.log, LogKind::Defer, true);
+        }
 
         let view = view_parts.view(&self.buf, info.size);
         let mut envelope = std::mem::take(&mut self.spare).recycle();
@@ -623,6 +635,7 @@ impl Worker {
                     envelope: &envelope,
                     headers: read.headers.then_some(&self.headers),
                     defer_log: defer_log.then_some(&self.log[..]),
+                    defer_entries: defer_log.then_some(&self.entries),
                     view,
                 });
             }
