@@ -31,7 +31,7 @@ scopes=(
     "act-plan|crates/act/src/plan.rs|qsurgeon-act|"
     "act-executor|crates/act/src/executor.rs|qsurgeon-act|"
     "act-backup|crates/act/src/backup.rs|qsurgeon-act|"
-    "rails|src/commands/act.rs|qsurgeon|--test integration -- act::"
+    "rails|src/commands/act.rs|qsurgeon|--test integration -- act:: act_live::prompt"
 )
 
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }

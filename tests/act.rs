@@ -261,6 +261,66 @@ fn safety_rails_refuse_and_change_nothing() {
         &["--sasl-user", "mallory", "--yes", "--max", "3"],
     );
     assert_exit(&output, 3, "--max");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("more than --max 3; nothing done") && !said.contains("could not be read"),
+        "every file was read: no warning\n{said}"
+    );
+    // Nothing selected: said (unless --quiet), exit 1, journaled; a dry run is not.
+    let nobody = ["--sasl-user", "nobody-sends-this"];
+    let output = act(
+        instance,
+        &journal,
+        "delete",
+        &[&nobody[..], &["--yes"]].concat(),
+    );
+    assert_exit(&output, 1, "nothing selected");
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("qsurgeon: nothing selected; nothing done"),
+        "{output:?}"
+    );
+    let output = act(
+        instance,
+        &journal,
+        "delete",
+        &[&nobody[..], &["--yes", "--quiet"]].concat(),
+    );
+    assert_exit(&output, 1, "nothing selected, --quiet");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("nothing selected"),
+        "--quiet: {output:?}"
+    );
+    let output = act(
+        instance,
+        &journal,
+        "delete",
+        &[&nobody[..], &["--dry-run"]].concat(),
+    );
+    assert_exit(&output, 1, "nothing selected, --dry-run");
+    // The preview is shown unless both --yes and --quiet: --quiet alone still
+    // shows what the question is about.
+    let preview = format!("qsurgeon: delete {} messages (", spam.len());
+    for (flags, shown) in [
+        (&["--dry-run"][..], true),
+        (&["--dry-run", "--yes"][..], true),
+        (&["--dry-run", "--quiet"][..], true),
+        (&["--dry-run", "--yes", "--quiet"][..], false),
+    ] {
+        let output = act(
+            instance,
+            &journal,
+            "delete",
+            &[&["--sasl-user", "mallory"][..], flags].concat(),
+        );
+        assert_exit(&output, 0, &format!("{flags:?}"));
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            said.contains(&preview),
+            shown,
+            "{flags:?}: the preview\n{said}"
+        );
+    }
     // --dry-run prints the postsuper command and exactly the selected IDs.
     let output = act(
         instance,
@@ -296,7 +356,16 @@ fn safety_rails_refuse_and_change_nothing() {
             e["reason"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(reasons, ["not-a-terminal", "no-selection", "max"]);
+    assert_eq!(
+        reasons,
+        [
+            "not-a-terminal",
+            "no-selection",
+            "max",
+            "nothing-selected",
+            "nothing-selected"
+        ]
+    );
     assert_eq!(events[0]["selection"][0], "--sasl-user mallory");
     assert_eq!(events[2]["selected"], spam.len());
     let _ = std::fs::remove_file(&journal);
@@ -427,4 +496,35 @@ fn ten_thousand_ids_go_to_postsuper_in_one_batch() {
         .filter(|e| e["event"] == "batch")
         .count();
     assert_eq!(batches, 1, "one postsuper process");
+}
+
+/// A file that cannot be read is named, and the run warns that it is not part of the
+/// selection (a dry run names it too, without the warning: it changes nothing).
+#[test]
+fn an_unreadable_file_is_named_and_warned_about() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::new_empty(IdStyle::Short);
+    let journal = instance.root.join("journal");
+    let corrupt = instance.queue_dir.join("hold/4A5E798E3F5");
+    std::fs::write(&corrupt, b"not a queue file").unwrap();
+    std::fs::set_permissions(
+        &corrupt,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let warning =
+        "qsurgeon: warning: 1 files could not be read; they are not part of the selection";
+    let output = act(&instance, &journal, "delete", &["--all", "--yes"]);
+    assert_exit(&output, 1, "nothing readable selected");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains(&format!("{}", corrupt.display())), "{said}");
+    assert!(said.contains(warning), "{said}");
+    let output = act(&instance, &journal, "delete", &["--all", "--dry-run"]);
+    assert_exit(&output, 1, "dry run");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains(&format!("{}", corrupt.display())), "{said}");
+    assert!(!said.contains(warning), "{said}");
+    assert!(corrupt.exists());
 }

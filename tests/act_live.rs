@@ -272,6 +272,41 @@ fn prompt_on_a_terminal_previews_then_acts_only_on_yes() {
     assert_eq!(journaled[0]["event"], "refused");
     assert_eq!(journaled[0]["reason"], "not-confirmed");
 
+    // Half a terminal is not a terminal: with stderr (where the preview and the
+    // question go) in a file, or stdin (where the answer comes from) not the
+    // terminal, nothing is asked and nothing done without --yes.
+    for (name, redirect) in [("stderr", "2>\"$err\""), ("stdin", "</dev/null")] {
+        let err = instance.root.join(format!("half-{name}.err"));
+        let mut sh_args: Vec<OsString> = vec![
+            "-c".into(),
+            format!("err=\"$1\"; shift; exec \"$@\" {redirect}").into(),
+            "sh".into(),
+            err.clone().into(),
+            qsurgeon.into(),
+        ];
+        sh_args.extend(args.iter().cloned());
+        let pane = Pane::start(&instance.root, name, Path::new("/bin/sh"), &sh_args);
+        let (status, screen) = pane.wait_for_exit();
+        drop(pane);
+        let said = format!(
+            "{screen}{}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+        assert_eq!(
+            status, 2,
+            "{name} not a terminal: exit status; said:\n{said}"
+        );
+        assert!(
+            said.contains("not on a terminal: add --yes"),
+            "{name}: {said}"
+        );
+    }
+    assert_eq!(
+        queue_state(&instance),
+        before,
+        "half a terminal changed nothing"
+    );
+
     // "y": exactly the spammer's messages are gone.
     let pane = Pane::start(&instance.root, "yes", qsurgeon, &args);
     let screen = pane.wait_for_text(&question);
