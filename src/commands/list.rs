@@ -1,9 +1,13 @@
 //! `qsurgeon list`: the selected messages as mailq prints them, as
 //! postqueue -j JSON (plus richer fields), as IDs, CSV or a count.
 //!
-//! Output streams from the scan's worker threads, one whole message block
-//! at a time, unless `--sort` asks for order; counts and sorted blocks are
-//! folded per worker (`query::Fold`) and merged at the end.
+//! Output comes in showq's order (`Query::run_ordered`), so that on an
+//! unchanged queue `list` prints what `postqueue -p` prints and `list
+//! --json` follows `postqueue -j` line for line: the scan reads a window
+//! of messages in parallel, the workers format the ones selected into
+//! their buffers, and the window is written out in order. `--sort` collects
+//! the blocks and sorts them instead; counts are folded per worker
+//! (`query::Fold`) and merged.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -111,6 +115,18 @@ struct ListFold<'s, 'a> {
     bytes: u64,
     /// With --sort: (key, formatted block).
     collected: Vec<(SortKey, Vec<u8>)>,
+    /// In showq's order: each message's place, where its block ends in
+    /// `buf`, and its size (the blocks are consecutive in `buf`).
+    ordered: Option<Vec<Span>>,
+}
+
+/// One message's block in an ordered window.
+#[derive(Clone, Copy)]
+struct Span {
+    position: u64,
+    start: usize,
+    end: usize,
+    size: u64,
 }
 
 impl ListFold<'_, '_> {
@@ -127,6 +143,18 @@ impl Fold for ListFold<'_, '_> {
     fn message(&mut self, view: &MessageView<'_, '_>) {
         let shared = self.shared;
         let msg = view.msg;
+        if let Some(spans) = &mut self.ordered {
+            // Counted, and cut at --limit, when the window is written in order.
+            let start = self.buf.len();
+            output::format_message(&shared.output, msg, &mut self.scratch, &mut self.buf);
+            spans.push(Span {
+                position: msg.position,
+                start,
+                end: self.buf.len(),
+                size: msg.message_size(),
+            });
+            return;
+        }
         let n = shared.selected.fetch_add(1, Ordering::Relaxed) + 1;
         if shared.limit.is_some_and(|limit| n > limit) {
             shared.selected.fetch_sub(1, Ordering::Relaxed);
@@ -151,7 +179,9 @@ impl Fold for ListFold<'_, '_> {
     }
 
     fn error(&mut self, error: ScanError) {
-        self.flush();
+        if self.ordered.is_none() {
+            self.flush();
+        }
         eprintln!(
             "qsurgeon: error: {}",
             crate::ui::sanitize::for_terminal_str(&error.to_string())
@@ -159,6 +189,16 @@ impl Fold for ListFold<'_, '_> {
     }
 
     fn merge(mut self, mut other: Self) -> Self {
+        if let (Some(spans), Some(others)) = (&mut self.ordered, &other.ordered) {
+            let shift = self.buf.len();
+            self.buf.extend_from_slice(&other.buf);
+            spans.extend(others.iter().map(|s| Span {
+                start: s.start + shift,
+                end: s.end + shift,
+                ..*s
+            }));
+            return self;
+        }
         other.flush();
         self.selected += other.selected;
         self.bytes += other.bytes;
@@ -176,6 +216,32 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
         SortField::Size => SortKey::Number(msg.message_size() as i64, id),
         SortField::Sender => SortKey::Text(msg.envelope.sender.unwrap_or_default().to_vec(), id),
         SortField::Recipients => SortKey::Number(msg.envelope.todo_recipients().count() as i64, id),
+    }
+}
+
+impl ListFold<'_, '_> {
+    /// Writes an ordered window's blocks in showq's order, up to `--limit`
+    /// (then the scan is stopped).
+    fn write_window(&mut self, total: &mut ListFold<'_, '_>) {
+        let Some(spans) = &mut self.ordered else {
+            return;
+        };
+        spans.sort_unstable_by_key(|s| s.position);
+        let shared = self.shared;
+        let mut out = Vec::with_capacity(self.buf.len());
+        for s in spans.iter() {
+            if shared.limit.is_some_and(|limit| total.selected >= limit) {
+                shared.progress.stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            total.selected += 1;
+            total.bytes += s.size;
+            out.extend_from_slice(&self.buf[s.start..s.end]);
+        }
+        if !out.is_empty() {
+            let mut sink = shared.sink.lock().unwrap_or_else(|e| e.into_inner());
+            sink.write(&shared.output, &out);
+        }
     }
 }
 
@@ -203,15 +269,29 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
         }),
         progress: &progress,
     };
+    // In order unless sorted or only counted.
+    let ordered = args.sort.is_none() && format != Format::Count;
+    let make = || ListFold {
+        shared: &shared,
+        buf: Vec::new(),
+        scratch: output::Scratch::new(&shared.output),
+        selected: 0,
+        bytes: 0,
+        collected: Vec::new(),
+        ordered: ordered.then(Vec::new),
+    };
     let (mut fold, stats, elapsed) = progress::with_progress(&progress, || {
-        query.run(layout, &progress, || ListFold {
-            shared: &shared,
-            buf: Vec::new(),
-            scratch: output::Scratch::new(&shared.output),
-            selected: 0,
-            bytes: 0,
-            collected: Vec::new(),
-        })
+        if !ordered {
+            return query.run(layout, &progress, make);
+        }
+        let mut total = ListFold {
+            ordered: None,
+            ..make()
+        };
+        query.run_ordered(layout, &progress, make, |mut window| {
+            window.write_window(&mut total)
+        });
+        total
     });
     fold.flush();
     let (selected, bytes) = (fold.selected, fold.bytes);
