@@ -19,6 +19,6 @@ pub use config::InstanceConfig;
 pub use layout::{is_valid_queue_id, LayoutError, QueueLayout, MESSAGE_QUEUES};
 pub use open::{FileInfo, OpenError, OpenErrorKind, DEFAULT_QUEUE_FILE_LIMIT};
 pub use scan::{
-    read_one, read_one_with_limit, scan, scan_ordered, scan_reduce, Message, ReadPlan, ScanError,
-    ScanErrorKind, ScanOptions, ScanProgress, ScanStats, Visitor,
+    default_threads, read_one, read_one_with_limit, scan, scan_ordered, scan_reduce, set_threads,
+    Message, ReadPlan, ScanError, ScanErrorKind, ScanOptions, ScanProgress, ScanStats, Visitor,
 };
