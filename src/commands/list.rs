@@ -115,15 +115,26 @@ struct ListFold<'s, 'a> {
     bytes: u64,
     /// With --sort: (key, formatted block).
     collected: Vec<(SortKey, Vec<u8>)>,
-    /// In showq's order: each message's place, where its block ends in
-    /// `buf`, and its size (the blocks are consecutive in `buf`).
-    ordered: Option<Vec<Span>>,
+    /// In showq's order: the blocks, to be put in order when the window
+    /// is written.
+    ordered: Option<Ordered>,
 }
 
-/// One message's block in an ordered window.
+/// An ordered window's formatted blocks: the buffers of the workers that
+/// formatted them (moved, not copied, when two workers' results merge)
+/// and where each message's block is.
+#[derive(Default)]
+struct Ordered {
+    chunks: Vec<Vec<u8>>,
+    spans: Vec<Span>,
+}
+
+/// One message's block: its place in the order, `chunks[chunk][start..end]`,
+/// and its size.
 #[derive(Clone, Copy)]
 struct Span {
     position: u64,
+    chunk: usize,
     start: usize,
     end: usize,
     size: u64,
@@ -143,12 +154,14 @@ impl Fold for ListFold<'_, '_> {
     fn message(&mut self, view: &MessageView<'_, '_>) {
         let shared = self.shared;
         let msg = view.msg;
-        if let Some(spans) = &mut self.ordered {
+        if let Some(ordered) = &mut self.ordered {
             // Counted, and cut at --limit, when the window is written in order.
+            // The block goes in `buf`, which becomes chunk `chunks.len()`.
             let start = self.buf.len();
             output::format_message(&shared.output, msg, &mut self.scratch, &mut self.buf);
-            spans.push(Span {
+            ordered.spans.push(Span {
                 position: msg.position,
+                chunk: ordered.chunks.len(),
                 start,
                 end: self.buf.len(),
                 size: msg.message_size(),
@@ -189,12 +202,16 @@ impl Fold for ListFold<'_, '_> {
     }
 
     fn merge(mut self, mut other: Self) -> Self {
-        if let (Some(spans), Some(others)) = (&mut self.ordered, &other.ordered) {
-            let shift = self.buf.len();
-            self.buf.extend_from_slice(&other.buf);
-            spans.extend(others.iter().map(|s| Span {
-                start: s.start + shift,
-                end: s.end + shift,
+        if self.ordered.is_some() && other.ordered.is_some() {
+            self.seal();
+            other.seal();
+            let (Some(ordered), Some(others)) = (&mut self.ordered, other.ordered.take()) else {
+                unreachable!("both are ordered");
+            };
+            let shift = ordered.chunks.len();
+            ordered.chunks.extend(others.chunks);
+            ordered.spans.extend(others.spans.iter().map(|s| Span {
+                chunk: s.chunk + shift,
                 ..*s
             }));
             return self;
@@ -220,27 +237,41 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
 }
 
 impl ListFold<'_, '_> {
+    /// Moves `buf`, the blocks formatted since, into the chunks.
+    fn seal(&mut self) {
+        if let Some(ordered) = &mut self.ordered {
+            if !self.buf.is_empty() {
+                ordered.chunks.push(std::mem::take(&mut self.buf));
+            }
+        }
+    }
+
     /// Writes an ordered window's blocks in showq's order, up to `--limit`
-    /// (then the scan is stopped).
-    fn write_window(&mut self, total: &mut ListFold<'_, '_>) {
-        let Some(spans) = &mut self.ordered else {
+    /// (then the scan is stopped), through `out` (written out as it fills).
+    fn write_window(mut self, total: &mut ListFold<'_, '_>, out: &mut Vec<u8>) {
+        self.seal();
+        let Some(mut ordered) = self.ordered.take() else {
             return;
         };
-        spans.sort_unstable_by_key(|s| s.position);
+        ordered.spans.sort_unstable_by_key(|s| s.position);
         let shared = self.shared;
-        let mut out = Vec::with_capacity(self.buf.len());
-        for s in spans.iter() {
+        let mut sink = shared.sink.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &ordered.spans {
             if shared.limit.is_some_and(|limit| total.selected >= limit) {
                 shared.progress.stop.store(true, Ordering::Relaxed);
                 break;
             }
             total.selected += 1;
             total.bytes += s.size;
-            out.extend_from_slice(&self.buf[s.start..s.end]);
+            out.extend_from_slice(&ordered.chunks[s.chunk][s.start..s.end]);
+            if out.len() >= 64 * 1024 {
+                sink.write(&shared.output, out);
+                out.clear();
+            }
         }
         if !out.is_empty() {
-            let mut sink = shared.sink.lock().unwrap_or_else(|e| e.into_inner());
-            sink.write(&shared.output, &out);
+            sink.write(&shared.output, out);
+            out.clear();
         }
     }
 }
@@ -278,7 +309,7 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
         selected: 0,
         bytes: 0,
         collected: Vec::new(),
-        ordered: ordered.then(Vec::new),
+        ordered: ordered.then(Ordered::default),
     };
     let (mut fold, stats, elapsed) = progress::with_progress(&progress, || {
         if !ordered {
@@ -288,8 +319,9 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
             ordered: None,
             ..make()
         };
-        query.run_ordered(layout, &progress, make, |mut window| {
-            window.write_window(&mut total)
+        let mut out = Vec::with_capacity(64 * 1024);
+        query.run_ordered(layout, &progress, make, |window| {
+            window.write_window(&mut total, &mut out)
         });
         total
     });

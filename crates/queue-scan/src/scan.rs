@@ -270,7 +270,12 @@ struct Job<'j> {
     queues: &'j [&'static str],
 }
 
-/// Per-worker reusable state.
+thread_local! {
+    /// Each scan thread's buffers (see [`Work::one`]).
+    static WORKER: std::cell::RefCell<Worker> = std::cell::RefCell::new(Worker::new());
+}
+
+/// Per-thread reusable state.
 struct Worker {
     path: PathBuf,
     relative: PathBuf,
@@ -292,7 +297,21 @@ enum Skip {
 /// same descriptor), its facts, and where its bytes sit in the buffer.
 type Read = (File, FileInfo, ViewParts);
 
+/// The most a thread keeps of a buffer between files: a rare large message
+/// does not stay in memory once per thread.
+const KEEP: usize = 256 * 1024;
+
 impl Worker {
+    /// Lets go of a buffer a large file grew.
+    fn trim(&mut self) {
+        if self.buf.capacity() > KEEP {
+            self.buf = Vec::with_capacity(FIRST_READ * 2);
+        }
+        if self.log.capacity() > KEEP {
+            self.log = Vec::new();
+        }
+    }
+
     fn new() -> Worker {
         Worker {
             path: PathBuf::new(),
@@ -684,14 +703,10 @@ where
         .par_iter()
         .zip(orders.par_iter())
         .flat_map(|(d, order)| order.par_iter().map(move |&i| (d, i as usize)))
-        .fold(
-            || (Worker::new(), make_visitor()),
-            |(mut worker, mut visitor), (d, i)| {
-                work.one(&mut worker, d, i, &mut visitor);
-                (worker, visitor)
-            },
-        )
-        .map(|(_, visitor)| visitor)
+        .fold(&make_visitor, |mut visitor, (d, i)| {
+            work.one(d, i, &mut visitor);
+            visitor
+        })
         .reduce_with(&reduce);
     first = match folded {
         Some(rest) => reduce(first, rest),
@@ -776,19 +791,10 @@ pub fn scan_ordered<V, F, R, W>(
         batch.sort_unstable();
         let folded = batch
             .par_iter()
-            .fold(
-                || (Worker::new(), make_visitor()),
-                |(mut worker, mut visitor), &(_, d, i)| {
-                    work.one(
-                        &mut worker,
-                        &listing.dirs[d as usize],
-                        i as usize,
-                        &mut visitor,
-                    );
-                    (worker, visitor)
-                },
-            )
-            .map(|(_, visitor)| visitor)
+            .fold(&make_visitor, |mut visitor, &(_, d, i)| {
+                work.one(&listing.dirs[d as usize], i as usize, &mut visitor);
+                visitor
+            })
             .reduce_with(&reduce);
         if let Some(rest) = folded {
             first = reduce(first, rest);
@@ -809,8 +815,10 @@ struct Work<'w> {
 }
 
 impl Work<'_> {
-    /// Reads the `i`th file of `d` into `visitor`, unless the scan was stopped.
-    fn one<V: Visitor>(&self, worker: &mut Worker, d: &DirListing, i: usize, visitor: &mut V) {
+    /// Reads the `i`th file of `d` into `visitor`, unless the scan was
+    /// stopped, with this thread's [`Worker`]: its buffers live as long as
+    /// the thread, from file to file and scan to scan.
+    fn one<V: Visitor>(&self, d: &DirListing, i: usize, visitor: &mut V) {
         if self.progress.stop.load(Ordering::Relaxed) {
             return;
         }
@@ -824,7 +832,16 @@ impl Work<'_> {
             dir_fd: Some(d.dir_fd.as_fd()),
             queues: &self.options.queues,
         };
-        worker.process(&job, d.name(i), d.first + i as u64, visitor, self.progress);
+        WORKER.with(|worker| match worker.try_borrow_mut() {
+            Ok(mut worker) => {
+                worker.process(&job, d.name(i), d.first + i as u64, visitor, self.progress);
+                worker.trim();
+            }
+            // Only if a visitor started a scan of its own on this thread.
+            Err(_) => {
+                Worker::new().process(&job, d.name(i), d.first + i as u64, visitor, self.progress)
+            }
+        });
         self.progress.done.fetch_add(1, Ordering::Relaxed);
     }
 }
