@@ -205,12 +205,16 @@ bench_size() {
     load_before=$(load)
     say "$n messages ($total complete, spammer $spammer: $spam); load $load_before"
 
-    # Correctness first: postqueue -j and list --json list the same messages
-    # with the same postqueue members; the sender selections agree.
+    # Correctness first: postqueue -j and list --json list the same messages,
+    # in the same order, with the same postqueue members; list is postqueue -p
+    # byte for byte; the sender selections agree.
     local norm='{queue_name,queue_id,arrival_time,message_size,forced_expire,sender,recipients:[.recipients[]|with_entries(select(.key=="address" or .key=="delay_reason"))]}'
-    postqueue -c "$cf" -j 2>/dev/null | jq -c "$norm" | sort >"$tmp/pq"
-    "$qs_bin" -c "$cf" list --json 2>/dev/null | jq -c "$norm" | sort >"$tmp/qs"
+    postqueue -c "$cf" -j 2>/dev/null | jq -c "$norm" >"$tmp/pq"
+    "$qs_bin" -c "$cf" list --json 2>/dev/null | jq -c "$norm" >"$tmp/qs"
     cmp -s "$tmp/pq" "$tmp/qs" || die "postqueue -j and qsurgeon list --json differ on $q (see $tmp/pq, $tmp/qs)"
+    postqueue -c "$cf" -p >"$tmp/pq-p" 2>/dev/null
+    "$qs_bin" -c "$cf" list >"$tmp/qs-p" 2>/dev/null
+    cmp -s "$tmp/pq-p" "$tmp/qs-p" || die "postqueue -p and qsurgeon list differ on $q (see $tmp/pq-p, $tmp/qs-p)"
     local verified=true
     local e counts=()
     for e in "${g_sender[@]}"; do

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qsurgeon_global_optspecs
-    string join \n c/config-dir= queue-dir= instance= all-instances h/help V/version
+    string join \n c/config-dir= queue-dir= instance= all-instances threads= h/help V/version
 end
 
 function __fish_qsurgeon_needs_command
@@ -27,6 +27,7 @@ end
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s V -l version -d 'Print version'
@@ -46,6 +47,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "help" -d 'Print t
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s b -d 'Show body content (from the first non-header line to the end)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s d -d 'Show the record type in decimal before each line'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s e -d 'Show envelope records (the default with -h and -b unset)'
@@ -89,6 +91,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l explain -d 'E
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -146,6 +149,7 @@ dsn-status\t'DSN status codes from the defer log'"
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -182,6 +186,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l journal -d 'A
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -222,6 +227,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l journal -d
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -262,6 +268,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l journal -d
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -303,6 +310,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l backup -d '
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -343,6 +351,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l journal -d 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -383,6 +392,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l journal -d '
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -420,6 +430,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l journal -d 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l forced-expired -d 'Forced to expire (postsuper -e)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l null-sender -d 'The null sender (bounces)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
@@ -431,6 +442,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s V -l versio
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s n -l dry-run -d 'Print what would be re-injected, change nothing'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s y -l yes -d 'Re-inject without asking. Needed when not on a terminal'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
@@ -439,6 +451,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s V -l versi
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s V -l version -d 'Print version'

@@ -50,6 +50,10 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 fn run(opts: Opts) -> Result<ExitStatus> {
+    queue_scan::set_threads(
+        opts.threads
+            .map_or_else(queue_scan::default_threads, usize::from),
+    );
     match &opts.command {
         Command::Show(args) => show::run(&opts, args),
         Command::List(args) => for_each_target(&opts, |t| fallback::list(t, args)),

@@ -185,3 +185,69 @@ fn generated_queue_is_accepted_by_real_postfix() {
     assert_eq!(manifest["messages"], counts.messages());
     assert_eq!(manifest["spammer"]["messages"], counts.spam_messages());
 }
+
+/// `list` is `postqueue -p` byte for byte, in the same order, on a generated
+/// queue of 100,000 messages (hashed directories, every queue, short IDs):
+/// and three runs print the same bytes. (The order is the directories':
+/// showq's `mail_scan_dir_next()`; qsurgeon reads in parallel and puts it
+/// back.) `list --json` follows `postqueue -j` line for line.
+#[test]
+fn list_is_postqueue_p_byte_for_byte_on_100k_messages() {
+    if !require_postfix() {
+        return;
+    }
+    let dir = traversable_tempdir();
+    let queue_dir = dir.path().join("spool");
+    let config_dir = dir.path().join("config");
+    let mut opts = queue_gen::Options::new(&queue_dir, 100_000);
+    opts.seed = 11;
+    opts.postfix_config = Some(config_dir.clone());
+    queue_gen::generate(&opts).expect("generate the queue");
+    let postqueue = |flag: &str| {
+        let out = run(std::process::Command::new("/usr/sbin/postqueue")
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("-c")
+            .arg(&config_dir)
+            .arg(flag));
+        assert_exit(&out, 0, "postqueue");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = |args: &[&str]| {
+        let out = run(qsurgeon().arg("-c").arg(&config_dir).arg("list").args(args));
+        assert_exit(&out, 0, "list");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let expected = postqueue("-p");
+    assert!(expected.matches("\n\n").count() > 99_000, "a full queue");
+    for run in 1..=2 {
+        let actual = list(&[]);
+        if actual != expected {
+            let line = expected
+                .lines()
+                .zip(actual.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "run {run}: list differs from postqueue -p from line {}: {:?} vs {:?}",
+                line + 1,
+                expected.lines().nth(line),
+                actual.lines().nth(line)
+            );
+        }
+    }
+    let ids = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["queue_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(&list(&["--json"])),
+        ids(&postqueue("-j")),
+        "list --json in postqueue -j's order"
+    );
+}

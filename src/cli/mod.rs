@@ -40,6 +40,11 @@ pub struct Opts {
     #[arg(long, global = true, conflicts_with_all = ["config_dir", "queue_dir", "instance"])]
     pub all_instances: bool,
 
+    /// Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache
+    /// the disk, not the CPU, sets the pace, and it needs many reads in flight].
+    #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

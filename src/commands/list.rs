@@ -1,9 +1,13 @@
 //! `qsurgeon list`: the selected messages as mailq prints them, as
 //! postqueue -j JSON (plus richer fields), as IDs, CSV or a count.
 //!
-//! Output streams from the scan's worker threads, one whole message block
-//! at a time, unless `--sort` asks for order; counts and sorted blocks are
-//! folded per worker (`query::Fold`) and merged at the end.
+//! Output comes in showq's order (`Query::run_ordered`), so that on an
+//! unchanged queue `list` prints what `postqueue -p` prints and `list
+//! --json` follows `postqueue -j` line for line: the scan reads a window
+//! of messages in parallel, the workers format the ones selected into
+//! their buffers, and the window is written out in order. `--sort` collects
+//! the blocks and sorts them instead; counts are folded per worker
+//! (`query::Fold`) and merged.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -111,6 +115,29 @@ struct ListFold<'s, 'a> {
     bytes: u64,
     /// With --sort: (key, formatted block).
     collected: Vec<(SortKey, Vec<u8>)>,
+    /// In showq's order: the blocks, to be put in order when the window
+    /// is written.
+    ordered: Option<Ordered>,
+}
+
+/// An ordered window's formatted blocks: the buffers of the workers that
+/// formatted them (moved, not copied, when two workers' results merge)
+/// and where each message's block is.
+#[derive(Default)]
+struct Ordered {
+    chunks: Vec<Vec<u8>>,
+    spans: Vec<Span>,
+}
+
+/// One message's block: its place in the order, `chunks[chunk][start..end]`,
+/// and its size.
+#[derive(Clone, Copy)]
+struct Span {
+    position: u64,
+    chunk: usize,
+    start: usize,
+    end: usize,
+    size: u64,
 }
 
 impl ListFold<'_, '_> {
@@ -127,6 +154,20 @@ impl Fold for ListFold<'_, '_> {
     fn message(&mut self, view: &MessageView<'_, '_>) {
         let shared = self.shared;
         let msg = view.msg;
+        if let Some(ordered) = &mut self.ordered {
+            // Counted, and cut at --limit, when the window is written in order.
+            // The block goes in `buf`, which becomes chunk `chunks.len()`.
+            let start = self.buf.len();
+            output::format_message(&shared.output, msg, &mut self.scratch, &mut self.buf);
+            ordered.spans.push(Span {
+                position: msg.position,
+                chunk: ordered.chunks.len(),
+                start,
+                end: self.buf.len(),
+                size: msg.message_size(),
+            });
+            return;
+        }
         let n = shared.selected.fetch_add(1, Ordering::Relaxed) + 1;
         if shared.limit.is_some_and(|limit| n > limit) {
             shared.selected.fetch_sub(1, Ordering::Relaxed);
@@ -151,7 +192,9 @@ impl Fold for ListFold<'_, '_> {
     }
 
     fn error(&mut self, error: ScanError) {
-        self.flush();
+        if self.ordered.is_none() {
+            self.flush();
+        }
         eprintln!(
             "qsurgeon: error: {}",
             crate::ui::sanitize::for_terminal_str(&error.to_string())
@@ -159,6 +202,20 @@ impl Fold for ListFold<'_, '_> {
     }
 
     fn merge(mut self, mut other: Self) -> Self {
+        if self.ordered.is_some() && other.ordered.is_some() {
+            self.seal();
+            other.seal();
+            let (Some(ordered), Some(others)) = (&mut self.ordered, other.ordered.take()) else {
+                unreachable!("both are ordered");
+            };
+            let shift = ordered.chunks.len();
+            ordered.chunks.extend(others.chunks);
+            ordered.spans.extend(others.spans.iter().map(|s| Span {
+                chunk: s.chunk + shift,
+                ..*s
+            }));
+            return self;
+        }
         other.flush();
         self.selected += other.selected;
         self.bytes += other.bytes;
@@ -176,6 +233,46 @@ fn sort_key(field: SortField, msg: &Message<'_>) -> SortKey {
         SortField::Size => SortKey::Number(msg.message_size() as i64, id),
         SortField::Sender => SortKey::Text(msg.envelope.sender.unwrap_or_default().to_vec(), id),
         SortField::Recipients => SortKey::Number(msg.envelope.todo_recipients().count() as i64, id),
+    }
+}
+
+impl ListFold<'_, '_> {
+    /// Moves `buf`, the blocks formatted since, into the chunks.
+    fn seal(&mut self) {
+        if let Some(ordered) = &mut self.ordered {
+            if !self.buf.is_empty() {
+                ordered.chunks.push(std::mem::take(&mut self.buf));
+            }
+        }
+    }
+
+    /// Writes an ordered window's blocks in showq's order, up to `--limit`
+    /// (then the scan is stopped), through `out` (written out as it fills).
+    fn write_window(mut self, total: &mut ListFold<'_, '_>, out: &mut Vec<u8>) {
+        self.seal();
+        let Some(mut ordered) = self.ordered.take() else {
+            return;
+        };
+        ordered.spans.sort_unstable_by_key(|s| s.position);
+        let shared = self.shared;
+        let mut sink = shared.sink.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &ordered.spans {
+            if shared.limit.is_some_and(|limit| total.selected >= limit) {
+                shared.progress.stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            total.selected += 1;
+            total.bytes += s.size;
+            out.extend_from_slice(&ordered.chunks[s.chunk][s.start..s.end]);
+            if out.len() >= 64 * 1024 {
+                sink.write(&shared.output, out);
+                out.clear();
+            }
+        }
+        if !out.is_empty() {
+            sink.write(&shared.output, out);
+            out.clear();
+        }
     }
 }
 
@@ -203,15 +300,30 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
         }),
         progress: &progress,
     };
+    // In order unless sorted or only counted.
+    let ordered = args.sort.is_none() && format != Format::Count;
+    let make = || ListFold {
+        shared: &shared,
+        buf: Vec::new(),
+        scratch: output::Scratch::new(&shared.output),
+        selected: 0,
+        bytes: 0,
+        collected: Vec::new(),
+        ordered: ordered.then(Ordered::default),
+    };
     let (mut fold, stats, elapsed) = progress::with_progress(&progress, || {
-        query.run(layout, &progress, || ListFold {
-            shared: &shared,
-            buf: Vec::new(),
-            scratch: output::Scratch::new(&shared.output),
-            selected: 0,
-            bytes: 0,
-            collected: Vec::new(),
-        })
+        if !ordered {
+            return query.run(layout, &progress, make);
+        }
+        let mut total = ListFold {
+            ordered: None,
+            ..make()
+        };
+        let mut out = Vec::with_capacity(64 * 1024);
+        query.run_ordered(layout, &progress, make, |window| {
+            window.write_window(&mut total, &mut out)
+        });
+        total
     });
     fold.flush();
     let (selected, bytes) = (fold.selected, fold.bytes);

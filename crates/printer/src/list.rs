@@ -455,6 +455,7 @@ mod tests {
         let msg = Message {
             queue: "deferred",
             id,
+            position: 0,
             path: Path::new(id),
             info: FileInfo {
                 size: file.len() as u64,

@@ -150,6 +150,37 @@ impl Query {
         );
         folded.acc
     }
+
+    /// Like [`Query::run`], but in showq's order (`queue_scan::scan_ordered`):
+    /// the scan goes a window of messages at a time, and `window` gets
+    /// each window's merged accumulator, in order; the messages in it are
+    /// put in order by `Message::position`.
+    pub fn run_ordered<A, F, W>(
+        &self,
+        layout: &QueueLayout,
+        progress: &ScanProgress,
+        make: F,
+        mut window: W,
+    ) where
+        A: Fold,
+        F: Fn() -> A + Sync,
+        W: FnMut(A),
+    {
+        queue_scan::scan_ordered(
+            layout,
+            &self.scan_options(),
+            progress,
+            || Selected {
+                query: self,
+                acc: make(),
+            },
+            |a, b| Selected {
+                query: self,
+                acc: a.acc.merge(b.acc),
+            },
+            |selected| window(selected.acc),
+        );
+    }
 }
 
 /// A worker's accumulator behind the query's selection.

@@ -4,12 +4,14 @@
 //! - [`layout`]: queue names, hashed paths, queue ID syntax.
 //! - [`config`]: an instance's settings that the scan and printers need.
 //! - [`open`]: the one safe way to open queue files and logs.
-//! - [`scan`](mod@scan): the parallel scan and the per-message view it lends out.
+//! - [`scan`](mod@scan): the parallel scan and the per-message view it lends out;
+//!   `listing` (private): the directories listed once, in showq's order.
 
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod layout;
+mod listing;
 pub mod open;
 pub mod scan;
 
@@ -17,6 +19,6 @@ pub use config::InstanceConfig;
 pub use layout::{is_valid_queue_id, LayoutError, QueueLayout, MESSAGE_QUEUES};
 pub use open::{FileInfo, OpenError, OpenErrorKind, DEFAULT_QUEUE_FILE_LIMIT};
 pub use scan::{
-    read_one, read_one_with_limit, scan, scan_reduce, Message, ReadPlan, ScanError, ScanErrorKind,
-    ScanOptions, ScanProgress, ScanStats, Visitor,
+    default_threads, read_one, read_one_with_limit, scan, scan_ordered, scan_reduce, set_threads,
+    Message, ReadPlan, ScanError, ScanErrorKind, ScanOptions, ScanProgress, ScanStats, Visitor,
 };
