@@ -23,6 +23,7 @@
 //! let msg = Message {
 //!     queue: "active",
 //!     id: "4ABC123DEF",
+//!     position: 0,
 //!     path: std::path::Path::new("active/4ABC123DEF"),
 //!     info: FileInfo { size: file.len() as u64, mode: 0o100700, mtime: 1_700_000_000, inode: 1, device: 1 },
 //!     envelope: &envelope,
