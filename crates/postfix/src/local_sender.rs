@@ -2107,10 +2107,9 @@ mod tests {
             ],
         );
         assert_eq!(got, vec!["nobody@valias.example", "carol@vmail.example"]);
-        assert!(check
-            .describe()
-            .iter()
-            .any(|l| l.starts_with("local_recipient_maps: empty")));
+        assert!(check.describe().contains(
+            &"local_recipient_maps: empty: every address in a local domain is accepted".to_string()
+        ));
 
         // Empty virtual_mailbox_maps: likewise for the virtual mailbox domains.
         let dir = config_dir("virtual_mailbox_maps =\n");
