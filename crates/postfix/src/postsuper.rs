@@ -1130,6 +1130,11 @@ mod tests {
             ("", Other),
             ("postsuper: ", Other),
             ("postsuper: \u{1b}[31m: removed", Other),
+            // A count after something that is not a label (letters, spaces, `-`).
+            ("postsuper: \u{1b}[31m: 3 messages", Other),
+            ("postsuper: Deleted 2: 3 messages", Other),
+            ("postsuper: A45E798E3F5: 1 message", Other),
+            ("postsuper: : 3 messages", Other),
         ];
         for (line, want) in cases {
             assert_eq!(&parse_line(line), want, "{line:?}");
