@@ -1130,6 +1130,11 @@ mod tests {
             ("", Other),
             ("postsuper: ", Other),
             ("postsuper: \u{1b}[31m: removed", Other),
+            // A count after something that is not a label (letters, spaces, `-`).
+            ("postsuper: \u{1b}[31m: 3 messages", Other),
+            ("postsuper: Deleted 2: 3 messages", Other),
+            ("postsuper: A45E798E3F5: 1 message", Other),
+            ("postsuper: : 3 messages", Other),
         ];
         for (line, want) in cases {
             assert_eq!(&parse_line(line), want, "{line:?}");
@@ -1174,6 +1179,22 @@ mod tests {
                 Err(PostsuperError::InvalidRate { .. })
             ));
         }
+    }
+
+    #[test]
+    fn error_text_quotes_the_last_lines() {
+        let lines = |n: usize| -> Vec<String> { (1..=n).map(|i| format!("line {i}")).collect() };
+        assert_eq!(quote_lines(&[]), "");
+        assert_eq!(quote_lines(&lines(3)), "line 1\nline 2\nline 3");
+        // Exactly ERROR_LINES: all of them, and no note about lines left out.
+        assert_eq!(
+            quote_lines(&lines(ERROR_LINES)),
+            lines(ERROR_LINES).join("\n")
+        );
+        let text = quote_lines(&lines(ERROR_LINES + 2));
+        let mut want = vec!["(2 earlier lines not shown)".to_string()];
+        want.extend(lines(ERROR_LINES + 2).into_iter().skip(2));
+        assert_eq!(text, want.join("\n"));
     }
 
     #[test]
@@ -1379,6 +1400,32 @@ mod tests {
                 &lines[8]
             ]
         );
+    }
+
+    #[test]
+    fn stub_lines_for_a_repeated_id_go_to_the_occurrence_being_handled() {
+        // postsuper handles the IDs in input order: once A1 (between the two C3) is done, a
+        // line naming C3 is about the second C3, whatever became of the first.
+        let warned = "postsuper: warning: deferred/C/C3: uid 0: not a regular file";
+        let ids = ["C3", "A1", "C3"];
+        use IdOutcome::*;
+        let stub = Stub::new(
+            "",
+            format!("{warned}\npostsuper: A1: removed\n{warned}\n").as_bytes(),
+            0,
+        );
+        let report = run_stub(&stub, Op::Delete, &ids).0.unwrap();
+        assert_eq!(
+            outcomes(&report),
+            [Warned(warned.into()), Done, Warned(warned.into())]
+        );
+        let stub = Stub::new(
+            "",
+            format!("{warned}\npostsuper: A1: removed\npostsuper: C3: removed\n").as_bytes(),
+            0,
+        );
+        let report = run_stub(&stub, Op::Delete, &ids).0.unwrap();
+        assert_eq!(outcomes(&report), [Warned(warned.into()), Done, Done]);
     }
 
     #[test]
