@@ -3,7 +3,8 @@
 //! before or during the batch, already expired, not acted on, failed), deletes only what the
 //! backup saved, and when postsuper dies mid-batch it reports (per ID and in the journal)
 //! exactly the IDs postsuper had handled, and the journal ends; a failing sink or the stop
-//! flag stops the run after the batch in flight.
+//! flag stops the run after the batch in flight; and `restore` puts back, through real
+//! postdrop, what the backup saved.
 
 mod common;
 
@@ -841,4 +842,131 @@ fn the_summary_names_each_kind_of_trouble_only_when_it_happened() {
             .count();
         assert!(named <= 1, "{}", outcome.summary());
     }
+}
+
+/// `restore` puts back what `delete --backup` saved, through real postdrop: a dry run
+/// changes nothing; a saved copy edited since (same size) is refused by its SHA-256 and
+/// not injected; every other message is in `maildrop` with the sender and the to-do
+/// recipients its manifest line names, as real `postqueue -j` lists them; a second restore
+/// skips everything as already restored.
+#[test]
+fn restore_puts_back_what_the_backup_saved_and_nothing_twice() {
+    if !postfix_ready() {
+        return;
+    }
+    use act::backup::{Backup, RestoreEvent, RestorePlan};
+    let bed = Bed::new(80);
+    let postfix = Postfix::new(Some(&bed.config_dir)).expect("postfix handle");
+    let (layout, plan) = plan_for(&postfix, Verb::Delete, SPAMMER);
+    assert!(plan.len() >= 5, "{}", plan.len());
+    let backup_dir = bed.dir.path().join("backup");
+    let mut executor = Executor::new(&postfix, layout.clone());
+    executor.backup = Some(Backup::open(&backup_dir, &layout).expect("backup dir"));
+    let outcome = executor.run(&plan, &mut act::Discard);
+    assert!(outcome.clean(), "{outcome:?}");
+    let manifest = journal_lines(&backup_dir.join("manifest.jsonl"));
+    assert_eq!(manifest.len(), plan.len());
+    // sender and to-do recipients per saved file, as the manifest says.
+    let expected: BTreeMap<String, (serde_json::Value, Vec<serde_json::Value>)> = manifest
+        .iter()
+        .map(|l| {
+            let todo = l["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["state"] == "todo")
+                .map(|r| r["address"].clone())
+                .collect();
+            (
+                l["file"].as_str().unwrap().to_string(),
+                (l["sender"].clone(), todo),
+            )
+        })
+        .collect();
+    let restorable: BTreeSet<String> = expected
+        .iter()
+        .filter(|(_, (_, todo))| !todo.is_empty())
+        .map(|(f, _)| f.clone())
+        .collect();
+    assert!(restorable.len() >= 3, "{expected:?}");
+
+    // Edited since it was saved: the same length, another recipient.
+    let edited = restorable.iter().next().unwrap().clone();
+    let path = backup_dir.join(&edited);
+    let mut bytes = fs::read(&path).unwrap();
+    let todo0 = expected[&edited].1[0].as_str().unwrap().as_bytes().to_vec();
+    let at = bytes
+        .windows(todo0.len())
+        .position(|w| w == todo0)
+        .expect("the recipient is in the file");
+    bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
+    fs::write(&path, &bytes).unwrap();
+
+    let state_before = bed.queue_state();
+    let dry = RestorePlan::load(&backup_dir, &postfix).expect("load");
+    assert_eq!(dry.len(), restorable.len() - 1);
+    let mut events = Vec::new();
+    let report = dry.execute(true, &mut |e| events.push(e)).expect("dry run");
+    assert_eq!(report.restored.len(), restorable.len() - 1);
+    assert!(report.restored.iter().all(|(_, new)| new.is_empty()));
+    assert_eq!(bed.queue_state(), state_before, "a dry run changes nothing");
+    assert!(!backup_dir.join("restored.jsonl").exists());
+
+    let restore = RestorePlan::load(&backup_dir, &postfix).expect("load");
+    let failed: Vec<&str> = restore.failed.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(failed, [edited.as_str()]);
+    assert!(
+        restore.failed[0].1.contains("SHA-256"),
+        "{:?}",
+        restore.failed
+    );
+    let files: BTreeSet<String> = restore.messages.iter().map(|m| m.file.clone()).collect();
+    let mut want = restorable.clone();
+    want.remove(&edited);
+    assert_eq!(files, want);
+    let mut events = Vec::new();
+    let report = restore
+        .execute(false, &mut |e| events.push(e))
+        .expect("restore");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RestoreEvent::Failed(t) if t.starts_with(&edited))),
+        "{events:?}"
+    );
+    assert_eq!(report.restored.len(), want.len(), "{report:?}");
+    let listed = common::postqueue_j(&bed.config_dir);
+    let by_old_id: BTreeMap<&str, &str> = report
+        .restored
+        .iter()
+        .map(|(old, new)| (old.as_str(), new.as_str()))
+        .collect();
+    for file in &want {
+        let id = file.split('/').nth(1).unwrap();
+        let new = by_old_id[id];
+        let entry = &listed[new];
+        assert_eq!(entry["queue_name"], "maildrop", "{entry}");
+        let (sender, todo) = &expected[file];
+        assert_eq!(&entry["sender"], sender, "{entry}");
+        let rcpts: Vec<serde_json::Value> = entry["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["address"].clone())
+            .collect();
+        assert_eq!(&rcpts, todo, "{entry}");
+    }
+    let restored = journal_lines(&backup_dir.join("restored.jsonl"));
+    assert_eq!(restored.len(), want.len());
+
+    // Again: nothing to do, each saved message already restored.
+    let again = RestorePlan::load(&backup_dir, &postfix).expect("load");
+    assert!(again.is_empty(), "{:?}", again.messages);
+    let skipped: BTreeSet<String> = again
+        .skipped
+        .iter()
+        .filter(|(_, why)| why == "already restored")
+        .map(|(f, _)| f.clone())
+        .collect();
+    assert_eq!(skipped, want);
 }
