@@ -235,6 +235,7 @@ fn when_postsuper_dies_mid_batch_the_ids_it_handled_are_reported_and_journaled()
             .collect()
     };
     assert_eq!(ids(&lines[1]["done"]), handled);
+    assert_eq!(lines[2]["batch"], 1, "batches are numbered from 1");
     assert_eq!(ids(&lines[2]["hold"]["done"]), handled);
     assert_eq!(
         lines[2]["hold"]["unconfirmed"].as_array().unwrap().len(),
@@ -620,6 +621,13 @@ fn a_postsuper_that_cannot_start_leaves_everything_not_started() {
         outcome.summary()
     );
     assert!(!outcome.summary().contains("not confirmed"));
+    assert!(
+        outcome
+            .summary()
+            .starts_with(&format!("hold: {n} selected, 0 done, 0 already gone, ")),
+        "{}",
+        outcome.summary()
+    );
     assert_eq!(bed.queue_state(), before);
 }
 
