@@ -2155,13 +2155,13 @@ mod tests {
             std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
             let err = q.open(&dir).unwrap_err();
             assert!(
-                err.to_string().contains(name) && err.to_string().contains("symbolic link"),
+                err.to_string().contains(name) && err.to_string().ends_with("is a symbolic link"),
                 "{name} -> {}: {err}",
                 target.display()
             );
             let err = RestorePlan::load_with(&dir, q.target()).unwrap_err();
             assert!(
-                err.to_string().contains(name) && err.to_string().contains("symbolic link"),
+                err.to_string().contains(name) && err.to_string().ends_with("is a symbolic link"),
                 "restore, {name} -> {}: {err}",
                 target.display()
             );
@@ -2199,6 +2199,87 @@ mod tests {
         let err = open_append(fd.as_fd(), &dir, RESTORED).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
         assert_eq!(fs::read(&shadow).unwrap(), secret_bytes);
+    }
+
+    /// What is wrong is named: a file given as the backup directory or
+    /// planted as a subdirectory is not a directory, a socket planted as the
+    /// manifest is a socket, and a directory that does not exist is the
+    /// system's "No such file" (with the system's error as its source), not
+    /// a refusal.
+    #[test]
+    fn what_is_wrong_with_a_backup_dir_is_named() {
+        let q = Queue::new();
+        let file = q.root.join("file");
+        fs::write(&file, b"x").unwrap();
+        let err = q.open(&file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("refusing {}: is not a directory", file.display())
+        );
+        let missing = q.root.join("missing");
+        let err = RestorePlan::load_with(&missing, q.target()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "open {}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+        let source = std::error::Error::source(&err).expect("the system's error");
+        assert_eq!(
+            source.downcast_ref::<io::Error>().map(io::Error::kind),
+            Some(io::ErrorKind::NotFound)
+        );
+
+        let dir = q.root.join("backup");
+        q.open(&dir).unwrap();
+        fs::write(dir.join("deferred"), b"x").unwrap();
+        let err = q.open(&dir).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "refusing {}: is not a directory",
+                dir.join("deferred").display()
+            )
+        );
+        fs::remove_file(dir.join("deferred")).unwrap();
+        fs::remove_file(dir.join(MANIFEST)).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(dir.join(MANIFEST)).unwrap();
+        let err = q.open(&dir).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "refusing {}: is a FIFO or socket",
+                dir.join(MANIFEST).display()
+            )
+        );
+    }
+
+    /// Errors keep their cause: postconf that cannot run, a saved file that
+    /// is not a queue file.
+    #[test]
+    fn restore_errors_keep_their_cause() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let err = RestorePlan::load(&dir, &q.target().postfix).unwrap_err();
+        assert!(matches!(err, Error::Postfix(_)), "{err}");
+        let source = std::error::Error::source(&err).expect("postfix's error");
+        assert_eq!(source.to_string(), err.to_string());
+
+        let mut plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        fs::write(dir.join("deferred/A1"), b"not a queue file").unwrap();
+        let entry = ManifestEntry {
+            id: "A1".into(),
+            file: "deferred/A1".into(),
+            size: None,
+            sha256: None,
+            sender: None,
+            todo: None,
+        };
+        let err = plan.check(&entry).unwrap_err();
+        assert!(matches!(err, Error::Stream { .. }), "{err}");
+        let source = std::error::Error::source(&err).expect("the decode error");
+        assert!(err.to_string().ends_with(&source.to_string()), "{err}");
     }
 
     #[test]
