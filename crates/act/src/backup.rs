@@ -2587,6 +2587,84 @@ mod tests {
         assert_eq!(ids, ["A1", "B2", "C3"]);
     }
 
+    /// Many batches later the manifest is longer than one 64 KiB read from
+    /// its end, and so is its torn last line: the whole torn line is cut.
+    #[test]
+    fn a_torn_tail_of_a_long_manifest_is_cut() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let lines = fs::read(dir.join(MANIFEST)).unwrap();
+        let mut text = Vec::new();
+        while text.len() < 200 << 10 {
+            text.extend_from_slice(&lines);
+        }
+        let good = text.len();
+        text.extend_from_slice(b"{\"format\":2,\"queue\":\"deferred\",\"id\":\"");
+        text.extend(std::iter::repeat_n(b'X', 100 << 10));
+        fs::write(dir.join(MANIFEST), &text).unwrap();
+        q.put("deferred/C/C3", &message(b"a@b", b"c@d", 3));
+        let mut backup = q.open(&dir).unwrap();
+        assert_eq!(backup.torn_tail(), (text.len() - good) as u64);
+        for (_, r) in backup.save_batch(&[q.item("deferred", "C3")]) {
+            r.unwrap();
+        }
+        let ids: Vec<Value> = manifest(&dir)
+            .into_iter()
+            .map(|l| l["id"].clone())
+            .collect();
+        assert_eq!(ids.len(), good / lines.len() * 2 + 1);
+        assert_eq!(ids.last().unwrap(), "C3");
+    }
+
+    /// A manifest line longer than a line may be (256 MiB: not one qsurgeon
+    /// wrote) is named and skipped whole, and the lines after it are read.
+    #[test]
+    fn an_overlong_manifest_line_is_skipped_whole() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let lines = fs::read(dir.join(MANIFEST)).unwrap();
+        // A hole (read as NULs) of the limit and a few bytes more, its newline,
+        // then the two saved messages' lines.
+        let file = File::create(dir.join(MANIFEST)).unwrap();
+        file.set_len(LINE_LIMIT as u64 + 10).unwrap();
+        drop(file);
+        let mut file = File::options()
+            .append(true)
+            .open(dir.join(MANIFEST))
+            .unwrap();
+        file.write_all(b"\n").unwrap();
+        file.write_all(&lines).unwrap();
+        drop(file);
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert_eq!(
+            plan.failed,
+            [(
+                "manifest.jsonl line 1".to_string(),
+                format!("longer than {LINE_LIMIT} bytes")
+            )]
+        );
+        let files: Vec<&str> = plan.messages.iter().map(|m| m.file.as_str()).collect();
+        assert_eq!(files, ["deferred/A1", "hold/B2"]);
+        assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
+    }
+
+    /// The manifest stays open while postsuper runs (as root, until it drops
+    /// to the postfix user): no process qsurgeon starts inherits it.
+    #[test]
+    fn processes_started_while_a_backup_is_open_do_not_inherit_the_manifest() {
+        let q = Queue::new();
+        let dir = q.root.join("backup");
+        let _backup = q.open(&dir).unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", "ls -l /proc/$$/fd"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(listing.contains("0 -> /dev/null"), "{listing}");
+        assert!(!listing.contains(MANIFEST), "{listing}");
+    }
+
     #[test]
     fn manifest_files_must_stay_in_the_backup_directory() {
         let line = |file: &str| json!({"id": "A1", "file": file, "size": 3}).to_string();
