@@ -2434,6 +2434,85 @@ mod tests {
         assert!(manifest(&dir).is_empty());
     }
 
+    /// A tmpfs of `kib` KiB mounted on `path` (root only), unmounted when
+    /// dropped; `None` (test skipped) when mounting is not possible, which
+    /// QSURGEON_REQUIRE_POSTFIX=1 (the root test run) does not accept.
+    struct SmallDisk(PathBuf);
+
+    impl SmallDisk {
+        fn mount(path: &Path, kib: u32) -> Option<SmallDisk> {
+            fs::create_dir_all(path).unwrap();
+            let out = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={kib}k,mode=0700")])
+                .arg("tmpfs")
+                .arg(path)
+                .output();
+            match out {
+                Ok(out) if out.status.success() => Some(SmallDisk(path.to_path_buf())),
+                other => {
+                    assert!(
+                        std::env::var("QSURGEON_REQUIRE_POSTFIX").as_deref() != Ok("1"),
+                        "cannot mount a tmpfs: {other:?}"
+                    );
+                    eprintln!("skipped: cannot mount a tmpfs: {other:?}");
+                    None
+                }
+            }
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    /// The backup disk is full: a message whose defer log could not be
+    /// copied is not saved (so not deleted), and nothing names the missing
+    /// copy; a batch whose manifest line could not be written is not saved
+    /// at all.
+    #[test]
+    fn on_a_full_backup_disk_nothing_is_reported_saved_that_is_not() {
+        let q = Queue::new();
+        let mount = q.root.join("disk");
+        let Some(_disk) = SmallDisk::mount(&mount, 32) else {
+            return;
+        };
+        let dir = mount.join("backup");
+        // One page of queue file; a log of more than the disk.
+        q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
+        q.put("defer/A/A1", &vec![b'x'; 48 << 10]);
+        let mut backup = q.open(&dir).unwrap();
+        let results = backup.save_batch(&[q.item("deferred", "A1")]);
+        let err = results[0].1.as_ref().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("copy to {}: ", dir.join("defer/A1").display()))
+                && err.contains("No space left on device"),
+            "{err}"
+        );
+        assert!(manifest(&dir).is_empty(), "not saved, so not deleted");
+        assert!(!dir.join("defer/A1").exists(), "no partial copy");
+
+        // One page left: the queue file's copy takes it, its manifest line
+        // finds none.
+        q.put("hold/B2", &message(b"a@b", b"c@d", 2));
+        let free = rustix::fs::statvfs(&mount).unwrap();
+        let filler = vec![0u8; (free.f_bavail * free.f_frsize - 4096) as usize];
+        fs::write(mount.join("filler"), &filler).unwrap();
+        assert_eq!(rustix::fs::statvfs(&mount).unwrap().f_bavail, 1);
+        let results = backup.save_batch(&[q.item("hold", "B2")]);
+        let err = results[0].1.as_ref().unwrap_err();
+        assert!(matches!(err, Error::NotSaved { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "not saved: append to {}: No space left on device",
+                dir.join(MANIFEST).display()
+            )),
+            "{err}"
+        );
+        assert!(manifest(&dir).is_empty());
+    }
+
     // ---- manifests and restore ---------------------------------------------
 
     /// A backup of `A1` (to bob@example.net) and `B2`; returns its directory.
