@@ -2002,6 +2002,41 @@ mod tests {
         assert!(backup_dir.join("defer/A45E798E3F5.2").exists());
     }
 
+    /// A message saved from `deferred` and later another one under the same
+    /// (reused) ID from `hold`: the second gets its own name, so that its
+    /// defer log is its own and not the first one's (`defer/` is shared by
+    /// every queue).
+    #[test]
+    fn a_reused_id_in_another_queue_gets_its_own_name_and_log() {
+        let q = Queue::new();
+        let first = message(b"a@example.org", b"x@example.net", 1_795_359_329);
+        let second = message(b"b@example.org", b"y@example.net", 1_795_999_999);
+        let backup_dir = q.root.join("backup");
+        q.put("deferred/A/A45E798E3F5", &first);
+        q.put("defer/A/A45E798E3F5", b"first log\n");
+        let mut backup = q.open(&backup_dir).unwrap();
+        for (_, r) in backup.save_batch(&[q.item("deferred", "A45E798E3F5")]) {
+            r.unwrap();
+        }
+        fs::remove_file(q.queue_dir.join("deferred/A/A45E798E3F5")).unwrap();
+        q.put("hold/A45E798E3F5", &second);
+        q.put("defer/A/A45E798E3F5", b"second log\n");
+        for (_, r) in backup.save_batch(&[q.item("hold", "A45E798E3F5")]) {
+            r.unwrap();
+        }
+        let lines = manifest(&backup_dir);
+        assert_eq!(lines[1]["file"], "hold/A45E798E3F5.2");
+        assert_eq!(lines[1]["logs"]["defer"], "defer/A45E798E3F5.2");
+        assert_eq!(
+            fs::read(backup_dir.join("defer/A45E798E3F5.2")).unwrap(),
+            b"second log\n"
+        );
+        assert_eq!(
+            fs::read(backup_dir.join("defer/A45E798E3F5")).unwrap(),
+            b"first log\n"
+        );
+    }
+
     #[test]
     fn a_backup_dir_inside_the_queue_dir_is_refused() {
         let q = Queue::new();
@@ -2479,6 +2514,22 @@ mod tests {
             return;
         };
         let dir = mount.join("backup");
+        // A queue file larger than the disk.
+        let big = QueueFileBuilder::new(b"a@b", 1)
+            .recipient(b"c@d")
+            .line(&vec![b'x'; 40 << 10])
+            .build();
+        q.put("hold/C3", &big);
+        let mut backup = q.open(&dir).unwrap();
+        let results = backup.save_batch(&[q.item("hold", "C3")]);
+        let err = results[0].1.as_ref().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("copy to {}: ", dir.join("hold/C3").display()))
+                && err.contains("No space left on device"),
+            "{err}"
+        );
+        assert!(!dir.join("hold/C3").exists(), "no partial copy");
+        drop(backup);
         // One page of queue file; a log of more than the disk.
         q.put("deferred/A/A1", &message(b"a@b", b"c@d", 1));
         q.put("defer/A/A1", &vec![b'x'; 48 << 10]);
