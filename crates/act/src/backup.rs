@@ -1906,6 +1906,7 @@ mod tests {
         q.put("hold/B12345", &two);
         let backup_dir = q.root.join("backup");
         let mut backup = q.open(&backup_dir).unwrap();
+        let before = now();
         let items = [
             q.item("deferred", "A45E798E3F5"),
             q.item("hold", "B12345"),
@@ -1918,6 +1919,10 @@ mod tests {
             },
         ];
         let results = backup.save_batch(&items);
+        let after = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
         let ids: Vec<&str> = results.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["A45E798E3F5", "B12345", "C0FFEE123"]);
         assert!(results[0].1.is_ok(), "{:?}", results[0].1);
@@ -1954,6 +1959,8 @@ mod tests {
             json!([{"address": "bob@example.net", "state": "todo"}])
         );
         assert!(lines[0].get("logs_refused").is_none());
+        let saved_at = lines[0]["saved_at"].as_i64().unwrap();
+        assert!((before..=after).contains(&saved_at), "{saved_at}");
         assert_eq!(lines[1]["file"], "hold/B12345");
         assert_eq!(lines[1]["sender"], "", "the null sender");
         // The sources are untouched.
@@ -2000,6 +2007,28 @@ mod tests {
             second
         );
         assert!(backup_dir.join("defer/A45E798E3F5.2").exists());
+    }
+
+    /// No file in a backup is ever overwritten: the same message saved again
+    /// with a newer defer log keeps the log saved first.
+    #[test]
+    fn saving_a_message_again_overwrites_nothing() {
+        let q = Queue::new();
+        let bytes = message(b"a@example.org", b"x@example.net", 1_795_359_329);
+        let backup_dir = q.root.join("backup");
+        q.put("deferred/A/A45E798E3F5", &bytes);
+        let mut backup = q.open(&backup_dir).unwrap();
+        for log in [&b"first try\n"[..], b"first try\nsecond try\n"] {
+            q.put("defer/A/A45E798E3F5", log);
+            for (_, r) in backup.save_batch(&[q.item("deferred", "A45E798E3F5")]) {
+                r.unwrap();
+            }
+        }
+        assert_eq!(
+            fs::read(backup_dir.join("defer/A45E798E3F5")).unwrap(),
+            b"first try\n"
+        );
+        assert_eq!(manifest(&backup_dir).len(), 2);
     }
 
     /// A message saved from `deferred` and later another one under the same
@@ -2250,6 +2279,13 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!("refusing {}: is not a directory", file.display())
+        );
+        // Below a file (a typo in the path): the system's words.
+        let below = file.join("backup");
+        let err = q.open(&below).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("resolve {}: Not a directory (os error 20)", below.display())
         );
         let missing = q.root.join("missing");
         let err = RestorePlan::load_with(&missing, q.target()).unwrap_err();
