@@ -1782,6 +1782,7 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    use queue_file::write::BuilderRecipient;
     use queue_file::QueueFileBuilder;
 
     /// A queue directory (default layout: `deferred/A/<id>`, `defer/A/<id>`,
@@ -2076,6 +2077,8 @@ mod tests {
             q.queue_dir.join("backup"),
             q.queue_dir.join("deferred/new/deeper"),
             q.root.join("elsewhere/../spool/backup"),
+            // `..` after a name that does not exist yet.
+            q.root.join("missing/../spool/backup"),
             q.root.join("link/backup"),
         ] {
             let err = q.open(&dir).unwrap_err();
@@ -2729,6 +2732,110 @@ mod tests {
         );
         // The rest is restored.
         assert_eq!(plan.len(), 2);
+    }
+
+    /// A directory without a manifest is not a backup (restore of an empty
+    /// directory, a typo); blank lines in a manifest are not errors.
+    #[test]
+    fn restore_needs_a_manifest_and_skips_blank_lines() {
+        let q = Queue::new();
+        let empty = q.root.join("empty");
+        fs::create_dir(&empty).unwrap();
+        fs::set_permissions(&empty, fs::Permissions::from_mode(0o700)).unwrap();
+        let err = RestorePlan::load_with(&empty, q.target()).unwrap_err();
+        assert!(matches!(err, Error::NotABackup { .. }), "{err}");
+
+        let dir = saved_backup(&q);
+        let text = fs::read(dir.join(MANIFEST)).unwrap();
+        let mut blank = b"\n  \n".to_vec();
+        blank.extend_from_slice(&text);
+        fs::write(dir.join(MANIFEST), &blank).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert!(plan.failed.is_empty(), "{:?}", plan.failed);
+        assert_eq!(plan.len(), 2);
+    }
+
+    /// A message restored once, then found in the queue again (postsuper
+    /// had not deleted it after all) and saved again with its recipients
+    /// changed: the later copy is the same message (ID and arrival time),
+    /// already restored, and is not injected a second time.
+    #[test]
+    fn a_later_copy_of_a_restored_message_is_not_restored_again() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        let first = plan.messages[0].clone();
+        assert_eq!(first.file, "deferred/A1");
+        let (mut log, _) = open_append(plan.fd.as_fd(), &dir, RESTORED).unwrap();
+        record_restored(&mut log, &dir, &first, "ABCDEF").unwrap();
+        drop(plan);
+        q.put(
+            "deferred/A/A1",
+            &QueueFileBuilder::new(b"alice@example.org", 1_795_359_329)
+                .recipient(b"bob@example.net")
+                .recipient(b"dave@example.net")
+                .line(b"Subject: test")
+                .build(),
+        );
+        let mut backup = q.open(&dir).unwrap();
+        for (_, r) in backup.save_batch(&[q.item("deferred", "A1")]) {
+            r.unwrap();
+        }
+        fs::remove_file(q.queue_dir.join("deferred/A/A1")).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        let files: Vec<&str> = plan.messages.iter().map(|m| m.file.as_str()).collect();
+        assert_eq!(files, ["hold/B2"]);
+        assert!(
+            plan.skipped.contains(&(
+                "deferred/A1.2".to_string(),
+                "already restored (an earlier copy)".to_string()
+            )),
+            "{:?}",
+            plan.skipped
+        );
+    }
+
+    /// What restore says it would do: the sender, the to-do recipients, and
+    /// how many delivered recipients it leaves out.
+    #[test]
+    fn a_dry_run_names_the_recipients_left_out() {
+        let q = Queue::new();
+        let done = |address: &[u8]| BuilderRecipient {
+            address: address.to_vec(),
+            original: None,
+            notify_flags: 0,
+            dsn_orig_rcpt: None,
+            done: true,
+        };
+        q.put(
+            "deferred/A/A1",
+            &QueueFileBuilder::new(b"alice@example.org", 1_795_359_329)
+                .recipient_full(done(b"x@example.net"))
+                .recipient(b"bob@example.net")
+                .recipient_full(done(b"y@example.net"))
+                .line(b"Subject: test")
+                .build(),
+        );
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        for (_, r) in backup.save_batch(&[q.item("deferred", "A1")]) {
+            r.unwrap();
+        }
+        fs::remove_file(q.queue_dir.join("deferred/A/A1")).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        let mut said = Vec::new();
+        let report = plan
+            .execute(true, &mut |e| {
+                if let RestoreEvent::Message(text) = e {
+                    said.push(text)
+                }
+            })
+            .unwrap();
+        assert_eq!(report.restored, [("A1".to_string(), String::new())]);
+        assert_eq!(
+            said,
+            ["A1: would restore: from=<alice@example.org> to=<bob@example.net> (2 done recipients left out)"]
+        );
     }
 
     #[test]
