@@ -2795,6 +2795,53 @@ mod tests {
         );
     }
 
+    /// One message saved twice (postsuper did not delete it the first time;
+    /// a recipient was delivered in between): only the later copy is
+    /// restored, so the delivered recipient does not get it twice.
+    #[test]
+    fn of_two_copies_of_a_message_only_the_later_is_restored() {
+        let q = Queue::new();
+        let dir = q.root.join("backup");
+        let mut backup = q.open(&dir).unwrap();
+        let done = BuilderRecipient {
+            address: b"bob@example.net".to_vec(),
+            original: None,
+            notify_flags: 0,
+            dsn_orig_rcpt: None,
+            done: true,
+        };
+        for later in [false, true] {
+            let builder = QueueFileBuilder::new(b"alice@example.org", 1_795_359_329);
+            let builder = if later {
+                builder.recipient_full(done.clone())
+            } else {
+                builder.recipient(b"bob@example.net")
+            };
+            q.put(
+                "deferred/A/A1",
+                &builder
+                    .recipient(b"carol@example.net")
+                    .line(b"Subject: test")
+                    .build(),
+            );
+            for (_, r) in backup.save_batch(&[q.item("deferred", "A1")]) {
+                r.unwrap();
+            }
+        }
+        fs::remove_file(q.queue_dir.join("deferred/A/A1")).unwrap();
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert_eq!(plan.len(), 1, "{:?}", plan.messages);
+        assert_eq!(plan.messages[0].file, "deferred/A1.2");
+        assert_eq!(plan.messages[0].recipients, [b"carol@example.net".to_vec()]);
+        assert_eq!(
+            plan.skipped,
+            [(
+                "deferred/A1".to_string(),
+                "superseded by the later copy deferred/A1.2".to_string()
+            )]
+        );
+    }
+
     /// What restore says it would do: the sender, the to-do recipients, and
     /// how many delivered recipients it leaves out.
     #[test]
