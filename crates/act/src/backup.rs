@@ -2702,6 +2702,39 @@ mod tests {
         );
     }
 
+    /// Without hashes (a format-1 manifest) the sender that would be
+    /// injected is still checked against the manifest.
+    #[test]
+    fn an_edited_sender_is_refused_without_a_hash() {
+        let q = Queue::new();
+        let dir = saved_backup(&q);
+        let text = fs::read_to_string(dir.join(MANIFEST)).unwrap();
+        let without: String = text
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("sha256");
+                v.to_string() + "\n"
+            })
+            .collect();
+        fs::write(dir.join(MANIFEST), without).unwrap();
+        edit(
+            &dir.join("deferred/A1"),
+            b"alice@example.org",
+            b"mallo@example.org",
+        );
+        let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
+        assert_eq!(plan.failed.len(), 1, "{plan:?}");
+        assert!(
+            plan.failed[0]
+                .1
+                .contains("sender \"mallo@example.org\", the manifest says \"alice@example.org\""),
+            "{:?}",
+            plan.failed
+        );
+        assert_eq!(plan.len(), 1);
+    }
+
     #[test]
     fn bad_and_torn_manifest_lines_are_named_and_skipped() {
         let q = Queue::new();
@@ -2863,12 +2896,18 @@ mod tests {
                 .line(b"Subject: test")
                 .build(),
         );
+        // A bounce: the null sender, nothing delivered yet.
+        q.put(
+            "hold/B2",
+            &message(b"", b"carol@example.net", 1_795_359_330),
+        );
         let dir = q.root.join("backup");
         let mut backup = q.open(&dir).unwrap();
-        for (_, r) in backup.save_batch(&[q.item("deferred", "A1")]) {
+        for (_, r) in backup.save_batch(&[q.item("deferred", "A1"), q.item("hold", "B2")]) {
             r.unwrap();
         }
         fs::remove_file(q.queue_dir.join("deferred/A/A1")).unwrap();
+        fs::remove_file(q.queue_dir.join("hold/B2")).unwrap();
         let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
         let mut said = Vec::new();
         let report = plan
@@ -2878,10 +2917,19 @@ mod tests {
                 }
             })
             .unwrap();
-        assert_eq!(report.restored, [("A1".to_string(), String::new())]);
+        assert_eq!(
+            report.restored,
+            [
+                ("A1".to_string(), String::new()),
+                ("B2".to_string(), String::new())
+            ]
+        );
         assert_eq!(
             said,
-            ["A1: would restore: from=<alice@example.org> to=<bob@example.net> (2 done recipients left out)"]
+            [
+                "A1: would restore: from=<alice@example.org> to=<bob@example.net> (2 done recipients left out)",
+                "B2: would restore: from=<> to=<carol@example.net>"
+            ]
         );
     }
 

@@ -921,6 +921,7 @@ fn restore_puts_back_what_the_backup_saved_and_nothing_twice() {
     assert!(!backup_dir.join("restored.jsonl").exists());
 
     let restore = RestorePlan::load(&backup_dir, &postfix).expect("load");
+    assert!(!restore.is_empty());
     let failed: Vec<&str> = restore.failed.iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(failed, [edited.as_str()]);
     assert!(
@@ -943,6 +944,19 @@ fn restore_puts_back_what_the_backup_saved_and_nothing_twice() {
         "{events:?}"
     );
     assert_eq!(report.restored.len(), want.len(), "{report:?}");
+    let failed: Vec<&str> = report.failed.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        failed,
+        [edited.as_str()],
+        "the report names the refused copy"
+    );
+    let skipped: BTreeSet<String> = report.skipped.iter().map(|(f, _)| f.clone()).collect();
+    let no_todo: BTreeSet<String> = expected
+        .keys()
+        .filter(|f| !restorable.contains(*f))
+        .cloned()
+        .collect();
+    assert_eq!(skipped, no_todo, "messages with nothing left to deliver");
     let listed = common::postqueue_j(&bed.config_dir);
     let by_old_id: BTreeMap<&str, &str> = report
         .restored
@@ -977,4 +991,10 @@ fn restore_puts_back_what_the_backup_saved_and_nothing_twice() {
         .map(|(f, _)| f.clone())
         .collect();
     assert_eq!(skipped, want);
+    let report = again.execute(false, &mut |_| {}).expect("restore");
+    assert!(report.restored.is_empty());
+    let skipped: BTreeSet<String> = report.skipped.iter().map(|(f, _)| f.clone()).collect();
+    assert_eq!(skipped, want.union(&no_todo).cloned().collect());
+    let failed: Vec<&str> = report.failed.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(failed, [edited.as_str()]);
 }
