@@ -2783,6 +2783,9 @@ mod tests {
         let mut blank = b"\n  \n".to_vec();
         blank.extend_from_slice(&text);
         fs::write(dir.join(MANIFEST), &blank).unwrap();
+        // restore's own record, with a blank line in it.
+        fs::write(dir.join(RESTORED), b"\n").unwrap();
+        fs::set_permissions(dir.join(RESTORED), fs::Permissions::from_mode(0o600)).unwrap();
         let plan = RestorePlan::load_with(&dir, q.target()).unwrap();
         assert!(plan.failed.is_empty(), "{:?}", plan.failed);
         assert_eq!(plan.len(), 2);
