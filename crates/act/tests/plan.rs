@@ -429,7 +429,7 @@ fn junk_queue(n: usize) -> (tempfile::TempDir, QueueLayout, Vec<String>) {
     }
     let layout = QueueLayout::new(dir.path(), "", 0);
     let ids: Vec<String> = (0..n)
-        .map(|i| format!("{:011X}", 0xA000_0000_000u64 + i as u64))
+        .map(|i| format!("{:011X}", 0x0A00_0000_0000_u64 + i as u64))
         .collect();
     for id in &ids {
         let path = layout.path("hold", id);
