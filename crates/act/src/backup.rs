@@ -1907,7 +1907,10 @@ mod tests {
         q.put("hold/B12345", &two);
         let backup_dir = q.root.join("backup");
         let mut backup = q.open(&backup_dir).unwrap();
-        let before = now();
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
         let items = [
             q.item("deferred", "A45E798E3F5"),
             q.item("hold", "B12345"),
@@ -2994,10 +2997,10 @@ mod tests {
         let q = Queue::new();
         let dir = saved_backup(&q);
         let lines = fs::read(dir.join(MANIFEST)).unwrap();
-        // A hole (read as NULs) of the limit and a few bytes more, its newline,
-        // then the two saved messages' lines.
+        // A hole (read as NULs) of the limit and 2 MiB more (more than one
+        // read of the rest), its newline, then the two saved messages' lines.
         let file = File::create(dir.join(MANIFEST)).unwrap();
-        file.set_len(LINE_LIMIT as u64 + 10).unwrap();
+        file.set_len(LINE_LIMIT as u64 + (2 << 20)).unwrap();
         drop(file);
         let mut file = File::options()
             .append(true)
