@@ -151,6 +151,9 @@ fn hold_by_sasl_user_holds_exactly_that_users_mail_and_skips_a_reused_id() {
         outcome.error.is_none() && outcome.failed == 0,
         "{outcome:?}"
     );
+    // A reused ID skipped is a clean run: everything accounted for, nothing left.
+    assert_eq!(outcome.not_started, 0, "{outcome:?}");
+    assert!(outcome.clean(), "{outcome:?}");
 
     let after = bed.queue_state();
     for (id, queue) in &after {
