@@ -555,8 +555,8 @@ fn flush_reports_each_ids_postqueue_result() {
     assert!(!outcome.clean());
     assert_eq!(bed.queue_state(), before);
 
-    // A postqueue (the system's being down is not something a test can undo) that flushes
-    // every ID but one.
+    // The instance is not running, so real postqueue cannot succeed: a stand-in that
+    // flushes every ID but one, for the other path.
     let refused = plan.messages[1].id.to_string();
     let stub = bed.dir.path().join("bin").join("postqueue");
     script(
