@@ -1001,3 +1001,69 @@ fn restore_puts_back_what_the_backup_saved_and_nothing_twice() {
     let failed: Vec<&str> = report.failed.iter().map(|(f, _)| f.as_str()).collect();
     assert_eq!(failed, [edited.as_str()]);
 }
+
+/// postsuper warns about one ID and goes on: between the re-check and postsuper, the queue
+/// file under the first ID is moved aside and a FIFO put in its place (by a wrapper around
+/// real postsuper). That ID is reported failed with postsuper's warning, the rest done;
+/// and the same when postsuper then dies after the second ID.
+#[test]
+fn an_id_postsuper_warns_about_is_reported_failed_with_its_warning() {
+    if !postfix_ready() {
+        return;
+    }
+    for dies in [false, true] {
+        let bed = Bed::new(80);
+        let postfix = Postfix::new(Some(&bed.config_dir)).expect("postfix handle");
+        let (layout, plan) = plan_for(&postfix, Verb::Hold, SPAMMER);
+        assert!(plan.len() >= 4, "{}", plan.len());
+        let first = plan.messages[0].id.to_string();
+        let path = layout.path(plan.messages[0].queue, &first);
+        let aside = bed.dir.path().join("aside");
+        let wrapper = bed.dir.path().join("bin").join("postsuper");
+        script(
+            &wrapper,
+            &format!(
+                "#!/bin/bash\nIFS= read -r first\nmv {path} {aside} && mkfifo -m 0700 {path}\n\
+                 {{ printf '%s\\n' \"$first\"; cat; }} | {{ {} exec -a postsuper /usr/sbin/postsuper \"$@\"; }}\n{}",
+                if dies { "head -n 2 |" } else { "" },
+                if dies { "kill -KILL $$\n" } else { "" },
+                path = path.display(),
+                aside = aside.display(),
+            ),
+        );
+        let mut executor = Executor::new(&postfix, layout);
+        executor.postsuper = Postsuper::with_programs(
+            wrapper,
+            PathBuf::from("/usr/sbin/postconf"),
+            Some(&bed.config_dir),
+        );
+        let mut record = Record::default();
+        let outcome = executor.run(&plan, &mut record);
+        let done: BTreeSet<String> = if dies {
+            BTreeSet::from([plan.messages[1].id.to_string()])
+        } else {
+            ids_of(&plan)
+                .into_iter()
+                .filter(|id| *id != first)
+                .collect()
+        };
+        assert_eq!(record.done(), done, "{:#?}", record.0);
+        assert_eq!(record.ids("failed"), BTreeSet::from([first.clone()]));
+        let relative = path
+            .strip_prefix(&bed.queue_dir)
+            .unwrap()
+            .display()
+            .to_string();
+        assert!(
+            record.0.contains(&format!(
+                "failed {first} hold: postsuper: warning: {relative}: uid 0: not a regular file"
+            )),
+            "{:#?}",
+            record.0
+        );
+        assert_eq!(outcome.failed, 1);
+        assert_eq!(outcome.done, done.len() as u64);
+        let unconfirmed = if dies { plan.len() as u64 - 2 } else { 0 };
+        assert_eq!(outcome.unconfirmed, unconfirmed, "{outcome:?}");
+    }
+}
