@@ -147,3 +147,39 @@ pub fn journal_lines(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// Every line of real `postqueue -j`, keyed by queue ID.
+pub fn postqueue_j(config_dir: &Path) -> BTreeMap<String, serde_json::Value> {
+    let out = Command::new("/usr/sbin/postqueue")
+        .arg("-c")
+        .arg(config_dir)
+        .arg("-j")
+        .output()
+        .expect("postqueue -j");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["queue_id"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+/// The SHA-256 of a file, by coreutils' `sha256sum` (not by the crate's own code).
+pub fn sha256sum(path: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
