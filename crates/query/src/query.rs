@@ -143,10 +143,7 @@ impl Query {
                 query: self,
                 acc: make(),
             },
-            |a, b| Selected {
-                query: self,
-                acc: a.acc.merge(b.acc),
-            },
+            Selected::merge,
         );
         folded.acc
     }
@@ -174,10 +171,7 @@ impl Query {
                 query: self,
                 acc: make(),
             },
-            |a, b| Selected {
-                query: self,
-                acc: a.acc.merge(b.acc),
-            },
+            Selected::merge,
             |selected| window(selected.acc),
         );
     }
@@ -187,6 +181,15 @@ impl Query {
 struct Selected<'q, A> {
     query: &'q Query,
     acc: A,
+}
+
+impl<A: Fold> Selected<'_, A> {
+    fn merge(self, other: Self) -> Self {
+        Selected {
+            query: self.query,
+            acc: self.acc.merge(other.acc),
+        }
+    }
 }
 
 impl<A: Fold> Visitor for Selected<'_, A> {

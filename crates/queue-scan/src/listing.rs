@@ -240,15 +240,13 @@ impl Listing {
         self.dirs.append(&mut added.dirs);
     }
 
-    /// Numbers the names in order (see [`DirListing::first`]); returns how
-    /// many there are.
-    pub(crate) fn number(&mut self) -> u64 {
+    /// Numbers the names in order (see [`DirListing::first`]).
+    pub(crate) fn number(&mut self) {
         let mut next = 0;
         for d in &mut self.dirs {
             d.first = next;
             next += d.len() as u64;
         }
-        next
     }
 }
 
