@@ -108,6 +108,8 @@ impl OutputConfig {
 /// Per-worker formatting state.
 pub struct Scratch {
     showq: Showq,
+    /// The report being formatted, its buffers reused message to message.
+    report: ShowqMessage,
     /// One JSON member's value, reused.
     json: Vec<u8>,
     /// The DSN statuses of one message, reused.
@@ -119,14 +121,15 @@ impl Scratch {
     pub fn new(config: &OutputConfig) -> Scratch {
         Scratch {
             showq: Showq::new(config.showq.clone()),
+            report: ShowqMessage::default(),
             json: Vec::new(),
             keys: query::KeyList::new(),
         }
     }
 
-    /// What showq would report for `msg` (`None` for a message without a
-    /// sender record, which showq does not list).
-    fn showq_report(&mut self, msg: &Message<'_>) -> Option<ShowqMessage> {
+    /// What showq would report for `msg`, in [`Scratch::report`] (false for
+    /// a message without a sender record, which showq does not list).
+    fn showq_report(&mut self, msg: &Message<'_>) -> bool {
         let input = ShowqInput {
             queue_name: msg.queue,
             queue_id: msg.id,
@@ -134,14 +137,21 @@ impl Scratch {
             mode: msg.info.mode,
             mtime: msg.info.mtime,
             defer_log: msg.defer_log,
+            // The scan parsed it as smtputf8_enable = yes does.
+            defer_parsed: msg.defer_entries.filter(|_| self.showq.options().smtputf8),
             bounce_log: None,
         };
         // Reading the records as showq does also covers files that the
         // envelope decoder judged damaged; fall back to the envelope when
         // the partial view lacks bytes showq's reading order needs.
-        match self.showq.report_file(msg.view, &input) {
-            Ok(report) => report,
-            Err(_) => self.showq.report_envelope(msg.envelope, &input),
+        match self
+            .showq
+            .report_file_into(msg.view, &input, &mut self.report)
+        {
+            Ok(listed) => listed,
+            Err(_) => self
+                .showq
+                .report_envelope_into(msg.envelope, &input, &mut self.report),
         }
     }
 }
@@ -209,17 +219,17 @@ pub fn format_message(
         }
         Format::Count => {}
         Format::Mailq => {
-            if let Some(report) = scratch.showq_report(msg) {
-                postqueue::mailq_message(&report, config.long_ids, out);
+            if scratch.showq_report(msg) {
+                postqueue::mailq_message(&scratch.report, config.long_ids, out);
                 // The blank line that separates messages (and the last one
                 // from the footer).
                 out.push(b'\n');
             }
         }
         Format::Json => {
-            if let Some(report) = scratch.showq_report(msg) {
+            if scratch.showq_report(msg) {
                 postqueue::write_json_line_with(
-                    &report,
+                    &scratch.report,
                     postqueue::JsonFlavor::Postfix37,
                     out,
                     |members| {

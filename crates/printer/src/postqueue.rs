@@ -83,6 +83,25 @@ fn json_string(text: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// `%ld`, without an allocation per number.
+fn push_decimal(n: i64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// Appends one `postqueue -j` line (3.7 form) for `msg`.
 pub fn write_json_line(msg: &ShowqMessage, out: &mut Vec<u8>) {
     write_json_line_with(msg, JsonFlavor::Postfix37, out, |_| {});
@@ -115,9 +134,9 @@ pub fn write_json_line_with(
     out.extend_from_slice(b", \"queue_id\": ");
     json_string(msg.queue_id.as_bytes(), out);
     out.extend_from_slice(b", \"arrival_time\": ");
-    out.extend_from_slice(msg.arrival_time.to_string().as_bytes());
+    push_decimal(msg.arrival_time, out);
     out.extend_from_slice(b", \"message_size\": ");
-    out.extend_from_slice(msg.message_size.to_string().as_bytes());
+    push_decimal(msg.message_size, out);
     out.extend_from_slice(b", \"forced_expire\": ");
     out.extend_from_slice(if msg.forced_expire { b"true" } else { b"false" });
     out.extend_from_slice(b", \"sender\": ");
@@ -349,6 +368,15 @@ impl MailqText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_print_as_printf_ld() {
+        for n in [0, 7, -7, 10, 1_700_000_000, i64::MAX, i64::MIN] {
+            let mut out = b"x".to_vec();
+            push_decimal(n, &mut out);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
     use queue_file::showq::{Reason, ShowqInput, ShowqRecipient};
     use queue_file::{Envelope, FileView, Showq};
     use std::collections::BTreeMap;
@@ -461,6 +489,7 @@ mod tests {
                 mode: *mode,
                 mtime: 0,
                 defer_log: log.as_deref(),
+                defer_parsed: None,
                 bounce_log: None,
             };
             messages.push(report(&bytes, &input));
@@ -566,6 +595,7 @@ mod tests {
                 mode: meta.mode() & !0o077,
                 mtime: meta.mtime(),
                 defer_log: defer.as_deref(),
+                defer_parsed: None,
                 bounce_log: None,
             };
             let exact = showq.report_file(FileView::whole(&bytes), &input).unwrap();

@@ -282,12 +282,17 @@ pub fn push_normalized_reason(reason: &[u8], buf: &mut Vec<u8>) {
                 // Trailing dots and colons are punctuation, not part of it.
                 let core = run.trim_end_matches(['.', ':']);
                 let trail = &run[core.len()..];
-                let prev_is_word = out
-                    .last_char()
-                    .is_some_and(|p| p.is_alphanumeric() || p == '-' || p == '_');
                 let is_port = out.ends_with("]:") && core.bytes().all(|b| b.is_ascii_digit());
-                let is_address = core.parse::<std::net::IpAddr>().is_ok() || is_long_number(core);
-                if is_port || (!prev_is_word && is_address) {
+                // Cheapest first: most runs are hex-looking letters of a
+                // word ("deferred"), and an IP address has a dot or colon.
+                let masked = is_port
+                    || (!out
+                        .last_char()
+                        .is_some_and(|p| p.is_alphanumeric() || p == '-' || p == '_')
+                        && (is_long_number(core)
+                            || (core.contains(['.', ':'])
+                                && core.parse::<std::net::IpAddr>().is_ok())));
+                if masked {
                     out.push('*');
                     out.push_str(trail);
                 } else {

@@ -55,16 +55,23 @@ impl Tally {
 #[derive(Clone, Debug, Default)]
 pub struct Tables {
     dims: Vec<Dimension>,
-    tables: HashMap<Dimension, HashMap<Vec<u8>, Tally>>,
+    /// `tables[i]` is the table of `dims[i]` (a message visits every one).
+    tables: Vec<HashMap<Vec<u8>, Tally>>,
     keys: KeyList,
 }
 
 impl Tables {
     /// Empty tables for `dims`.
     pub fn new(dims: &[Dimension]) -> Tables {
+        let mut unique = Vec::with_capacity(dims.len());
+        for &d in dims {
+            if !unique.contains(&d) {
+                unique.push(d);
+            }
+        }
         Tables {
-            dims: dims.to_vec(),
-            tables: dims.iter().map(|&d| (d, HashMap::new())).collect(),
+            tables: unique.iter().map(|_| HashMap::new()).collect(),
+            dims: unique,
             keys: KeyList::new(),
         }
     }
@@ -73,9 +80,8 @@ impl Tables {
     /// before.
     pub fn add(&mut self, view: &MessageView<'_, '_>) {
         let (bytes, arrival) = (view.msg.message_size(), view.msg.arrival_time());
-        for &dim in &self.dims {
+        for (&dim, table) in self.dims.iter().zip(&mut self.tables) {
             dim.keys(view, &mut self.keys);
-            let table = self.tables.entry(dim).or_default();
             for key in self.keys.iter() {
                 // Look up by slice first: a new key is the rare case.
                 match table.get_mut(key) {
@@ -88,8 +94,16 @@ impl Tables {
 
     /// Adds what `other` counted (another worker's tables).
     pub fn merge(&mut self, other: Tables) {
-        for (dim, table) in other.tables {
-            let mine = self.tables.entry(dim).or_default();
+        for (dim, table) in other.dims.into_iter().zip(other.tables) {
+            let i = match self.dims.iter().position(|&d| d == dim) {
+                Some(i) => i,
+                None => {
+                    self.dims.push(dim);
+                    self.tables.push(HashMap::new());
+                    self.tables.len() - 1
+                }
+            };
+            let mine = &mut self.tables[i];
             for (key, tally) in table {
                 mine.entry(key).or_default().merge(&tally);
             }
@@ -98,8 +112,7 @@ impl Tables {
 
     /// The table of `dim` (empty when `dim` was not asked for).
     pub fn table(&self, dim: Dimension) -> impl Iterator<Item = (&[u8], &Tally)> + '_ {
-        self.tables
-            .get(&dim)
+        self.get(dim)
             .into_iter()
             .flatten()
             .map(|(k, t)| (k.as_slice(), t))
@@ -107,7 +120,12 @@ impl Tables {
 
     /// The number of distinct keys of `dim`.
     pub fn distinct(&self, dim: Dimension) -> usize {
-        self.tables.get(&dim).map_or(0, HashMap::len)
+        self.get(dim).map_or(0, HashMap::len)
+    }
+
+    fn get(&self, dim: Dimension) -> Option<&HashMap<Vec<u8>, Tally>> {
+        let i = self.dims.iter().position(|&d| d == dim)?;
+        self.tables.get(i)
     }
 
     /// The first `n` rows of `dim`: most messages first, then most bytes,

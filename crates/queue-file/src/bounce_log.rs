@@ -387,7 +387,7 @@ fn parse_line(
     if first != b'<' {
         return Some(LogWarningKind::MalformedLine);
     }
-    let Some(sep) = memchr::memmem::find(&line[1..], b">: ") else {
+    let Some(sep) = find_angle_colon(&line[1..]) else {
         return Some(LogWarningKind::MalformedLine);
     };
     let addr_start = start + 1;
@@ -403,6 +403,20 @@ fn parse_line(
         text_start += 1;
     }
     entry.reason = span(text_start, end);
+    None
+}
+
+/// The first `>: ` in `hay`, found from its `>`
+/// (a memmem searcher is built per call, more than this line costs).
+fn find_angle_colon(hay: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'>', &hay[from..]) {
+        let at = from + i;
+        if hay[at..].starts_with(b">: ") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
     None
 }
 

@@ -117,6 +117,10 @@ pub struct ShowqInput<'a> {
     pub mtime: i64,
     /// The bytes of `defer/<h>/<id>`, when it exists.
     pub defer_log: Option<&'a [u8]>,
+    /// The defer log already parsed by the caller (a scan does), with
+    /// `BounceLog::parse_into(defer_log, LogKind::Defer, smtputf8)` and
+    /// the options' `smtputf8`: used instead of parsing `defer_log` again.
+    pub defer_parsed: Option<&'a BounceLog>,
     /// The bytes of `bounce/<id>`, when it exists (read only with
     /// [`ShowqCompat::Postfix311`]).
     pub bounce_log: Option<&'a [u8]>,
@@ -144,7 +148,7 @@ pub struct Reason {
 }
 
 /// One recipient line of a showq report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShowqRecipient {
     /// The address, quoted and printable (`"odd user"@remote.example`).
     pub address: Vec<u8>,
@@ -160,7 +164,7 @@ pub struct ShowqRecipient {
 /// Everything showq sends for one message. Text fields hold what showq
 /// sends: quoted where Postfix quotes and always `printable`, but not
 /// necessarily valid UTF-8 (see [`crate::quote::printable`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShowqMessage {
     /// The queue name.
     pub queue_name: String,
@@ -185,6 +189,8 @@ pub struct Showq {
     defer: BounceLog,
     bounce: BounceLog,
     scratch: Vec<u8>,
+    /// Recipients of earlier reports, kept for their buffers.
+    spare: Vec<ShowqRecipient>,
 }
 
 /// Where a message's size comes from, as showq tracks it.
@@ -216,7 +222,23 @@ impl Showq {
         env: &Envelope<'_>,
         input: &ShowqInput<'_>,
     ) -> Option<ShowqMessage> {
-        let sender = env.sender?;
+        let mut msg = ShowqMessage::default();
+        self.report_envelope_into(env, input, &mut msg)
+            .then_some(msg)
+    }
+
+    /// [`report_envelope`](Self::report_envelope) into `msg`, reusing its
+    /// buffers (a scan formats a million reports without allocating);
+    /// false when showq reports nothing (`msg` is then unspecified).
+    pub fn report_envelope_into(
+        &mut self,
+        env: &Envelope<'_>,
+        input: &ShowqInput<'_>,
+        msg: &mut ShowqMessage,
+    ) -> bool {
+        let Some(sender) = env.sender else {
+            return false;
+        };
         let arrival = env.arrival_time.map_or(0, |(sec, _)| sec);
         let size = match env.size {
             Some(size) if size.content_size >= 0 && !self.ignores_size(input) => size.content_size,
@@ -227,20 +249,34 @@ impl Showq {
             defer,
             bounce,
             scratch,
+            spare,
         } = self;
-        let mut msg = header(options, input, arrival, size, sender);
-        parse_logs(options, defer, bounce, input);
-        let mut filter = DupFilter::new(options.dup_filter_limit);
-        list_logs(defer, bounce, &mut filter, &mut msg);
+        spare.append(&mut msg.recipients);
+        header(options, input, arrival, size, sender, scratch, msg);
+        let (defer, bounce) = parse_logs(options, defer, bounce, input);
+        let filter = DupFilter::new(options.dup_filter_limit, defer, bounce);
+        list_logs(defer, bounce, spare, msg);
         for rcpt in env
             .recipients
             .iter()
             .filter(|r| r.state == RecipientState::Todo)
         {
-            let orig = rcpt.original.map(|o| quoted_printable(options, o, scratch));
-            list_queue_recipient(options, rcpt.address, orig, &filter, scratch, &mut msg);
+            let mut listed = recycled(spare);
+            let orig = rcpt.original.map(|o| {
+                quoted_printable(options, o, scratch, &mut listed.orig_address);
+            });
+            list_queue_recipient(
+                options,
+                rcpt.address,
+                orig.is_some(),
+                &filter,
+                scratch,
+                listed,
+                spare,
+                msg,
+            );
         }
-        Some(msg)
+        true
     }
 
     /// The report for a queue file, read record by record as showq reads
@@ -254,6 +290,18 @@ impl Showq {
         view: FileView<'_>,
         input: &ShowqInput<'_>,
     ) -> Result<Option<ShowqMessage>> {
+        let mut msg = ShowqMessage::default();
+        Ok(self.report_file_into(view, input, &mut msg)?.then_some(msg))
+    }
+
+    /// [`report_file`](Self::report_file) into `msg`, reusing its buffers;
+    /// `Ok(false)` when showq reports nothing (`msg` is then unspecified).
+    pub fn report_file_into(
+        &mut self,
+        view: FileView<'_>,
+        input: &ShowqInput<'_>,
+        msg: &mut ShowqMessage,
+    ) -> Result<bool> {
         let compat311 = self.options.compat == ShowqCompat::Postfix311;
         let ignores_size = self.ignores_size(input);
         let Showq {
@@ -261,20 +309,22 @@ impl Showq {
             defer,
             bounce,
             scratch,
+            spare,
         } = self;
+        spare.append(&mut msg.recipients);
         // showq reads the logfiles when it meets `S`; their bytes are
         // already here, so parse them first.
-        parse_logs(options, defer, bounce, input);
-        let (defer, bounce) = (&*defer, &*bounce);
+        let (defer, bounce) = parse_logs(options, defer, bounce, input);
+        let filter = DupFilter::new(options.dup_filter_limit, defer, bounce);
         let mut reader = LogicalReader::new(view, ReadMode::Logical);
         let mut arrival: i64 = 0;
         let mut size = SizeState {
             size: input.file_size,
             ok: false,
         };
-        let mut msg: Option<ShowqMessage> = None;
-        let mut filter = DupFilter::new(options.dup_filter_limit);
-        let mut pending_orig: Option<Vec<u8>> = None;
+        let mut have_sender = false;
+        // The `O` waiting for its `R`, quoted into a recycled recipient.
+        let mut pending: Option<ShowqRecipient> = None;
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(rec)) => rec,
@@ -292,30 +342,38 @@ impl Showq {
                     size = showq_size(text, input.file_size);
                 }
                 REC_TYPE_FROM => {
-                    if msg.is_some() {
+                    if have_sender {
                         // "duplicate sender address -- skipping remainder".
                         break;
                     }
-                    let mut m = header(options, input, arrival, size.size, text);
-                    list_logs(defer, bounce, &mut filter, &mut m);
-                    msg = Some(m);
+                    header(options, input, arrival, size.size, text, scratch, msg);
+                    list_logs(defer, bounce, spare, msg);
+                    have_sender = true;
                 }
                 REC_TYPE_ORCP => {
-                    if msg.is_some() {
+                    if have_sender {
                         // Kept until the next R, even across D records
                         // (3.11's have_orcpt); 3.7 ignores O records.
-                        pending_orig = Some(quoted_printable(options, text, scratch));
+                        let mut listed = pending.take().unwrap_or_else(|| recycled(spare));
+                        quoted_printable(options, text, scratch, &mut listed.orig_address);
+                        pending = Some(listed);
                     } else if compat311 {
                         // "missing sender address -- skipping remainder".
-                        return Ok(None);
+                        return Ok(false);
                     }
                 }
                 REC_TYPE_RCPT => {
-                    let Some(m) = msg.as_mut() else {
+                    if !have_sender {
                         // "missing sender address -- skipping remainder".
-                        return Ok(None);
+                        return Ok(false);
+                    }
+                    let (listed, has_orig) = match pending.take() {
+                        Some(listed) => (listed, true),
+                        None => (recycled(spare), false),
                     };
-                    list_queue_recipient(options, text, pending_orig.take(), &filter, scratch, m);
+                    list_queue_recipient(
+                        options, text, has_orig, &filter, scratch, listed, spare, msg,
+                    );
                 }
                 // Without a usable C, showq reads through the content.
                 REC_TYPE_MESG if size.ok => {
@@ -326,7 +384,10 @@ impl Showq {
                 _ => {}
             }
         }
-        Ok(msg)
+        if let Some(listed) = pending {
+            spare.push(listed);
+        }
+        Ok(have_sender)
     }
 
     /// 3.11 ignores `C` in maildrop files (sendmail's preliminary record).
@@ -350,133 +411,210 @@ fn showq_size(text: &[u8], file_size: i64) -> SizeState {
     }
 }
 
-/// The message header showq sends when it meets `S`.
+/// The message header showq sends when it meets `S`, into `msg` (its
+/// recipients already moved to the spare pool).
 fn header(
     options: &ShowqOptions,
     input: &ShowqInput<'_>,
     arrival: i64,
     size: i64,
     sender: &[u8],
-) -> ShowqMessage {
+    scratch: &mut Vec<u8>,
+    msg: &mut ShowqMessage,
+) {
     let sender = c_str(sender);
     let sender = if sender.is_empty() {
         &options.empty_address[..]
     } else {
         sender
     };
-    ShowqMessage {
-        // postqueue's attr_scan(ATTR_FLAG_PRINTABLE) sanitises these too.
-        queue_name: printable_string(options, input.queue_name),
-        queue_id: printable_string(options, input.queue_id),
-        arrival_time: if arrival > 0 { arrival } else { input.mtime },
-        message_size: size,
-        forced_expire: input.mode & MODE_FORCED_EXPIRE != 0,
-        sender: quoted_printable(options, sender, &mut Vec::new()),
-        recipients: Vec::new(),
+    // postqueue's attr_scan(ATTR_FLAG_PRINTABLE) sanitises these too.
+    printable_string(options, input.queue_name, &mut msg.queue_name);
+    printable_string(options, input.queue_id, &mut msg.queue_id);
+    msg.arrival_time = if arrival > 0 { arrival } else { input.mtime };
+    msg.message_size = size;
+    msg.forced_expire = input.mode & MODE_FORCED_EXPIRE != 0;
+    quoted_printable(options, sender, scratch, &mut msg.sender);
+    msg.recipients.clear();
+}
+
+/// `printable()` of a string that is valid UTF-8 stays valid UTF-8; into
+/// `out` (cleared first).
+fn printable_string(options: &ShowqOptions, text: &str, out: &mut String) {
+    out.clear();
+    if text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        // Printable ASCII (every queue name and ID): printable() keeps it.
+        out.push_str(text);
+        return;
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    printable(text.as_bytes(), b'?', options.smtputf8, &mut bytes);
+    match String::from_utf8(bytes) {
+        Ok(s) => *out = s,
+        Err(e) => *out = String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
 
-/// `printable()` of a string that is valid UTF-8 stays valid UTF-8.
-fn printable_string(options: &ShowqOptions, text: &str) -> String {
-    let mut out = Vec::with_capacity(text.len());
-    printable(text.as_bytes(), b'?', options.smtputf8, &mut out);
-    match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-/// `quote_822_local()` then `printable(…, '?')`, into a new vector
-/// (`scratch` is reused for the intermediate quoted form).
-fn quoted_printable(options: &ShowqOptions, address: &[u8], scratch: &mut Vec<u8>) -> Vec<u8> {
+/// `quote_822_local()` then `printable(…, '?')`, into `out` (cleared
+/// first; `scratch` holds the intermediate quoted form).
+fn quoted_printable(
+    options: &ShowqOptions,
+    address: &[u8],
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) {
     scratch.clear();
     quote_822_local(address, scratch);
-    let mut out = Vec::with_capacity(scratch.len());
-    printable(scratch, b'?', options.smtputf8, &mut out);
-    out
+    out.clear();
+    printable(scratch, b'?', options.smtputf8, out);
 }
 
-/// showq's duplicate filter: logfile addresses, at most `limit` of them.
-struct DupFilter<'a> {
-    set: HashSet<&'a [u8]>,
-    limit: usize,
+/// A recipient from the spare pool (or new), its fields cleared.
+fn recycled(spare: &mut Vec<ShowqRecipient>) -> ShowqRecipient {
+    let mut r = spare.pop().unwrap_or_default();
+    r.address.clear();
+    r.orig_address.clear();
+    if let Some(reason) = &mut r.reason {
+        reason.text.clear();
+        reason.status.clear();
+    }
+    r
 }
+
+/// showq's duplicate filter: the addresses of the logfile entries, at most
+/// `limit` distinct ones (0: no limit), in log order. Logs hold a few
+/// entries, so a short filter is a scan of them; a long one is hashed.
+struct DupFilter<'a> {
+    /// Each log's entries, the first `counts[i]` of `logs[i]` in the filter.
+    logs: [(&'a BounceLog, usize); 2],
+    set: Option<HashSet<&'a [u8]>>,
+}
+
+/// Above this many entries the filter is a hash set.
+const DUP_FILTER_SCAN: usize = 32;
 
 impl<'a> DupFilter<'a> {
-    fn new(limit: usize) -> DupFilter<'a> {
-        DupFilter {
-            set: HashSet::new(),
-            limit,
+    fn new(limit: usize, defer: &'a BounceLog, bounce: &'a BounceLog) -> DupFilter<'a> {
+        let total = defer.entries().len() + bounce.entries().len();
+        if total > DUP_FILTER_SCAN {
+            let mut set = HashSet::new();
+            for entry in defer.entries().chain(bounce.entries()) {
+                if limit == 0 || set.len() < limit {
+                    set.insert(entry.recipient);
+                }
+            }
+            return DupFilter {
+                logs: [(defer, 0), (bounce, 0)],
+                set: Some(set),
+            };
         }
-    }
-
-    fn insert(&mut self, address: &'a [u8]) {
-        if self.limit == 0 || self.set.len() < self.limit {
-            self.set.insert(address);
+        // Which entries the set would have taken: while it held fewer than
+        // `limit` distinct addresses, every entry (a repeat adds nothing).
+        let mut distinct = 0;
+        let mut counts = [0usize; 2];
+        'logs: for (n, log) in [defer, bounce].into_iter().enumerate() {
+            for (i, entry) in log.entries().enumerate() {
+                if limit != 0 && distinct >= limit {
+                    break 'logs;
+                }
+                let seen = defer
+                    .entries()
+                    .take(if n == 0 { i } else { counts[0] })
+                    .chain(bounce.entries().take(if n == 1 { i } else { 0 }))
+                    .any(|e| e.recipient == entry.recipient);
+                if !seen {
+                    distinct += 1;
+                }
+                counts[n] = i + 1;
+            }
+        }
+        DupFilter {
+            logs: [(defer, counts[0]), (bounce, counts[1])],
+            set: None,
         }
     }
 
     fn contains(&self, address: &[u8]) -> bool {
-        self.set.contains(address)
+        match &self.set {
+            Some(set) => set.contains(address),
+            None => self
+                .logs
+                .iter()
+                .any(|(log, n)| log.entries().take(*n).any(|e| e.recipient == address)),
+        }
     }
 }
 
-/// Parses the logfiles showq would open: the defer log, and for 3.11 the
-/// bounce log. A missing log parses as empty.
-fn parse_logs(
+/// Parses the logfiles showq would open: the defer log (unless the
+/// caller parsed it already), and for 3.11 the bounce log. A missing log
+/// parses as empty.
+fn parse_logs<'a>(
     options: &ShowqOptions,
-    defer: &mut BounceLog,
-    bounce: &mut BounceLog,
-    input: &ShowqInput<'_>,
-) {
+    defer: &'a mut BounceLog,
+    bounce: &'a mut BounceLog,
+    input: &ShowqInput<'a>,
+) -> (&'a BounceLog, &'a BounceLog) {
     let bounce_bytes = match options.compat {
         ShowqCompat::Postfix37 => None,
         ShowqCompat::Postfix311 => input.bounce_log,
     };
-    defer.parse_into(
-        input.defer_log.unwrap_or_default(),
-        LogKind::Defer,
-        options.smtputf8,
-    );
     bounce.parse_into(
         bounce_bytes.unwrap_or_default(),
         LogKind::Bounce,
         options.smtputf8,
     );
+    if let Some(parsed) = input.defer_parsed {
+        return (parsed, bounce);
+    }
+    defer.parse_into(
+        input.defer_log.unwrap_or_default(),
+        LogKind::Defer,
+        options.smtputf8,
+    );
+    (defer, bounce)
 }
 
 /// `showq_reasons()` for the parsed logs: every entry becomes a recipient
-/// with its reason, and its address enters the duplicate filter.
-fn list_logs<'a>(
-    defer: &'a BounceLog,
-    bounce: &'a BounceLog,
-    filter: &mut DupFilter<'a>,
+/// with its reason (its address is in the duplicate filter).
+fn list_logs(
+    defer: &BounceLog,
+    bounce: &BounceLog,
+    spare: &mut Vec<ShowqRecipient>,
     msg: &mut ShowqMessage,
 ) {
     for (log, kind) in [(defer, ReasonKind::Defer), (bounce, ReasonKind::Bounce)] {
         for entry in log.entries() {
-            filter.insert(entry.recipient);
-            msg.recipients.push(ShowqRecipient {
-                address: entry.recipient.to_vec(),
-                orig_address: entry.original_recipient.to_vec(),
-                reason: Some(Reason {
-                    kind,
-                    text: entry.reason.to_vec(),
-                    status: entry.status.to_vec(),
-                }),
+            let mut listed = recycled(spare);
+            listed.address.extend_from_slice(entry.recipient);
+            listed
+                .orig_address
+                .extend_from_slice(entry.original_recipient);
+            let mut reason = listed.reason.take().unwrap_or(Reason {
+                kind,
+                text: Vec::new(),
+                status: Vec::new(),
             });
+            reason.kind = kind;
+            reason.text.extend_from_slice(entry.reason);
+            reason.status.extend_from_slice(entry.status);
+            listed.reason = Some(reason);
+            msg.recipients.push(listed);
         }
     }
 }
 
-/// An `R` record: empty becomes `MAILER-DAEMON`, then quoted and printable;
-/// listed unless a logfile already listed it.
+/// An `R` record: empty becomes `MAILER-DAEMON`, then quoted and printable
+/// into `listed` (whose `orig_address` holds the quoted `O` when
+/// `has_orig`); listed unless a logfile already listed it.
+#[allow(clippy::too_many_arguments)]
 fn list_queue_recipient(
     options: &ShowqOptions,
     address: &[u8],
-    orig: Option<Vec<u8>>,
+    has_orig: bool,
     filter: &DupFilter<'_>,
     scratch: &mut Vec<u8>,
+    mut listed: ShowqRecipient,
+    spare: &mut Vec<ShowqRecipient>,
     msg: &mut ShowqMessage,
 ) {
     let address = c_str(address);
@@ -485,15 +623,21 @@ fn list_queue_recipient(
     } else {
         address
     };
-    let quoted = quoted_printable(options, address, scratch);
-    if filter.contains(&quoted) {
+    quoted_printable(options, address, scratch, &mut listed.address);
+    if filter.contains(&listed.address) {
+        spare.push(listed);
         return;
     }
-    msg.recipients.push(ShowqRecipient {
-        orig_address: orig.unwrap_or_else(|| quoted.clone()),
-        address: quoted,
-        reason: None,
-    });
+    if !has_orig {
+        listed.orig_address.extend_from_slice(&listed.address);
+    }
+    if let Some(reason) = listed.reason.take() {
+        // Queue-file recipients have no reason; keep its buffers for later.
+        let mut keep = recycled(spare);
+        keep.reason = Some(reason);
+        spare.push(keep);
+    }
+    msg.recipients.push(listed);
 }
 
 #[cfg(test)]
@@ -509,6 +653,7 @@ mod tests {
             mode: 0o700,
             mtime: 1_700_000_999,
             defer_log,
+            defer_parsed: None,
             bounce_log: None,
         }
     }
@@ -545,6 +690,91 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// Every queue file of Postfix's samples and of the demo queue, with
+    /// its defer log where it has one.
+    fn real_files() -> Vec<(String, Vec<u8>, Option<Vec<u8>>)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let read = |path: std::path::PathBuf| std::fs::read(path).ok();
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(root.join("postfix-samples")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let Some((id, kind)) = name.split_once('.') else {
+                continue;
+            };
+            if path.is_file() && !matches!(kind, "defer-log" | "md" | "out") {
+                let log = read(root.join(format!("postfix-samples/{id}.defer-log")));
+                files.push((id.to_string(), read(path).unwrap(), log));
+            }
+        }
+        let demo = root.join("demo-queue");
+        let mut stack: Vec<_> = ["active", "deferred", "hold"].map(|q| demo.join(q)).into();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let id = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let log = read(demo.join(format!("defer/{}/{id}", &id[..1])));
+                    files.push((id, read(path).unwrap(), log));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn a_reused_report_equals_a_fresh_one_in_any_order() {
+        let files = real_files();
+        assert!(files.len() >= 10, "only {} sample files", files.len());
+        assert!(files.iter().filter(|f| f.2.is_some()).count() >= 3);
+        for options in [
+            ShowqOptions::default(),
+            ShowqOptions {
+                compat: ShowqCompat::Postfix311,
+                dup_filter_limit: 1,
+                ..ShowqOptions::default()
+            },
+        ] {
+            let mut fresh = Showq::new(options.clone());
+            let mut reused = Showq::new(options.clone());
+            let mut msg = ShowqMessage::default();
+            // Forward, then backward: each report follows a different one.
+            for (id, bytes, log) in files.iter().chain(files.iter().rev()) {
+                let input = ShowqInput {
+                    queue_id: id,
+                    defer_log: log.as_deref(),
+                    defer_parsed: None,
+                    ..input(None)
+                };
+                let view = FileView::whole(bytes);
+                let want = fresh.report_file(view, &input).unwrap();
+                let got = reused.report_file_into(view, &input, &mut msg).unwrap();
+                assert_eq!(want, got.then(|| msg.clone()), "{id}");
+                // The scan's parse of the defer log stands in for showq's.
+                let mut parsed = BounceLog::default();
+                parsed.parse_into(
+                    log.as_deref().unwrap_or_default(),
+                    LogKind::Defer,
+                    options.smtputf8,
+                );
+                let preparsed = ShowqInput {
+                    defer_parsed: Some(&parsed),
+                    ..input
+                };
+                let got = reused.report_file_into(view, &preparsed, &mut msg).unwrap();
+                assert_eq!(want, got.then(|| msg.clone()), "{id} (parsed log)");
+                if let Ok(env) = Envelope::decode(view) {
+                    let want = fresh.report_envelope(&env, &input);
+                    let got = reused.report_envelope_into(&env, &preparsed, &mut msg);
+                    assert_eq!(want, got.then(|| msg.clone()), "{id}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -770,6 +1000,7 @@ mod props {
                 mode,
                 mtime: 0,
                 defer_log: Some(&log),
+                defer_parsed: None,
                 bounce_log: Some(&log),
             };
             let mut showq = Showq::new(ShowqOptions {

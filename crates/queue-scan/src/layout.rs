@@ -231,7 +231,7 @@ pub fn hash_key(id: &str) -> String {
 
 /// The hash key of `id` without allocating: the ID itself for short IDs,
 /// the `%05X` microseconds (in `buf`) for long ones.
-fn hash_key_into<'k>(id: &'k str, buf: &'k mut [u8; 8]) -> &'k [u8] {
+pub(crate) fn hash_key_into<'k>(id: &'k str, buf: &'k mut [u8; 8]) -> &'k [u8] {
     match long_id_separator(id) {
         Some(z) => {
             // "%05X" by hand: at least five upper-case hex digits.

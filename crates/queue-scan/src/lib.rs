@@ -12,6 +12,7 @@
 pub mod config;
 pub mod layout;
 mod listing;
+mod logdir;
 pub mod open;
 pub mod scan;
 

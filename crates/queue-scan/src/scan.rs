@@ -45,6 +45,7 @@ use rayon::prelude::*;
 
 use crate::layout::QueueLayout;
 use crate::listing::{DirListing, Listing};
+use crate::logdir::LogDirs;
 pub use crate::open::FileInfo;
 use crate::open::{
     effective_limit, open_regular_at, read_bounded, read_exact_or_eof, OpenErrorKind,
@@ -269,6 +270,8 @@ struct Job<'j> {
     dir_fd: Option<BorrowedFd<'j>>,
     /// Every queue of the scan, where a file gone from `queue` is looked for.
     queues: &'j [&'static str],
+    /// The defer log's directories, when held open (a whole scan).
+    logs: Option<&'j LogDirs>,
 }
 
 thread_local! {
@@ -359,7 +362,7 @@ impl Worker {
             }
         };
         let defer_log = if read.defer_log {
-            self.read_log(layout, queue_fd, "defer", id, visitor)
+            self.read_log(layout, queue_fd, job.logs, id, visitor)
         } else {
             false
         };
@@ -448,6 +451,7 @@ impl Worker {
             queue_fd,
             dir_fd,
             queues,
+            ..
         } = *job;
         self.path.clear();
         self.path.push(dir);
@@ -574,13 +578,21 @@ impl Worker {
         &mut self,
         layout: &QueueLayout,
         queue_fd: BorrowedFd<'_>,
-        kind: &str,
+        dirs: Option<&LogDirs>,
         id: &str,
         visitor: &mut V,
     ) -> bool {
+        const KIND: &str = "defer";
         self.log.clear();
-        layout.push_relative_path(&mut self.log_path, kind, id);
-        let result = open_regular_at(queue_fd, &self.log_path).and_then(|(file, info)| {
+        let opened = match dirs.and_then(|d| d.dir_of(queue_fd, id)) {
+            // One name under the open hash directory: one openat.
+            Some(dir) => open_regular_at(dir, Path::new(id)),
+            None => {
+                layout.push_relative_path(&mut self.log_path, KIND, id);
+                open_regular_at(queue_fd, &self.log_path)
+            }
+        };
+        let result = opened.and_then(|(file, info)| {
             read_bounded(&file, 0, info.size, LOG_FILE_LIMIT, &mut self.log)
         });
         match result {
@@ -588,6 +600,7 @@ impl Worker {
             Err(OpenErrorKind::NotFound) => false,
             Err(e) => {
                 self.log.clear();
+                layout.push_relative_path(&mut self.log_path, KIND, id);
                 visitor.error(ScanError {
                     path: layout.queue_dir.join(&self.log_path),
                     kind: match e {
@@ -699,6 +712,7 @@ where
         limit: effective_limit(options.file_size_limit),
         queue_fd: queue_fd.as_fd(),
         progress,
+        logs: LogDirs::new(layout, "defer"),
     };
     // One visitor per CPU, not one per rayon job: the jobs' partial results
     // waiting to be reduced would hold many copies of the visitors' tables
@@ -805,6 +819,7 @@ pub fn scan_ordered<V, F, R, W>(
         limit: effective_limit(options.file_size_limit),
         queue_fd: queue_fd.as_fd(),
         progress,
+        logs: LogDirs::new(layout, "defer"),
     };
     let mut batch: Vec<(u64, u32, u32)> = Vec::with_capacity(WINDOW);
     let (mut d, mut i) = (0, 0);
@@ -846,6 +861,8 @@ struct Work<'w> {
     limit: u64,
     queue_fd: BorrowedFd<'w>,
     progress: &'w ScanProgress,
+    /// The defer log's directories, held open for the scan.
+    logs: LogDirs,
 }
 
 impl Work<'_> {
@@ -865,6 +882,7 @@ impl Work<'_> {
             queue_fd: self.queue_fd,
             dir_fd: Some(d.dir_fd.as_fd()),
             queues: &self.options.queues,
+            logs: Some(&self.logs),
         };
         WORKER.with(|worker| match worker.try_borrow_mut() {
             Ok(mut worker) => {
@@ -1014,6 +1032,7 @@ pub fn read_one_with_limit<R>(
         queue_fd: queue_fd.as_fd(),
         dir_fd: None,
         queues: &[],
+        logs: None,
     };
     Worker::new().process(&job, id, 0, &mut visitor, &ScanProgress::default());
     visitor.finish()
