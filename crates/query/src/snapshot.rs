@@ -39,6 +39,9 @@ pub struct Facts {
     pub arrival: i64,
     /// Message size, as showq reports it.
     pub size: u64,
+    /// Envelope recipients, to do, done and canceled: Postfix's `nrcpt`
+    /// (see [`MessageView::recipient_count`]).
+    pub recipients: u32,
     keys: [u32; SINGLE.len()],
     /// Range in `Snapshot::multi` of (dimension index in MULTI, key).
     multi_start: u32,
@@ -239,6 +242,7 @@ impl Partial {
             id,
             arrival: msg.arrival_time(),
             size: msg.message_size(),
+            recipients: view.recipient_count(),
             keys,
             multi_start,
             multi_len: (s.multi.len() - multi_start as usize).min(u16::MAX as usize) as u16,
@@ -310,6 +314,7 @@ mod tests {
             id,
             arrival: 1,
             size: 2,
+            recipients: 3,
             keys: [k; 6],
             multi_start: 0,
             multi_len: 0,
@@ -322,6 +327,7 @@ mod tests {
             id,
             arrival: 1,
             size: 2,
+            recipients: 3,
             keys: [k; 6],
             multi_start: 0,
             multi_len: 0,
