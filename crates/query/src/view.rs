@@ -122,6 +122,8 @@ impl Fields for MessageView<'_, '_> {
         match field {
             Field::Size => Some(self.msg.message_size() as i64),
             Field::Arrival => Some(self.msg.arrival_time()),
+            Field::Recipients => Some(i64::from(self.recipient_count())),
+            Field::TodoRecipients => Some(i64::from(self.todo_recipient_count())),
             _ => None,
         }
     }
