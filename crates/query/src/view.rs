@@ -45,8 +45,10 @@ impl<'m, 'a> MessageView<'m, 'a> {
     /// scan" there); counting the records, wherever they sit (envelope or
     /// extracted segment: `sendmail -t`), is that count for every file and
     /// does not trust a damaged size record. showq prints only the to-do
-    /// ones (src/showq/showq.c lists `R` records only): that is
-    /// [`todo_recipient_count`](Self::todo_recipient_count).
+    /// ones (src/showq/showq.c lists `R` records only, and each address
+    /// once): [`todo_recipient_count`](Self::todo_recipient_count) counts the
+    /// `R` records, duplicates included, so neither count is answered from
+    /// `postqueue -j` (`query::postqueue` refuses them).
     pub fn recipient_count(&self) -> u32 {
         u32::try_from(self.msg.envelope.recipients.len()).unwrap_or(u32::MAX)
     }
