@@ -135,7 +135,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__delete)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --backup --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --backup --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +202,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -269,7 +273,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__expire)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,6 +340,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -399,7 +407,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__flush)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -466,6 +474,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -759,7 +771,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__hold)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -826,6 +838,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -889,7 +905,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__list)
-            opts="-0 -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --json --ids --count --csv --null --sort --reverse --limit --explain --with-headers --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-0 -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --json --ids --count --csv --null --sort --reverse --limit --explain --with-headers --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -956,6 +972,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1015,7 +1035,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__release)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1082,6 +1102,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1145,7 +1169,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__requeue)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1212,6 +1236,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1343,7 +1371,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__summary)
-            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --by --top --matrix --json --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --by --top --rank-by --matrix --json --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1413,6 +1441,10 @@ _qsurgeon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --min-recipients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --reason)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1435,6 +1467,10 @@ _qsurgeon() {
                     ;;
                 --top)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rank-by)
+                    COMPREPLY=($(compgen -W "messages recipients bytes" -- "${cur}"))
                     return 0
                     ;;
                 --matrix)
@@ -1469,7 +1505,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__triage)
-            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1536,6 +1572,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --smaller-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-recipients)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

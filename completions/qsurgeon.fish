@@ -76,6 +76,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l older-than -d
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -100,7 +101,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l include-done 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l json -d 'One JSON object per message: postqueue -j\'s fields, then richer ones'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l ids -d 'Only the queue IDs, one per line'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l count -d 'Only the number of messages (and bytes) selected'
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l csv -d 'CSV: queue, id, arrival, size, sender, sasl_username, client, recipients'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l csv -d 'CSV: queue, id, arrival, size, sender, sasl_username, client, recipients, recipient_count, todo_recipient_count'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s 0 -l null -d 'With --ids: end each ID with NUL instead of a newline'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l reverse -d 'Reverse the sort'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l with-headers -d 'Add subject and message_id to --json (reads the headers)'
@@ -123,6 +124,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l older-than
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -137,6 +139,9 @@ recipient-domain\t'Domains of the to-do recipients (a message counts once per do
 reason\t'Delay reasons from the defer log, with addresses and numbers masked'
 dsn-status\t'DSN status codes from the defer log'"
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l top -d 'Rows per table' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l rank-by -d 'Rank each table\'s rows by messages, recipients (envelope recipients, as Postfix\'s nrcpt) or bytes' -r -f -a "messages\t'Most messages first'
+recipients\t'Most envelope recipients first: a burst of few messages to many recipients ranks high'
+bytes\t'Most bytes first'"
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l matrix -d 'Also print a qshape-style matrix of age buckets by this dimension' -r -f -a "queue\t'Queue name'
 sasl-user\t'SASL login (sasl_username)'
 sender\t'Envelope sender'
@@ -175,6 +180,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l older-than -d
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -216,6 +222,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l older-than
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -257,6 +264,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l older-than
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -298,6 +306,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l older-than 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -340,6 +349,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l older-than 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -381,6 +391,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l older-than -
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
@@ -422,6 +433,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l older-than 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l newer-than -d 'Arrived less than this long ago (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l larger-than -d 'Larger than this size; the unit is required: B K M G, 1024-based (e.g. 512B, 30K)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l smaller-than -d 'Smaller than this size (unit required: B K M G)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l min-recipients -d 'At least N envelope recipients, to do, done and canceled (Postfix\'s nrcpt; sendmail -t ones too)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l reason -d 'A delay reason in the defer log matches this regex' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r

@@ -58,6 +58,7 @@ pub fn spec(args: &SelectArgs) -> Result<SelectionSpec> {
         newer_than: a.newer_than,
         larger_than: a.larger_than,
         smaller_than: a.smaller_than,
+        min_recipients: a.min_recipients,
         forced_expired: a.forced_expired,
         null_sender: a.null_sender,
         nonexistent_local_sender: a.nonexistent_local_sender,

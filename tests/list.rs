@@ -468,7 +468,7 @@ fn count_csv_and_nul_separated_ids() {
         .args(["list", "--csv", "--sort", "id"]));
     let text = String::from_utf8(output.stdout).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients"));
+    assert_eq!(lines.next(), Some("queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients,recipient_count,todo_recipient_count"));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 29);
     let ids: Vec<&str> = rows.iter().map(|r| r.split(',').nth(1).unwrap()).collect();

@@ -83,6 +83,8 @@ const SENDERS: &[(&str, &str)] = &[
     ("nobody@valias.example", "1234"),
     // Not ours.
     ("nosuchuser123@remote.example", ""),
+    // A relay domain (relay_domains): not ours either.
+    ("nosuchuser123@relayed.example", ""),
     // Quoted local parts: queued in internal form (`odd user@…`, `root@…`).
     ("\"odd user\"@ourdomain.example", "124"),
     ("\"root\"@ourdomain.example", "4"),
@@ -195,6 +197,7 @@ impl Bed {
             ("virtual_mailbox_maps", format!("hash:{c}/ls_vmailbox")),
             ("virtual_alias_domains", "valias.example".to_string()),
             ("virtual_alias_maps", format!("texthash:{c}/ls_virtual")),
+            ("relay_domains", "relayed.example".to_string()),
             (
                 "smtpd_reject_unlisted_sender",
                 if reject_unlisted { "yes" } else { "no" }.to_string(),
@@ -331,4 +334,130 @@ fn list_selects_exactly_the_nonexistent_local_senders() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `list --explain ID --nonexistent-local-sender` on a sender: (exit code, stdout).
+fn explain(bed: &Bed, sender: &str) -> (Option<i32>, String) {
+    let id = SENDERS
+        .iter()
+        .zip(&bed.ids)
+        .find(|((s, _), _)| *s == sender)
+        .map(|(_, id)| id.clone())
+        .unwrap_or_else(|| panic!("{sender} is not in SENDERS"));
+    let output = run(qsurgeon().arg("-c").arg(&bed.instance.config_dir).args([
+        "list",
+        "--explain",
+        &id,
+        "--nonexistent-local-sender",
+    ]));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        stdout.contains(&format!("deferred/{id}: ")),
+        "{sender}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), stdout)
+}
+
+#[test]
+fn explain_shows_the_address_its_class_and_the_table_that_answered() {
+    let Some(bed) = bed() else { return };
+    bed.configure(Variant::Base, false);
+    let c = bed.instance.config_dir.display().to_string();
+
+    // Nonexistent: local class, and every table that could have accepted it, with the keys
+    // mail_addr_find() tries, none found.
+    let (code, text) = explain(&bed, "nosuchuser123@ourdomain.example");
+    assert_eq!(code, Some(0), "selected: {text}");
+    for want in [
+        "yes  nonexistent_local_sender  saw yes (match)",
+        "nonexistent_local_sender: sender \"nosuchuser123@ourdomain.example\": nonexistent \
+         (selected by nonexistent_local_sender)",
+        "  address tested: \"nosuchuser123@ourdomain.example\"",
+        "  class: local (mydestination: \"ourdomain.example\")",
+        "  answer: in no table that accepts the address:",
+        &format!(
+            "    virtual_alias_maps \"texthash:{c}/ls_virtual\" (\"postmap -c {c} -q - \
+             texthash:{c}/ls_virtual\"): none of \"nosuchuser123@ourdomain.example\""
+        ),
+        "    local_recipient_maps \"proxy:unix:passwd.byname\" (\"getent passwd\"): none of \
+         \"nosuchuser123@ourdomain.example\"",
+        &format!("    local_recipient_maps \"hash:{c}/ls_aliases\""),
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(text.contains(", \"nosuchuser123\""), "{text}");
+
+    // Exists: getpwnam found the local part (through the extension: root+tag is root).
+    let (code, text) = explain(&bed, "root+tag@ourdomain.example");
+    assert_eq!(code, Some(1), "not selected: {text}");
+    assert!(
+        text.contains(
+            "  answer: found: local_recipient_maps \"proxy:unix:passwd.byname\" \
+             (\"getent passwd\") has key \"root\""
+        ),
+        "{text}"
+    );
+    assert!(text.contains(": not nonexistent\n"), "{text}");
+
+    // Exists in an alias map, looked up with postmap.
+    let (_, text) = explain(&bed, "sales@ourdomain.example");
+    assert!(
+        text.contains(&format!(
+            "found: local_recipient_maps \"hash:{c}/ls_aliases\" (\"postmap -c {c} -q - \
+             hash:{c}/ls_aliases\") has key \"sales\""
+        )),
+        "{text}"
+    );
+
+    // The other classes.
+    let (_, text) = explain(&bed, "bob@vmail2.example");
+    assert!(
+        text.contains(&format!(
+            "class: virtual mailbox (virtual_mailbox_domains: \"hash:{c}/ls_vdomains\")"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("has key \"bob@vmail2.example\""), "{text}");
+    let (code, text) = explain(&bed, "nobody@valias.example");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("class: virtual alias (virtual_alias_domains: \"valias.example\")"),
+        "{text}"
+    );
+    let (code, text) = explain(&bed, "nosuchuser123@relayed.example");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("class: relay (relay_domains: \"relayed.example\")")
+            && text.contains("answer: relay domains are not ours: never nonexistent"),
+        "{text}"
+    );
+    let (_, text) = explain(&bed, "nosuchuser123@remote.example");
+    assert!(
+        text.contains("class: other (in none of mydestination")
+            && text.contains("answer: other domains are not ours"),
+        "{text}"
+    );
+    let (_, text) = explain(&bed, "postmaster@ourdomain.example");
+    assert!(
+        text.contains("\"postmaster\" is accepted in a local domain without a lookup"),
+        "{text}"
+    );
+    let (_, text) = explain(&bed, "");
+    assert!(
+        text.contains("answer: the null sender is never nonexistent"),
+        "{text}"
+    );
+
+    // With an empty local_recipient_maps, every local address is accepted.
+    bed.configure(Variant::EmptyLocalMaps, false);
+    let (code, text) = explain(&bed, "nosuchuser123@ourdomain.example");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "answer: local_recipient_maps is empty: every address of the class is accepted"
+        ),
+        "{text}"
+    );
+    bed.configure(Variant::Base, false);
 }

@@ -11,6 +11,9 @@ mod bed;
 // `list` and `summary` on the demo queue against real postqueue output.
 mod list;
 mod local_sender;
+// Recipient counts (`recipients > N`, `--min-recipients`, the list columns, `summary
+// --rank-by recipients`) against postcat's recipient records.
+mod recipients;
 // The verbs that change the queue, through real postsuper.
 mod act;
 // The prompt on a real terminal, and purges racing a running Postfix.

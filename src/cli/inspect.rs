@@ -18,7 +18,7 @@ pub struct ListArgs {
     /// Only the number of messages (and bytes) selected.
     #[arg(long, group = "format")]
     pub count: bool,
-    /// CSV: queue, id, arrival, size, sender, sasl_username, client, recipients.
+    /// CSV: queue, id, arrival, size, sender, sasl_username, client, recipients, recipient_count, todo_recipient_count.
     #[arg(long, group = "format")]
     pub csv: bool,
     /// With --ids: end each ID with NUL instead of a newline.
@@ -69,12 +69,37 @@ pub struct SummaryArgs {
     /// Rows per table.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// Rank each table's rows by messages, recipients (envelope recipients, as Postfix's nrcpt) or bytes.
+    #[arg(long, value_name = "BY", default_value = "messages")]
+    pub rank_by: RankBy,
     /// Also print a qshape-style matrix of age buckets by this dimension.
     #[arg(long, value_name = "DIM")]
     pub matrix: Option<Dimension>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `summary --rank-by` orders rows by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RankBy {
+    /// Most messages first.
+    #[default]
+    Messages,
+    /// Most envelope recipients first: a burst of few messages to many recipients ranks high.
+    Recipients,
+    /// Most bytes first.
+    Bytes,
+}
+
+impl From<RankBy> for query::Rank {
+    fn from(r: RankBy) -> query::Rank {
+        match r {
+            RankBy::Messages => query::Rank::Messages,
+            RankBy::Recipients => query::Rank::Recipients,
+            RankBy::Bytes => query::Rank::Bytes,
+        }
+    }
 }
 
 /// What `summary` can group messages by: [`query::Dimension`] as clap spells

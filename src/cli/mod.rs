@@ -134,7 +134,8 @@ Examples:
   qsurgeon summary                              every table, top 10 rows each
   qsurgeon summary --by sasl-user --by client-net --top 5
   qsurgeon summary --queue deferred --matrix recipient-domain
-  qsurgeon summary --sasl-user mallory --by recipient-domain --json";
+  qsurgeon summary --sasl-user mallory --by recipient-domain --json
+  qsurgeon summary --by sasl-user --rank-by recipients   few messages, many recipients first";
 
 const LIST_EXAMPLES: &str = "\
 Examples:
@@ -142,7 +143,10 @@ Examples:
   qsurgeon list --sasl-user mallory --ids         queue IDs of one SASL user's mail
   qsurgeon list --queue deferred --older-than 5d --count
   qsurgeon list --where 'reason ~ /4\\.7\\.1/ and recipient_domain = example.net' --json
-  qsurgeon list --explain A45E798E3F5 --sender-domain example.org";
+  qsurgeon list --where 'recipients > 100' --ids   messages with over 100 envelope recipients
+  qsurgeon list --min-recipients 40 --sasl-user mallory --count
+  qsurgeon list --explain A45E798E3F5 --sender-domain example.org
+  qsurgeon list --explain A45E798E3F5 --nonexistent-local-sender   which table answered";
 
 const SHOW_EXAMPLES: &str = "\
 Examples:

@@ -56,6 +56,9 @@ pub struct SelectArgs {
     /// Smaller than this size (unit required: B K M G).
     #[arg(long, value_name = "SIZE")]
     pub smaller_than: Option<String>,
+    /// At least N envelope recipients, to do, done and canceled (Postfix's nrcpt; sendmail -t ones too).
+    #[arg(long, value_name = "N")]
+    pub min_recipients: Option<String>,
     /// A delay reason in the defer log matches this regex.
     #[arg(long, value_name = "REGEX")]
     pub reason: Vec<String>,
@@ -108,11 +111,12 @@ impl SelectArgs {
         for (name, values) in many {
             flags.extend(values.iter().map(|v| (name, v.as_str())));
         }
-        let one: [(&'static str, &Option<String>); 4] = [
+        let one: [(&'static str, &Option<String>); 5] = [
             ("--older-than", &self.older_than),
             ("--newer-than", &self.newer_than),
             ("--larger-than", &self.larger_than),
             ("--smaller-than", &self.smaller_than),
+            ("--min-recipients", &self.min_recipients),
         ];
         for (name, value) in one {
             flags.extend(value.as_deref().map(|v| (name, v)));

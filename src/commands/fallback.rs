@@ -339,6 +339,9 @@ mod tests {
             (&["--nonexistent-local-sender"], "nonexistent_local_sender"),
             (&["--where", "sender = a@b or helo = x"], "helo"),
             (&["--recipient", "x@y", "--include-done"], "recipient"),
+            // postqueue -j lists neither done recipients nor duplicates.
+            (&["--min-recipients", "2"], "recipients"),
+            (&["--where", "todo_recipients > 1"], "todo_recipients"),
         ] {
             let sel = select(args);
             let found = query::postqueue::first_unsupported(sel.expr().unwrap());

@@ -282,9 +282,9 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     let layout = &instance.layout;
     let format = Format::from(args);
     let output_needs = output::read_plan(format, args.with_headers);
-    let query = selection::query(target, &args.select, output_needs, false)?;
+    let mut query = selection::query(target, &args.select, output_needs, false)?;
     if let Some(id) = &args.explain {
-        return explain(layout, &query, id);
+        return explain(layout, &mut query, id);
     }
     let progress = ScanProgress::default();
     let shared = Shared {
@@ -375,8 +375,10 @@ pub fn run(target: &Target, args: &ListArgs) -> Result<ExitStatus> {
     })
 }
 
-/// `--explain ID`: the selection's verdict on one message, test by test.
-fn explain(layout: &QueueLayout, query: &Query, id: &str) -> Result<ExitStatus> {
+/// `--explain ID`: the selection's verdict on one message, test by test;
+/// with `nonexistent_local_sender` in the selection, also what decided that
+/// verdict (the address tested, its class, the table that answered).
+fn explain(layout: &QueueLayout, query: &mut Query, id: &str) -> Result<ExitStatus> {
     anyhow::ensure!(
         queue_scan::is_valid_queue_id(id),
         "--explain {id:?}: not a queue ID"
@@ -393,16 +395,34 @@ fn explain(layout: &QueueLayout, query: &Query, id: &str) -> Result<ExitStatus> 
         headers: true,
         defer_log: true,
     };
+    let gone = || format!("queue file {id}: gone or still being written");
+    if let Some(check) = query.local.as_mut() {
+        // The scan that collected senders saw only the selected queues (and
+        // the message may have arrived since): look this sender up too.
+        let sender = queue_scan::read_one(layout, queue, id, read, |msg| {
+            msg.map(|m| m.envelope.sender.unwrap_or_default().to_vec())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .with_context(gone)??;
+        check.resolve([sender.as_slice()])?;
+    }
+    let query = &*query;
     let (selection, ctx) = (&query.selection, &query.ctx);
-    let verdict = queue_scan::read_one(layout, queue, id, read, |msg| -> Result<(bool, String)> {
+    let verdict = queue_scan::read_one(layout, queue, id, read, |msg| -> Result<_> {
         let msg = msg.map_err(|e| anyhow::anyhow!("{e}"))?;
         let view = query.view(msg);
         let trace = selection.explain(&view, ctx);
-        Ok((selection.matches(&view, ctx), trace.to_string()))
+        let local = query
+            .local
+            .as_ref()
+            .map(|check| check.explain(msg.envelope.sender.unwrap_or_default()));
+        Ok((selection.matches(&view, ctx), trace.to_string(), local))
     });
-    let (matched, trace) =
-        verdict.with_context(|| format!("queue file {id}: gone or still being written"))??;
+    let (matched, trace, local) = verdict.with_context(gone)??;
     print!("{}", crate::ui::sanitize::for_terminal_str(&trace));
+    if let Some(local) = &local {
+        print!("{}", local_sender_text(local));
+    }
     println!(
         "{queue}/{id}: {}",
         if matched { "selected" } else { "not selected" }
@@ -412,4 +432,113 @@ fn explain(layout: &QueueLayout, query: &Query, id: &str) -> Result<ExitStatus> 
     } else {
         ExitStatus::NoMatch
     })
+}
+
+/// Queue-file bytes as one quoted, escaped line: written by strangers, so
+/// controls, bidi characters and invalid UTF-8 are escaped
+/// (`ui::sanitize`), newlines and tabs included.
+fn quoted(bytes: &[u8]) -> String {
+    let mut flat = Vec::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\n' => flat.extend_from_slice(b"\\n"),
+            b'\t' => flat.extend_from_slice(b"\\t"),
+            _ => flat.push(b),
+        }
+    }
+    format!(
+        "\"{}\"",
+        String::from_utf8_lossy(&crate::ui::sanitize::for_terminal(&flat))
+    )
+}
+
+/// The nonexistent-local-sender verdict explained, a few indented lines.
+fn local_sender_text(e: &postfix::SenderExplanation) -> String {
+    use postfix::{AddressClass, Answer};
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "nonexistent_local_sender: sender {}: {}",
+        quoted(&e.sender),
+        if e.nonexistent {
+            "nonexistent (selected by nonexistent_local_sender)"
+        } else {
+            "not nonexistent"
+        }
+    );
+    if let Some(address) = &e.address {
+        let _ = writeln!(out, "  address tested: {}", quoted(address));
+    }
+    let source = match &e.class_source {
+        Some((param, entry)) => format!(" ({param}: {})", quoted(entry.as_bytes())),
+        None if e.address.is_some() => {
+            " (in none of mydestination, virtual_alias_domains, virtual_mailbox_domains, \
+             relay_domains)"
+                .to_owned()
+        }
+        None => String::new(),
+    };
+    let _ = writeln!(out, "  class: {}{source}", e.class.name());
+    let tables = |l: &postfix::Lookup| {
+        format!(
+            "{} {} ({})",
+            l.param,
+            quoted(l.table.as_bytes()),
+            quoted(l.how.as_bytes())
+        )
+    };
+    let answer = match &e.answer {
+        Answer::NullSender => "the null sender is never nonexistent".to_owned(),
+        Answer::Unresolvable => {
+            "no domain Postfix's resolver would accept: never selected".to_owned()
+        }
+        Answer::NotOurDomain => format!(
+            "{} domains are not ours: never nonexistent",
+            match e.class {
+                AddressClass::Relay => "relay",
+                _ => "other",
+            }
+        ),
+        Answer::Special(local) => format!(
+            "{} is accepted in a local domain without a lookup (smtpd_check.c)",
+            quoted(local.as_bytes())
+        ),
+        Answer::EmptyTable(param) => {
+            format!("{param} is empty: every address of the class is accepted")
+        }
+        Answer::NotQueryable => {
+            "holds bytes no lookup can carry (NUL, newline, TAB): never selected".to_owned()
+        }
+        Answer::NotLookedUp => "not looked up: never selected".to_owned(),
+        Answer::Found { lookup, key } => {
+            format!("found: {} has key {}", tables(lookup), quoted(key))
+        }
+        Answer::NotFound(lookups) => {
+            let mut text = "in no table that accepts the address:".to_owned();
+            for l in lookups {
+                let keys: Vec<String> = l.keys.iter().map(|k| quoted(k)).collect();
+                let _ = write!(text, "\n    {}: none of {}", tables(l), keys.join(", "));
+            }
+            text
+        }
+        _ => "(unknown)".to_owned(),
+    };
+    let _ = writeln!(out, "  answer: {answer}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn quoted_values_stay_on_one_line_and_escape_what_a_terminal_would_obey() {
+        assert_eq!(quoted(b"bob@example.org"), "\"bob@example.org\"");
+        assert_eq!(quoted("jos\u{e9}@x".as_bytes()), "\"jos\u{e9}@x\"");
+        assert_eq!(quoted(b"a\nb\tc"), "\"a\\nb\\tc\"");
+        assert_eq!(quoted(b"\x1b[2Jx"), "\"\\x1b[2Jx\"");
+        assert_eq!(quoted("\u{202e}evil".as_bytes()), "\"\\u{202e}evil\"");
+        assert_eq!(quoted(b"caf\xe9"), "\"caf\\xe9\"");
+    }
 }

@@ -1,6 +1,7 @@
 //! `qsurgeon summary`: who fills the queue. Top-N tables by sender, SASL
-//! user, client, recipient domain, delay reason and more (messages, bytes,
-//! oldest, newest), and a qshape-style matrix of age buckets.
+//! user, client, recipient domain, delay reason and more (messages,
+//! recipients, bytes, oldest, newest; ranked by messages, recipients or
+//! bytes), and a qshape-style matrix of age buckets.
 //!
 //! Each scan worker tallies into its own maps (a `query::Fold`); the maps
 //! are merged when the workers' results are folded, so the hot path takes
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
-use query::{Dimension, Fold, KeyList, MessageView, Tables, Tally};
+use query::{Dimension, Fold, KeyList, MessageView, Rank, Tables, Tally};
 use queue_scan::{ReadPlan, ScanError, ScanProgress};
 use serde_json::json;
 
@@ -60,7 +61,8 @@ impl SummaryFold {
     fn add(&mut self, view: &MessageView<'_, '_>) {
         let msg = view.msg;
         let (bytes, arrival) = (msg.message_size(), msg.arrival_time());
-        self.agg.total.add(bytes, arrival);
+        let recipients = u64::from(view.recipient_count());
+        self.agg.total.add(bytes, recipients, arrival);
         self.agg.tables.add(view);
         if let Some(dim) = self.matrix {
             let age_minutes = (self.now - arrival).max(0) / 60;
@@ -106,6 +108,7 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitStatus> {
         args.by.iter().map(|&d| d.into()).collect()
     };
     let matrix: Option<Dimension> = args.matrix.map(Into::into);
+    let rank: Rank = args.rank_by.into();
     let wants_log = dims.iter().chain(&matrix).any(|d| d.needs_defer_log());
     let output_needs = ReadPlan {
         headers: false,
@@ -130,13 +133,19 @@ pub fn run(target: &Target, args: &SummaryArgs) -> Result<ExitStatus> {
     let mut stdout = std::io::stdout().lock();
     let term = Terminal::new(stdout.is_terminal());
     if args.json {
-        serde_json::to_writer(&mut out, &to_json(&agg, &dims, args.top, matrix))?;
+        serde_json::to_writer(&mut out, &to_json(&agg, &dims, args.top, rank, matrix))?;
         out.push(b'\n');
         stdout.write_all(&term.json(&out))?;
     } else {
         // The tables escape their keys themselves (so columns line up)
         // and may bold their headings.
-        render_text(&agg, &dims, args.top, matrix, query.ctx.now, term, &mut out);
+        let shape = Shape {
+            dims: &dims,
+            top: args.top,
+            rank,
+            matrix,
+        };
+        render_text(&agg, &shape, query.ctx.now, term, &mut out);
         stdout.write_all(&out)?;
     }
     stdout.flush()?;
@@ -165,14 +174,15 @@ fn to_json(
     agg: &Aggregate,
     dims: &[Dimension],
     top: usize,
+    rank: Rank,
     matrix: Option<Dimension>,
 ) -> serde_json::Value {
-    let tally = |t: &Tally| json!({"messages": t.messages, "bytes": t.bytes, "oldest": t.oldest, "newest": t.newest});
+    let tally = |t: &Tally| json!({"messages": t.messages, "recipients": t.recipients, "bytes": t.bytes, "oldest": t.oldest, "newest": t.newest});
     let mut by = serde_json::Map::new();
     for &dim in dims {
         let rows: Vec<_> = agg
             .tables
-            .top(dim, top)
+            .top_by(dim, top, rank)
             .into_iter()
             .map(|(k, t)| {
                 let mut row = tally(t);
@@ -185,7 +195,7 @@ fn to_json(
             json!({"distinct": agg.tables.distinct(dim), "top": rows}),
         );
     }
-    let mut doc = json!({"total": tally(&agg.total), "by": by});
+    let mut doc = json!({"total": tally(&agg.total), "rank_by": rank.name(), "by": by});
     if let Some(dim) = matrix {
         let mut rows: Vec<_> = agg.matrix.iter().collect();
         rows.sort_by(|a, b| {
@@ -217,20 +227,27 @@ fn shown_key(dim: Dimension, key: &[u8], term: Terminal) -> String {
     String::from_utf8_lossy(&term.text(key)).into_owned()
 }
 
-fn render_text(
-    agg: &Aggregate,
-    dims: &[Dimension],
+/// Which tables the text shows, and how.
+struct Shape<'d> {
+    dims: &'d [Dimension],
     top: usize,
+    rank: Rank,
     matrix: Option<Dimension>,
-    now: i64,
-    term: Terminal,
-    out: &mut Vec<u8>,
-) {
+}
+
+fn render_text(agg: &Aggregate, shape: &Shape<'_>, now: i64, term: Terminal, out: &mut Vec<u8>) {
+    let Shape {
+        dims,
+        top,
+        rank,
+        matrix,
+    } = *shape;
     let t = &agg.total;
     let _ = writeln!(
         out,
-        "{} messages, {} bytes{}",
+        "{} messages, {} recipients, {} bytes{}",
         t.messages,
+        t.recipients,
         human_size(t.bytes),
         if t.messages > 0 {
             format!(
@@ -244,7 +261,7 @@ fn render_text(
     );
     for &dim in dims {
         let distinct = agg.tables.distinct(dim);
-        let rows = agg.tables.top(dim, top);
+        let rows = agg.tables.top_by(dim, top, rank);
         let width = rows
             .iter()
             .map(|(k, _)| shown_key(dim, k, term).chars().count())
@@ -252,20 +269,25 @@ fn render_text(
             .unwrap_or(0)
             .clamp(24, 60);
         let heading = format!(
-            "By {} ({} distinct{})",
+            "By {} ({} distinct{}{})",
             dim.name().replace('_', " "),
             distinct,
             if distinct > rows.len() {
                 format!(", top {}", rows.len())
             } else {
                 String::new()
+            },
+            if rank == Rank::Messages {
+                String::new()
+            } else {
+                format!(", by {}", rank.name())
             }
         );
         let _ = writeln!(out, "\n{}", term.heading(&heading));
         let _ = writeln!(
             out,
-            "  {:<width$} {:>9} {:>8} {:>7} {:>7}",
-            "", "messages", "bytes", "oldest", "newest"
+            "  {:<width$} {:>9} {:>10} {:>8} {:>7} {:>7}",
+            "", "messages", "recipients", "bytes", "oldest", "newest"
         );
         for (key, tally) in rows {
             let mut key = shown_key(dim, key, term);
@@ -274,8 +296,9 @@ fn render_text(
             }
             let _ = writeln!(
                 out,
-                "  {key:<width$} {:>9} {:>8} {:>7} {:>7}",
+                "  {key:<width$} {:>9} {:>10} {:>8} {:>7} {:>7}",
                 tally.messages,
+                tally.recipients,
                 human_size(tally.bytes),
                 human_age(now - tally.oldest),
                 human_age(now - tally.newest)

@@ -14,7 +14,7 @@
 #![allow(dead_code)]
 
 mod plan;
-mod smtp;
+pub mod smtp;
 
 pub use plan::{
     label, Fate, Profile, AUTH_USER, FILTER_NEXTHOP, NORMAL_USERS, OUR_DOMAIN, REDIRECT_TARGET,

@@ -34,7 +34,7 @@ use std::process::{Command, Stdio};
 use queue_scan::{InstanceConfig, QueueLayout};
 
 pub use error::Error;
-pub use local_sender::LocalSenderCheck;
+pub use local_sender::{AddressClass, Answer, LocalSenderCheck, Lookup, SenderExplanation};
 pub use postmulti::PostfixInstance;
 pub use postsuper::{BatchReport, IdOutcome, Op, Postsuper, PostsuperError};
 

@@ -40,10 +40,11 @@ use queue_file::quote::{quote_822_local_flags, QuoteFlags};
 
 /// The main.cf parameters the check reads (`postconf -x`, so `$name` references arrive
 /// expanded).
-const PARAMS: [&str; 14] = [
+const PARAMS: [&str; 15] = [
     "mydestination",
     "virtual_alias_domains",
     "virtual_mailbox_domains",
+    "relay_domains",
     "local_recipient_maps",
     "virtual_alias_maps",
     "virtual_mailbox_maps",
@@ -82,6 +83,111 @@ enum Class {
     Local,
     VirtualAlias,
     VirtualMailbox,
+}
+
+/// The address class of a sender's domain, in trivial-rewrite's order
+/// (`src/trivial-rewrite/resolve.c`; `proto/ADDRESS_CLASS_README.html`), for
+/// [`LocalSenderCheck::explain`]. Only the first three are "ours": the check looks up
+/// senders of those classes only.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressClass {
+    /// `mydestination`: the local class (`local_recipient_maps`).
+    Local,
+    /// `virtual_alias_domains`: every address must be an alias.
+    VirtualAlias,
+    /// `virtual_mailbox_domains` (`virtual_mailbox_maps`).
+    VirtualMailbox,
+    /// `relay_domains`: mail we relay; not ours, never nonexistent.
+    Relay,
+    /// Any other domain (the default class), or no domain Postfix would resolve.
+    Other,
+}
+
+impl AddressClass {
+    /// The class as Postfix's documentation names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AddressClass::Local => "local",
+            AddressClass::VirtualAlias => "virtual alias",
+            AddressClass::VirtualMailbox => "virtual mailbox",
+            AddressClass::Relay => "relay",
+            AddressClass::Other => "other",
+        }
+    }
+}
+
+impl From<Class> for AddressClass {
+    fn from(class: Class) -> AddressClass {
+        match class {
+            Class::Local => AddressClass::Local,
+            Class::VirtualAlias => AddressClass::VirtualAlias,
+            Class::VirtualMailbox => AddressClass::VirtualMailbox,
+        }
+    }
+}
+
+/// One table a sender was looked up in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    /// The parameter (`local_recipient_maps`, `virtual_alias_maps`…).
+    pub param: &'static str,
+    /// The table as configured (`unix:passwd.byname`, `proxy:hash:/etc/aliases`).
+    pub table: String,
+    /// How it was read: `getent passwd`, or the `postmap -q` command.
+    pub how: String,
+    /// The keys looked up, in `mail_addr_find()`'s order.
+    pub keys: Vec<Vec<u8>>,
+}
+
+/// What decided the verdict on one sender ([`LocalSenderCheck::explain`]).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// The null sender: never nonexistent.
+    NullSender,
+    /// Postfix's resolver would give the address no class (no `@`, an empty domain, bytes
+    /// the resolver rejects): never selected.
+    Unresolvable,
+    /// Not one of our domains: never nonexistent.
+    NotOurDomain,
+    /// A local part smtpd accepts in a local domain without a lookup (`postmaster`,
+    /// `MAILER-DAEMON`, `$double_bounce_sender`; `src/smtpd/smtpd_check.c`).
+    Special(String),
+    /// The class's table parameter is empty, which accepts every address of the class.
+    EmptyTable(&'static str),
+    /// Bytes a lookup cannot carry (NUL, newline, TAB): never selected.
+    NotQueryable,
+    /// Not looked up (the scan that collects senders did not see it).
+    NotLookedUp,
+    /// This table has this key: the address exists.
+    Found {
+        /// The table.
+        lookup: Lookup,
+        /// The key it had.
+        key: Vec<u8>,
+    },
+    /// No table that could accept the address has any of its keys: nonexistent.
+    NotFound(Vec<Lookup>),
+}
+
+/// Why the check says what it says about one sender.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderExplanation {
+    /// The envelope sender, as in the queue file.
+    pub sender: Vec<u8>,
+    /// The address tested: the sender with one trailing dot of its domain stripped (None
+    /// when it was not tested).
+    pub address: Option<Vec<u8>>,
+    /// The class of its domain.
+    pub class: AddressClass,
+    /// The domain list parameter and the entry that gave the class
+    /// (`("mydestination", "ourdomain.example")`, or a `type:name` table).
+    pub class_source: Option<(&'static str, String)>,
+    /// The verdict: selected by `nonexistent_local_sender`.
+    pub nonexistent: bool,
+    /// What decided it.
+    pub answer: Answer,
 }
 
 /// One entry of a domain list (`mydestination` and the virtual domain lists), as
@@ -190,7 +296,13 @@ pub struct LocalSenderCheck {
     local_domains: DomainList,
     alias_domains: DomainList,
     mailbox_domains: DomainList,
+    /// `relay_domains`: only [`explain`](Self::explain) reads it (a relay domain is not
+    /// ours, like any other).
+    relay_domains: DomainList,
     domain_tables: Vec<DomainTable>,
+    /// How many of `domain_tables` the three classes of ours use (the first ones); the
+    /// rest are `relay_domains`' and are not prefetched.
+    class_tables: usize,
     /// `recipient_canonical_maps`, `canonical_maps`, `virtual_alias_maps`: a match accepts
     /// the address in every class.
     accept_maps: Vec<MapParam>,
@@ -239,6 +351,7 @@ impl LocalSenderCheck {
         let local_domains = domain_list("mydestination")?;
         let alias_domains = domain_list("virtual_alias_domains")?;
         let mailbox_domains = domain_list("virtual_mailbox_domains")?;
+        let relay_domains = domain_list("relay_domains")?;
         let map_param = |param: &'static str| MapParam {
             param,
             sources: parse_map_list(get(param)),
@@ -254,6 +367,17 @@ impl LocalSenderCheck {
         .collect();
         let postmap = postfix.program("postmap");
         let table_count = domain_tables.len();
+        let class_tables = domain_tables
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                [&local_domains, &alias_domains, &mailbox_domains]
+                    .iter()
+                    .any(|l| l.patterns.iter().any(|p| p.kind == PatternKind::Table(*i)))
+            })
+            .map(|(i, _)| i + 1)
+            .max()
+            .unwrap_or(0);
         Ok(LocalSenderCheck {
             config_dir: postfix.config_dir().map(Path::to_path_buf),
             postmap,
@@ -265,7 +389,9 @@ impl LocalSenderCheck {
             local_domains,
             alias_domains,
             mailbox_domains,
+            relay_domains,
             domain_tables,
+            class_tables,
             accept_maps,
             local_maps: map_param("local_recipient_maps"),
             mailbox_maps: map_param("virtual_mailbox_maps"),
@@ -382,6 +508,113 @@ impl LocalSenderCheck {
     /// checked).
     pub fn is_nonexistent(&self, sender: &[u8]) -> bool {
         self.verdicts.get(sender).copied().unwrap_or(false)
+    }
+
+    /// Why `sender` is (or is not) a nonexistent local sender: the address tested, its
+    /// class, and the table and key that answered (or every table that did not). Reads
+    /// what [`resolve`](Self::resolve) looked up; it looks nothing up itself but a domain
+    /// table entry not cached yet.
+    pub fn explain(&self, sender: &[u8]) -> SenderExplanation {
+        let mut e = SenderExplanation {
+            sender: sender.to_vec(),
+            address: None,
+            class: AddressClass::Other,
+            class_source: None,
+            nonexistent: self.is_nonexistent(sender),
+            answer: Answer::NotOurDomain,
+        };
+        if sender.is_empty() {
+            e.answer = Answer::NullSender;
+            return e;
+        }
+        let Some((address, folded_domain)) = self.normalize(sender) else {
+            e.answer = Answer::Unresolvable;
+            return e;
+        };
+        e.address = Some(address.clone());
+        let lists = [
+            (&self.local_domains, AddressClass::Local),
+            (&self.alias_domains, AddressClass::VirtualAlias),
+            (&self.mailbox_domains, AddressClass::VirtualMailbox),
+            (&self.relay_domains, AddressClass::Relay),
+        ];
+        let Some((list, class, entry)) = lists.into_iter().find_map(|(list, class)| {
+            self.list_match_entry(list, &folded_domain)
+                .map(|entry| (list, class, entry))
+        }) else {
+            return e;
+        };
+        e.class = class;
+        e.class_source = Some((list.param, entry));
+        let class = match class {
+            AddressClass::Local => Class::Local,
+            AddressClass::VirtualAlias => Class::VirtualAlias,
+            AddressClass::VirtualMailbox => Class::VirtualMailbox,
+            _ => return e,
+        };
+        if !is_queryable(&address) {
+            e.answer = Answer::NotQueryable;
+            return e;
+        }
+        let local = split_address(&address).map_or(&address[..], |(l, _)| l);
+        // The same order of decisions as `plan`.
+        if class == Class::Local
+            && (local.eq_ignore_ascii_case(b"postmaster")
+                || local.eq_ignore_ascii_case(b"MAILER-DAEMON")
+                || eq_ignore_case(local, &self.double_bounce_sender, self.smtputf8))
+        {
+            e.answer = Answer::Special(String::from_utf8_lossy(local).into_owned());
+            return e;
+        }
+        match class {
+            Class::Local if self.local_maps.is_empty() => {
+                e.answer = Answer::EmptyTable(self.local_maps.param);
+                return e;
+            }
+            Class::VirtualMailbox if self.mailbox_maps.is_empty() => {
+                e.answer = Answer::EmptyTable(self.mailbox_maps.param);
+                return e;
+            }
+            _ => {}
+        }
+        if !self.verdicts.contains_key(sender) {
+            e.answer = Answer::NotLookedUp;
+            return e;
+        }
+        let local_keys = class == Class::Local || self.myorigin.as_deref() == Some(&folded_domain);
+        let keys = lookup_keys(
+            &address,
+            &self.delimiters,
+            self.owner_request_special,
+            &self.double_bounce_sender,
+            local_keys,
+        );
+        let mut consulted = Vec::new();
+        for param in self.params_for(class) {
+            for source in &param.sources {
+                let keys = keys_for(&source.query, &keys, self.smtputf8);
+                let lookup = Lookup {
+                    param: param.param,
+                    table: source.spec.clone(),
+                    how: match &source.query {
+                        Query::Getent => "getent passwd".to_string(),
+                        Query::Postmap { map, .. } => self.postmap_line(map),
+                    },
+                    keys: Vec::new(),
+                };
+                // The first key found answers, as in `resolve`.
+                if let Some(key) = keys.iter().find(|k| self.found_has(&source.query, k)) {
+                    e.answer = Answer::Found {
+                        key: key.clone(),
+                        lookup,
+                    };
+                    return e;
+                }
+                consulted.push(Lookup { keys, ..lookup });
+            }
+        }
+        e.answer = Answer::NotFound(consulted);
+        e
     }
 
     /// One line per consulted source: which maps (and getent) were queried, for the user.
@@ -535,6 +768,28 @@ impl LocalSenderCheck {
         .map(|(_, class)| class)
     }
 
+    /// The entry of `list` that puts `folded` in it (a domain, or a `type:name` table), or
+    /// None when the list does not hold it (`list_matches`, saying which entry).
+    fn list_match_entry(&self, list: &DomainList, folded: &[u8]) -> Option<String> {
+        for pattern in &list.patterns {
+            let (hit, entry) = match &pattern.kind {
+                PatternKind::Literal(name) => {
+                    (name == folded, String::from_utf8_lossy(name).into_owned())
+                }
+                PatternKind::Table(i) => (
+                    self.table_has(*i, folded),
+                    self.domain_tables
+                        .get(*i)
+                        .map_or_else(String::new, |t| t.spec.clone()),
+                ),
+            };
+            if hit {
+                return (!pattern.negate).then_some(entry);
+            }
+        }
+        None
+    }
+
     /// `match_list_match`: the first pattern that matches decides (`!` inverts).
     fn list_matches(&self, list: &DomainList, folded: &[u8]) -> bool {
         for pattern in &list.patterns {
@@ -578,7 +833,7 @@ impl LocalSenderCheck {
 
     /// Looks up every domain not yet cached in every domain table, one `postmap` per table.
     fn prefetch_domains(&self, domains: &[Vec<u8>]) -> Result<()> {
-        for table in 0..self.domain_tables.len() {
+        for table in 0..self.class_tables.min(self.domain_tables.len()) {
             let missing: Vec<Vec<u8>> = {
                 let cache = self.domain_cache.lock().unwrap_or_else(|e| e.into_inner());
                 domains
@@ -606,6 +861,7 @@ impl LocalSenderCheck {
             &self.local_domains,
             &self.alias_domains,
             &self.mailbox_domains,
+            &self.relay_domains,
         ]
         .into_iter()
         .find(|l| {
@@ -1333,6 +1589,7 @@ mod tests {
         let local_domains = list("mydestination", mydestination);
         let alias_domains = list("virtual_alias_domains", alias);
         let mailbox_domains = list("virtual_mailbox_domains", mailbox);
+        let relay_domains = list("relay_domains", "relay.example");
         assert!(tables.is_empty());
         LocalSenderCheck {
             config_dir: None,
@@ -1345,7 +1602,9 @@ mod tests {
             local_domains,
             alias_domains,
             mailbox_domains,
+            relay_domains,
             domain_tables: tables,
+            class_tables: 0,
             accept_maps: Vec::new(),
             local_maps: MapParam {
                 param: "local_recipient_maps",
@@ -1363,6 +1622,83 @@ mod tests {
             stats: HashMap::new(),
             verdicts: HashMap::new(),
         }
+    }
+
+    #[test]
+    fn explain_names_the_class_and_what_answered() {
+        let mut check = literal_check("ourdomain.example", "valias.example", "vmail.example");
+        // What `resolve` would have recorded, without running getent: bob exists, AA not.
+        let getent = Query::Getent;
+        check
+            .found
+            .entry(getent.clone())
+            .or_default()
+            .insert(b("bob"));
+        check.verdicts.insert(b("bob+x@ourdomain.example"), false);
+        check.verdicts.insert(b("AA@OurDomain.example."), true);
+
+        let e = check.explain(b"AA@OurDomain.example.");
+        assert!(e.nonexistent);
+        assert_eq!(e.address, Some(b("AA@OurDomain.example")));
+        assert_eq!(e.class, AddressClass::Local);
+        assert_eq!(
+            e.class_source,
+            Some(("mydestination", "ourdomain.example".to_string()))
+        );
+        let Answer::NotFound(lookups) = &e.answer else {
+            panic!("{e:?}");
+        };
+        assert_eq!(lookups.len(), 1);
+        assert_eq!(lookups[0].param, "local_recipient_maps");
+        assert_eq!(lookups[0].table, "unix:passwd.byname");
+        assert_eq!(lookups[0].how, "getent passwd");
+        // getpwnam keys, casefolded: the full address first, then the local part.
+        assert_eq!(strs(&lookups[0].keys)[0], "aa@ourdomain.example");
+        assert!(strs(&lookups[0].keys).contains(&"aa".to_string()));
+
+        let e = check.explain(b"bob+x@ourdomain.example");
+        assert!(!e.nonexistent);
+        assert_eq!(
+            e.answer,
+            Answer::Found {
+                lookup: Lookup {
+                    param: "local_recipient_maps",
+                    table: "unix:passwd.byname".into(),
+                    how: "getent passwd".into(),
+                    keys: Vec::new(),
+                },
+                key: b("bob"),
+            }
+        );
+
+        let e = check.explain(b"Postmaster@ourdomain.example");
+        assert_eq!(e.answer, Answer::Special("Postmaster".into()));
+        let e = check.explain(b"carol@ourdomain.example");
+        assert_eq!(e.answer, Answer::NotLookedUp);
+        assert!(!e.nonexistent);
+        let e = check.explain(b"x@vmail.example");
+        assert_eq!(e.class, AddressClass::VirtualMailbox);
+        assert_eq!(e.answer, Answer::EmptyTable("virtual_mailbox_maps"));
+        let e = check.explain(b"x@relay.example");
+        assert_eq!(
+            (e.class, &e.answer),
+            (AddressClass::Relay, &Answer::NotOurDomain)
+        );
+        assert_eq!(
+            e.class_source,
+            Some(("relay_domains", "relay.example".to_string()))
+        );
+        let e = check.explain(b"x@elsewhere.example");
+        assert_eq!(
+            (e.class, &e.answer, e.class_source),
+            (AddressClass::Other, &Answer::NotOurDomain, None)
+        );
+        assert_eq!(check.explain(b"").answer, Answer::NullSender);
+        assert_eq!(check.explain(b"no-at-sign").answer, Answer::Unresolvable);
+        let e = check.explain(b"a\tb@valias.example".as_slice());
+        assert_eq!(e.class, AddressClass::VirtualAlias);
+        let e = check.explain(b"a\nb@ourdomain.example");
+        assert_eq!(e.answer, Answer::NotQueryable);
     }
 
     #[test]

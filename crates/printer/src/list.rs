@@ -39,7 +39,7 @@
 //! format_message(&config, &msg, &mut scratch, &mut out);
 //! footer(&config, 1, msg.message_size(), &mut out);
 //! let text = String::from_utf8(out)?;
-//! assert!(text.ends_with("\nactive,4ABC123DEF,1700000000,0,alice@example.org,,,bob@example.net\n"));
+//! assert!(text.ends_with("\nactive,4ABC123DEF,1700000000,0,alice@example.org,,,bob@example.net,1,1\n"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -181,7 +181,7 @@ pub fn heading(config: &OutputConfig, out: &mut Vec<u8>) {
     }
     match config.format {
         Format::Csv => out.extend_from_slice(
-            b"queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients\n",
+            b"queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients,recipient_count,todo_recipient_count\n",
         ),
         Format::Mailq => postqueue::mailq_heading(config.long_ids, out),
         _ => {}
@@ -331,6 +331,15 @@ fn write_extra_members(
     member("done_recipients", &|out| {
         push_recipients(msg, queue_file::RecipientState::Done, out)
     });
+    // Counts as `--where 'recipients > N'` and `todo_recipients` see them
+    // (`recipient_count` is Postfix's nrcpt: to do, done and canceled).
+    let view = query::MessageView::new(msg, None);
+    member("recipient_count", &|out| {
+        out.extend_from_slice(view.recipient_count().to_string().as_bytes())
+    });
+    member("todo_recipient_count", &|out| {
+        out.extend_from_slice(view.todo_recipient_count().to_string().as_bytes())
+    });
     member("file_mtime", &|out| {
         out.extend_from_slice(msg.info.mtime.to_string().as_bytes())
     });
@@ -417,7 +426,16 @@ fn csv_line(msg: &Message<'_>, out: &mut Vec<u8>) {
         rcpts.extend_from_slice(r.address);
     }
     csv_field(&rcpts, out);
-    out.push(b'\n');
+    // The counts last, so the columns before them stay where they were.
+    let view = query::MessageView::new(msg, None);
+    out.extend_from_slice(
+        format!(
+            ",{},{}\n",
+            view.recipient_count(),
+            view.todo_recipient_count()
+        )
+        .as_bytes(),
+    );
 }
 
 #[cfg(test)]
@@ -555,6 +573,8 @@ mod tests {
             })
         );
         assert_eq!(doc["todo_recipients"].as_array().unwrap().len(), 2);
+        assert_eq!(doc["recipient_count"], 2);
+        assert_eq!(doc["todo_recipient_count"], 2);
     }
 
     /// Bytes that are not UTF-8 stay exact in the extra members.
@@ -597,13 +617,13 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "instance,queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients"
+            "instance,queue,queue_id,arrival_time,message_size,sender,sasl_username,client_address,recipients,recipient_count,todo_recipient_count"
         );
         let size = lines[1].split(',').nth(4).unwrap();
         assert_eq!(
             lines[1],
             format!(
-                "mx1,deferred,4ABC123DEF,1700000000,{size},\"\"\"a,b\"\"@example.org\",,,x@example.net y@example.net"
+                "mx1,deferred,4ABC123DEF,1700000000,{size},\"\"\"a,b\"\"@example.org\",,,x@example.net y@example.net,3,2"
             )
         );
         assert_eq!(lines.len(), 2);

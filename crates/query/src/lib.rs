@@ -63,5 +63,5 @@ pub use error::Error;
 pub use interner::Interner;
 pub use query::{Fold, Query};
 pub use spec::{SelectionSpec, DEFAULT_QUEUES};
-pub use tally::{Tables, Tally};
+pub use tally::{Rank, Tables, Tally};
 pub use view::MessageView;

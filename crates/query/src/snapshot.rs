@@ -39,6 +39,9 @@ pub struct Facts {
     pub arrival: i64,
     /// Message size, as showq reports it.
     pub size: u64,
+    /// Envelope recipients, to do, done and canceled: Postfix's `nrcpt`
+    /// (see [`MessageView::recipient_count`]).
+    pub recipients: u32,
     keys: [u32; SINGLE.len()],
     /// Range in `Snapshot::multi` of (dimension index in MULTI, key).
     multi_start: u32,
@@ -64,6 +67,8 @@ pub struct Row {
     pub messages: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// Their envelope recipients (each message's `nrcpt`, summed).
+    pub recipients: u64,
     /// The oldest one's arrival time.
     pub oldest: i64,
 }
@@ -173,28 +178,28 @@ impl Snapshot {
             .collect()
     }
 
-    /// Messages, bytes and oldest arrival per key of `dim` over the messages
-    /// in `set`; most messages first, then most bytes, then key number.
+    /// Messages, bytes, recipients and oldest arrival per key of `dim` over
+    /// the messages in `set`; most messages first, then most bytes, then key
+    /// number.
     pub fn tally(&self, set: &[u32], dim: Dimension) -> Vec<Row> {
-        let mut map: HashMap<u32, (u64, u64, i64)> = HashMap::new();
+        let mut map: HashMap<u32, Row> = HashMap::new();
         for &i in set {
             let f = &self.facts[i as usize];
             for key in self.keys_of(f, dim) {
-                let e = map.entry(key).or_insert((0, 0, i64::MAX));
-                e.0 += 1;
-                e.1 += f.size;
-                e.2 = e.2.min(f.arrival);
+                let e = map.entry(key).or_insert(Row {
+                    key,
+                    messages: 0,
+                    bytes: 0,
+                    recipients: 0,
+                    oldest: i64::MAX,
+                });
+                e.messages += 1;
+                e.bytes += f.size;
+                e.recipients += u64::from(f.recipients);
+                e.oldest = e.oldest.min(f.arrival);
             }
         }
-        let mut rows: Vec<Row> = map
-            .into_iter()
-            .map(|(key, (messages, bytes, oldest))| Row {
-                key,
-                messages,
-                bytes,
-                oldest,
-            })
-            .collect();
+        let mut rows: Vec<Row> = map.into_values().collect();
         rows.sort_by(|a, b| {
             b.messages
                 .cmp(&a.messages)
@@ -239,6 +244,7 @@ impl Partial {
             id,
             arrival: msg.arrival_time(),
             size: msg.message_size(),
+            recipients: view.recipient_count(),
             keys,
             multi_start,
             multi_len: (s.multi.len() - multi_start as usize).min(u16::MAX as usize) as u16,
@@ -310,6 +316,7 @@ mod tests {
             id,
             arrival: 1,
             size: 2,
+            recipients: 3,
             keys: [k; 6],
             multi_start: 0,
             multi_len: 0,
@@ -322,6 +329,7 @@ mod tests {
             id,
             arrival: 1,
             size: 2,
+            recipients: 3,
             keys: [k; 6],
             multi_start: 0,
             multi_len: 0,

@@ -58,6 +58,8 @@ pub struct SelectionSpec {
     pub larger_than: Option<String>,
     /// `--smaller-than SIZE`.
     pub smaller_than: Option<String>,
+    /// `--min-recipients N`.
+    pub min_recipients: Option<String>,
     /// `--forced-expired`.
     pub forced_expired: bool,
     /// `--null-sender`.
@@ -131,11 +133,12 @@ impl SelectionSpec {
                 }
             };
         }
-        let bounds: [(&Option<String>, TextFlag); 4] = [
+        let bounds: [(&Option<String>, TextFlag); 5] = [
             (&self.older_than, select::Builder::older_than),
             (&self.newer_than, select::Builder::newer_than),
             (&self.larger_than, select::Builder::larger_than),
             (&self.smaller_than, select::Builder::smaller_than),
+            (&self.min_recipients, select::Builder::min_recipients),
         ];
         for (value, test) in bounds {
             if let Some(value) = value {
@@ -232,13 +235,14 @@ mod tests {
             sasl_users: vec!["bob".into()],
             senders: vec!["a@x.example".into(), "b@x.example".into()],
             older_than: Some("2d".into()),
+            min_recipients: Some("40".into()),
             where_exprs: vec!["not forced_expired".into()],
             null_sender: true,
             ..spec()
         };
         assert_eq!(
             s.build().unwrap().to_string(),
-            "(sender = a@x.example or sender = b@x.example) and sasl_user = bob and age > 2d and not forced_expired and null_sender"
+            "(sender = a@x.example or sender = b@x.example) and sasl_user = bob and age > 2d and recipients >= 40 and not forced_expired and null_sender"
         );
         assert_eq!(
             spec().build().unwrap().to_string(),

@@ -1,7 +1,8 @@
 //! Totals per key: for each [`Dimension`] asked for, the messages, bytes,
-//! oldest and newest arrival of every key ([`Tables`]), and the top rows of
-//! a table. `summary`'s tables and the act preview's "top senders, top SASL
-//! users" are both this.
+//! recipients, oldest and newest arrival of every key ([`Tables`]), and the
+//! top rows of a table by messages, recipients or bytes ([`Rank`]).
+//! `summary`'s tables and the act preview's "top senders, top SASL users"
+//! are both this.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,9 @@ pub struct Tally {
     pub messages: u64,
     /// Bytes (message sizes as showq reports them).
     pub bytes: u64,
+    /// Envelope recipients, each message's `nrcpt` summed (to do, done and
+    /// canceled: [`MessageView::recipient_count`]).
+    pub recipients: u64,
     /// Earliest arrival time (epoch seconds; meaningless with no message).
     pub oldest: i64,
     /// Latest arrival time.
@@ -22,14 +26,16 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one message of `bytes` that arrived at `arrival`.
-    pub fn add(&mut self, bytes: u64, arrival: i64) {
+    /// Counts one message of `bytes` and `recipients` that arrived at
+    /// `arrival`.
+    pub fn add(&mut self, bytes: u64, recipients: u64, arrival: i64) {
         if self.messages == 0 {
             self.oldest = arrival;
             self.newest = arrival;
         }
         self.messages += 1;
         self.bytes += bytes;
+        self.recipients += recipients;
         self.oldest = self.oldest.min(arrival);
         self.newest = self.newest.max(arrival);
     }
@@ -45,8 +51,49 @@ impl Tally {
         }
         self.messages += other.messages;
         self.bytes += other.bytes;
+        self.recipients += other.recipients;
         self.oldest = self.oldest.min(other.oldest);
         self.newest = self.newest.max(other.newest);
+    }
+}
+
+/// What a table's rows are ranked by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rank {
+    /// Most messages first (then bytes).
+    #[default]
+    Messages,
+    /// Most envelope recipients first (then messages, then bytes): a login
+    /// that sends few messages to many recipients each (a spam burst) ranks
+    /// above one with more single-recipient mail.
+    Recipients,
+    /// Most bytes first (then messages).
+    Bytes,
+}
+
+impl Rank {
+    /// The name, as `summary --rank-by` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rank::Messages => "messages",
+            Rank::Recipients => "recipients",
+            Rank::Bytes => "bytes",
+        }
+    }
+
+    /// Orders two rows: the higher-ranked first, then by key.
+    pub fn compare(self, a: (&[u8], &Tally), b: (&[u8], &Tally)) -> std::cmp::Ordering {
+        let (x, y) = (a.1, b.1);
+        let first = match self {
+            Rank::Messages => y.messages.cmp(&x.messages).then(y.bytes.cmp(&x.bytes)),
+            Rank::Recipients => y
+                .recipients
+                .cmp(&x.recipients)
+                .then(y.messages.cmp(&x.messages))
+                .then(y.bytes.cmp(&x.bytes)),
+            Rank::Bytes => y.bytes.cmp(&x.bytes).then(y.messages.cmp(&x.messages)),
+        };
+        first.then(a.0.cmp(b.0))
     }
 }
 
@@ -80,13 +127,17 @@ impl Tables {
     /// before.
     pub fn add(&mut self, view: &MessageView<'_, '_>) {
         let (bytes, arrival) = (view.msg.message_size(), view.msg.arrival_time());
+        let recipients = u64::from(view.recipient_count());
         for (&dim, table) in self.dims.iter().zip(&mut self.tables) {
             dim.keys(view, &mut self.keys);
             for key in self.keys.iter() {
                 // Look up by slice first: a new key is the rare case.
                 match table.get_mut(key) {
-                    Some(tally) => tally.add(bytes, arrival),
-                    None => table.entry(key.to_vec()).or_default().add(bytes, arrival),
+                    Some(tally) => tally.add(bytes, recipients, arrival),
+                    None => table
+                        .entry(key.to_vec())
+                        .or_default()
+                        .add(bytes, recipients, arrival),
                 }
             }
         }
@@ -131,13 +182,13 @@ impl Tables {
     /// The first `n` rows of `dim`: most messages first, then most bytes,
     /// then by key.
     pub fn top(&self, dim: Dimension, n: usize) -> Vec<(&[u8], &Tally)> {
+        self.top_by(dim, n, Rank::Messages)
+    }
+
+    /// The first `n` rows of `dim` as `rank` orders them.
+    pub fn top_by(&self, dim: Dimension, n: usize, rank: Rank) -> Vec<(&[u8], &Tally)> {
         let mut rows: Vec<_> = self.table(dim).collect();
-        rows.sort_by(|a, b| {
-            b.1.messages
-                .cmp(&a.1.messages)
-                .then(b.1.bytes.cmp(&a.1.bytes))
-                .then(a.0.cmp(b.0))
-        });
+        rows.sort_by(|a, b| rank.compare(*a, *b));
         rows.truncate(n);
         rows
     }
@@ -150,10 +201,10 @@ mod tests {
     #[test]
     fn tallies_merge_like_one_count() {
         let mut a = Tally::default();
-        a.add(10, 100);
-        a.add(5, 50);
+        a.add(10, 1, 100);
+        a.add(5, 40, 50);
         let mut b = Tally::default();
-        b.add(1, 300);
+        b.add(1, 2, 300);
         let mut all = Tally::default();
         all.merge(&a);
         all.merge(&Tally::default());
@@ -163,9 +214,44 @@ mod tests {
             Tally {
                 messages: 3,
                 bytes: 16,
+                recipients: 43,
                 oldest: 50,
                 newest: 300
             }
         );
+    }
+
+    #[test]
+    fn ranks_order_rows() {
+        let tally = |messages, bytes, recipients| Tally {
+            messages,
+            bytes,
+            recipients,
+            oldest: 0,
+            newest: 0,
+        };
+        // A burst (2 messages of 40 recipients), a chatty user (10 single
+        // recipient messages), a big sender (1 large message).
+        let burst = tally(2, 200, 80);
+        let chatty = tally(10, 1000, 10);
+        let big = tally(1, 5_000_000, 1);
+        let mut rows: Vec<(&[u8], &Tally)> =
+            vec![(b"big", &big), (b"burst", &burst), (b"chatty", &chatty)];
+        let keys = |rows: &[(&[u8], &Tally)]| -> Vec<String> {
+            rows.iter()
+                .map(|r| String::from_utf8_lossy(r.0).into_owned())
+                .collect()
+        };
+        rows.sort_by(|a, b| Rank::Messages.compare(*a, *b));
+        assert_eq!(keys(&rows), ["chatty", "burst", "big"]);
+        rows.sort_by(|a, b| Rank::Recipients.compare(*a, *b));
+        assert_eq!(keys(&rows), ["burst", "chatty", "big"]);
+        rows.sort_by(|a, b| Rank::Bytes.compare(*a, *b));
+        assert_eq!(keys(&rows), ["big", "chatty", "burst"]);
+        // Ties fall to the next count, then to the key.
+        let same = tally(2, 200, 80);
+        let mut tied: Vec<(&[u8], &Tally)> = vec![(b"b", &same), (b"a", &burst)];
+        tied.sort_by(|a, b| Rank::Recipients.compare(*a, *b));
+        assert_eq!(keys(&tied), ["a", "b"]);
     }
 }

@@ -33,6 +33,33 @@ impl<'m, 'a> MessageView<'m, 'a> {
         MessageView { msg, local }
     }
 
+    /// The envelope recipients, to do, done and canceled: Postfix's `nrcpt`.
+    ///
+    /// We follow qmgr: the `nrcpt=` it logs (`opened()` in
+    /// src/qmgr/qmgr_message.c) is the size record's recipient count, which
+    /// cleanup counts as it writes each recipient (src/cleanup/
+    /// cleanup_out_recipient.c), and which qmgr checks by counting down once
+    /// per `R`, `D` and `/` record it reads (`rcpt_unread--`), so a file
+    /// whose count disagrees is logged as corrupt. For files without a size
+    /// record qmgr counts those three record types itself (the "old style
+    /// scan" there); counting the records, wherever they sit (envelope or
+    /// extracted segment: `sendmail -t`), is that count for every file and
+    /// does not trust a damaged size record. showq prints only the to-do
+    /// ones (src/showq/showq.c lists `R` records only, and each address
+    /// once): [`todo_recipient_count`](Self::todo_recipient_count) counts the
+    /// `R` records, duplicates included, so neither count is answered from
+    /// `postqueue -j` (`query::postqueue` refuses them).
+    pub fn recipient_count(&self) -> u32 {
+        u32::try_from(self.msg.envelope.recipients.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The recipients still to be delivered (`R` records), as showq lists
+    /// them.
+    pub fn todo_recipient_count(&self) -> u32 {
+        let todo = self.msg.envelope.todo_recipients().count();
+        u32::try_from(todo).unwrap_or(u32::MAX)
+    }
+
     /// Calls `visit` on each defer log entry, as Postfix reads the log,
     /// until it returns true; false without a defer log (not read, or the
     /// message has none).
@@ -97,6 +124,8 @@ impl Fields for MessageView<'_, '_> {
         match field {
             Field::Size => Some(self.msg.message_size() as i64),
             Field::Arrival => Some(self.msg.arrival_time()),
+            Field::Recipients => Some(i64::from(self.recipient_count())),
+            Field::TodoRecipients => Some(i64::from(self.todo_recipient_count())),
             _ => None,
         }
     }

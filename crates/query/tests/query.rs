@@ -397,4 +397,42 @@ fn top_sasl_users_of_the_demo_queue() {
     // Every forged sender of mallory's is its own key.
     assert_eq!(tables.distinct(Dimension::Sender), 20 + 4);
     assert_eq!(tables.distinct(Dimension::Queue), 0, "not asked for");
+
+    // By recipients: bob's 3 messages hold 4 recipients (one already
+    // delivered: nrcpt counts it), alice's 3 hold 3, so bob ranks first.
+    let by_recipients: Vec<(String, u64)> = tables
+        .top_by(Dimension::SaslUser, 3, query::Rank::Recipients)
+        .into_iter()
+        .map(|(k, t)| (String::from_utf8_lossy(k).into_owned(), t.recipients))
+        .collect();
+    assert_eq!(
+        by_recipients,
+        [
+            ("mallory".to_owned(), 39),
+            ("bob".to_owned(), 4),
+            ("alice".to_owned(), 3),
+        ]
+    );
+
+    // A snapshot's facts add up to the same recipients per key.
+    let snap = query::snapshot::Snapshot::scan(&query, &demo(), &ScanProgress::default());
+    let all: Vec<u32> = (0..snap.len() as u32).collect();
+    for row in snap.tally(&all, Dimension::SaslUser) {
+        let key = snap.key(row.key);
+        let (_, t) = tables
+            .table(Dimension::SaslUser)
+            .find(|(k, _)| *k == key)
+            .unwrap();
+        assert_eq!(
+            row.recipients,
+            t.recipients,
+            "{}",
+            String::from_utf8_lossy(key)
+        );
+    }
+    let total: u64 = all
+        .iter()
+        .map(|&i| u64::from(snap.facts(i).recipients))
+        .sum();
+    assert_eq!(total, 50, "29 messages, 50 envelope recipients");
 }

@@ -213,6 +213,11 @@ pub enum Attribute {
     Size,
     /// `arrival`: the arrival time in seconds since the epoch.
     Arrival,
+    /// `recipients`: how many envelope recipients, to do, done and canceled
+    /// (Postfix's `nrcpt`).
+    Recipients,
+    /// `todo_recipients`: how many recipients are still to be delivered.
+    TodoRecipients,
 }
 
 /// How an attribute's values are compared.
@@ -248,6 +253,8 @@ impl Attribute {
             Attribute::Age => "age".into(),
             Attribute::Size => "size".into(),
             Attribute::Arrival => "arrival".into(),
+            Attribute::Recipients => "recipients".into(),
+            Attribute::TodoRecipients => "todo_recipients".into(),
         }
     }
 
@@ -269,7 +276,7 @@ impl Attribute {
             Attribute::Client => Kind::Client,
             Attribute::Age => Kind::Duration,
             Attribute::Size => Kind::Size,
-            Attribute::Arrival => Kind::Plain,
+            Attribute::Arrival | Attribute::Recipients | Attribute::TodoRecipients => Kind::Plain,
         }
     }
 
@@ -328,15 +335,20 @@ impl Attribute {
             Attribute::Attr(n) => one(Field::Attr(n)),
             Attribute::Age | Attribute::Arrival => one(Field::Arrival),
             Attribute::Size => one(Field::Size),
+            Attribute::Recipients => one(Field::Recipients),
+            Attribute::TodoRecipients => one(Field::TodoRecipients),
         }
     }
 
     pub(crate) fn data(&self) -> Data {
         match self {
             Attribute::Queue | Attribute::Id => Data::NONE,
-            Attribute::Recipient(_) | Attribute::RecipientDomain(_) => {
-                Data::ENVELOPE | Data::RECIPIENTS
-            }
+            // The counts too: `sendmail -t` mail has its recipients in the
+            // extracted segment, after the content.
+            Attribute::Recipient(_)
+            | Attribute::RecipientDomain(_)
+            | Attribute::Recipients
+            | Attribute::TodoRecipients => Data::ENVELOPE | Data::RECIPIENTS,
             Attribute::Reason | Attribute::DsnStatus => Data::DEFER_LOG,
             Attribute::Header(_) => Data::HEADERS,
             _ => Data::ENVELOPE,
@@ -712,6 +724,8 @@ const NAMES: &[(&str, Named)] = &[
     ("age", Named::Attr(Attribute::Age)),
     ("size", Named::Attr(Attribute::Size)),
     ("arrival", Named::Attr(Attribute::Arrival)),
+    ("recipients", Named::Attr(Attribute::Recipients)),
+    ("todo_recipients", Named::Attr(Attribute::TodoRecipients)),
     ("forced_expired", Named::Flag(Flag::ForcedExpired)),
     ("null_sender", Named::Flag(Flag::NullSender)),
     (
@@ -743,6 +757,9 @@ const NAMES: &[(&str, Named)] = &[
     ("status", Named::Attr(Attribute::DsnStatus)),
     ("message_size", Named::Attr(Attribute::Size)),
     ("arrival_time", Named::Attr(Attribute::Arrival)),
+    ("nrcpt", Named::Attr(Attribute::Recipients)),
+    ("recipient_count", Named::Attr(Attribute::Recipients)),
+    ("rcpt_count", Named::Attr(Attribute::Recipients)),
     ("expired", Named::Flag(Flag::ForcedExpired)),
 ];
 
@@ -771,6 +788,13 @@ pub(crate) fn lookup(word: &str) -> Option<Named> {
         };
     }
     let norm = word.to_ascii_lowercase().replace('-', "_");
+    // A whole name first: `todo_recipients` is a count of its own, not the
+    // `todo_` scope on `recipients`.
+    if let Some((_, named @ Named::Attr(Attribute::TodoRecipients))) =
+        NAMES.iter().find(|(n, _)| *n == norm)
+    {
+        return Some(named.clone());
+    }
     let (scope, base) = if let Some(b) = norm.strip_prefix("todo_or_done_") {
         (Scope::TodoOrDone, b)
     } else if let Some(b) = norm.strip_prefix("done_") {

@@ -24,6 +24,7 @@ use crate::Selection;
 /// | `--header 'NAME~RE'` (or `NAME=V`, `NAME!~RE`, `NAME!=V`) | `header.NAME ~ RE` |
 /// | `--older-than D` / `--newer-than D` | `age > D` / `age < D` |
 /// | `--larger-than S` / `--smaller-than S` | `size > S` / `size < S` |
+/// | `--min-recipients N` | `recipients >= N` |
 /// | `--forced-expired`, `--null-sender`, `--nonexistent-local-sender` | the flag test |
 /// | `--where EXPR` | the expression |
 ///
@@ -60,6 +61,9 @@ pub fn flag_test(name: &str, value: Option<&str>) -> Result<Expr, ParseError> {
         "newer_than" => number(Attribute::Age, Op::Lt, value),
         "larger_than" => number(Attribute::Size, Op::Gt, value),
         "smaller_than" => number(Attribute::Size, Op::Lt, value),
+        // At least N: a spam burst is "40 recipients or more", and `>=`
+        // reads as the flag's name does.
+        "min_recipients" => number(Attribute::Recipients, Op::Ge, value),
         "queue" | "queues" => {
             let v = need(value, name)?;
             let mut raws = Vec::new();
@@ -235,6 +239,9 @@ impl Builder {
         larger_than => "larger-than",
         /// `--smaller-than SIZE`.
         smaller_than => "smaller-than",
+        /// `--min-recipients N`: at least N envelope recipients, to do,
+        /// done and canceled (Postfix's `nrcpt`).
+        min_recipients => "min-recipients",
         /// `--reason REGEX`: a delay reason in the defer log.
         reason => "reason",
         /// `--dsn-status STATUS` (`4.7.1`, `4.7.*`, `5.*`).

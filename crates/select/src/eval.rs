@@ -71,6 +71,8 @@ impl Test {
                 let n = match attr {
                     Attribute::Age => f.number(Field::Arrival).map(|a| ctx.now.saturating_sub(a)),
                     Attribute::Size => f.number(Field::Size),
+                    Attribute::Recipients => f.number(Field::Recipients),
+                    Attribute::TodoRecipients => f.number(Field::TodoRecipients),
                     _ => f.number(Field::Arrival),
                 };
                 let hit = match n {

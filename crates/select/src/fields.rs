@@ -52,6 +52,12 @@ pub enum Field<'a> {
     Size,
     /// Number: the arrival time, in seconds since the Unix epoch.
     Arrival,
+    /// Number: how many envelope recipients the message has, to do, done
+    /// and canceled (`R`, `D` and `/` records, in the envelope and the
+    /// extracted segment): Postfix's `nrcpt`.
+    Recipients,
+    /// Number: how many recipients are still to be delivered (`R` records).
+    TodoRecipients,
     /// Flag: the message was marked for forced expiry (`postsuper -e`).
     ForcedExpired,
     /// Flag: the sender is an address in a local domain that has no such
@@ -78,7 +84,8 @@ pub trait Fields {
     /// evaluated with one pass.
     fn any_text(&self, field: Field<'_>, visit: &mut dyn FnMut(&[u8]) -> bool) -> bool;
 
-    /// The value of a number field ([`Field::Size`], [`Field::Arrival`]), or
+    /// The value of a number field ([`Field::Size`], [`Field::Arrival`],
+    /// [`Field::Recipients`], [`Field::TodoRecipients`]), or
     /// `None` if the message lacks it.
     fn number(&self, field: Field<'_>) -> Option<i64>;
 

@@ -86,6 +86,8 @@
 //! | `age` | duration: now − arrival | |
 //! | `size` (`message_size`) | size in bytes | |
 //! | `arrival` (`arrival_time`) | epoch seconds | |
+//! | `recipients` (`nrcpt`, `recipient_count`, `rcpt_count`) | number: envelope recipients, to do, done and canceled | |
+//! | `todo_recipients` | number: recipients still to be delivered | |
 //! | `forced_expired` (`expired`), `null_sender`, `nonexistent_local_sender` | yes/no | |
 //!
 //! Names may be written with `-` for `_`, as the flags are (`sasl-user`).
@@ -111,7 +113,8 @@
 //! - `<`, `<=`, `>`, `>=` (and `=`, `!=`) compare numbers: `age` takes a
 //!   duration (`30s`, `15m`, `2h`, `2d`, `1w`, `1d12h`), `size` a size
 //!   (`512B`, `10K`, `1M`, `2G`, 1024-based; `10KiB`, `10kb` too), `arrival`
-//!   epoch seconds. Durations and sizes need their unit: `age > 5` is an
+//!   epoch seconds, `recipients` and `todo_recipients` plain counts
+//!   (`recipients > 100`). Durations and sizes need their unit: `age > 5` is an
 //!   error (it once meant 5 seconds, so `--older-than 5` selected a whole
 //!   queue); only `0` may go without one.
 //! - `!=` and `!~` negate the whole test: `recipient != x` means no to-do

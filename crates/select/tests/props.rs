@@ -36,6 +36,8 @@ const LEAVES: &[&str] = &[
     "size >= 1M",
     "size < 10K",
     "arrival != 0",
+    "recipients > 100",
+    "todo_recipients <= 2",
     "reason ~ \"timed out\"",
     "all reason ~ /4\\.7\\.1|timed/",
     "dsn_status = 4.7.*",

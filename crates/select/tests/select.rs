@@ -126,6 +126,33 @@ matches! {
     size_ge_below: "size >= 1M" => true;
     arrival_eq: "arrival = 1699737200" => true;
 
+    // Recipient counts: `recipients` counts to do, done and canceled
+    // (Postfix's nrcpt), `todo_recipients` the to-do ones only. The message
+    // has 2 to do and 1 done.
+    recipients_eq: "recipients = 3" => true;
+    recipients_gt_at: "recipients > 3" => false;
+    recipients_gt_below: "recipients > 2" => true;
+    recipients_ge_at: "recipients >= 3" => true;
+    recipients_ge_above: "recipients >= 4" => false;
+    recipients_lt_at: "recipients < 3" => false;
+    recipients_lt_above: "recipients < 4" => true;
+    recipients_le_at: "recipients <= 3" => true;
+    recipients_le_below: "recipients <= 2" => false;
+    recipients_ne: "recipients != 3" => false;
+    recipients_count_canceled: "recipients = 5", with |m| m.canceled = 2 => true;
+    recipients_zero: "recipients = 0", with |m| { m.todo.clear(); m.done.clear() } => true;
+    todo_recipients_eq: "todo_recipients = 2" => true;
+    todo_recipients_not_done: "todo_recipients > 2" => false;
+    todo_recipients_ignore_canceled: "todo_recipients = 2", with |m| m.canceled = 7 => true;
+    todo_recipients_hyphen: "todo-recipients >= 2" => true;
+    todo_recipients_case: "TODO_RECIPIENTS < 3" => true;
+    recipients_alias_nrcpt: "nrcpt = 3" => true;
+    recipients_alias_rcpt_count: "rcpt_count > 100" => false;
+    recipients_alias_recipient_count: "recipient_count >= 3" => true;
+    recipients_and_text: "recipients > 2 and recipient = alice@example.org" => true;
+    // `recipient` (an address) is still the to-do address field.
+    recipient_address_unchanged: "todo_recipient = alice@example.org" => true;
+
     // Addresses: local part exact, domain folded.
     sender_domain_case_folded: "sender = Bob.Smith@example.com" => true;
     sender_local_case_exact: "sender = bob.smith@example.com" => false;
@@ -331,6 +358,10 @@ errors! {
     err_blank: "   " => (4, "empty expression");
     err_missing_value: "age > 2d and sasl_user =" => (25, "expected a value after '='");
     err_arrival_with_unit: "arrival < 5d" => (12, "expected a plain number without a unit");
+    err_recipients_with_unit: "recipients > 100K" => (17, "expected a plain number without a unit");
+    err_recipients_not_a_number: "recipients > many" => (14, "expected a number");
+    err_recipients_regex: "recipients ~ /1/" => (12, "'~' does not apply to recipients, a number");
+    err_done_recipients_unknown: "done_recipients > 1" => (1, "unknown field 'done_recipients'");
     err_unknown_field: "sasl_usr = bob" => (1, "unknown field 'sasl_usr'; did you mean 'sasl_user'?");
     err_unknown_field_no_hint: "frobnicate = 1" => (1, "unknown field 'frobnicate'");
     err_bad_duration_unit: "age > 2x" => (8, "unknown duration unit 'x'");
@@ -457,6 +488,9 @@ flags! {
     flag_client_name: ("--client-name", Some("*.example.com")) => ("client_name = *.example.com", true);
     flag_helo: ("--helo", Some("ehlo.example.com")) => ("helo = ehlo.example.com", true);
     flag_older_than: ("--older-than", Some("2d")) => ("age > 2d", true);
+    flag_min_recipients_at: ("--min-recipients", Some("3")) => ("recipients >= 3", true);
+    flag_min_recipients_above: ("--min-recipients", Some("4")) => ("recipients >= 4", false);
+    flag_min_recipients_underscore: ("min_recipients", Some("0")) => ("recipients >= 0", true);
     flag_newer_than: ("--newer-than", Some("2d")) => ("age < 2d", false);
     flag_older_than_compound: ("older_than", Some("36h")) => ("age > 1d12h", true);
     flag_larger_than: ("--larger-than", Some("1M")) => ("size > 1M", true);
@@ -515,6 +549,8 @@ flag_errors! {
     flag_err_client_host_bits: ("--client", Some("203.0.113.7/24")) => (1, "203.0.113.7/24 has host bits set");
     flag_err_where_client: ("--where", Some("client = 203.0.113")) => (10, "'203.0.113' is not an IP address or CIDR block");
     flag_err_older_than_bare: ("--older-than", Some("5")) => (2, "a duration needs a unit: s, m, h, d or w");
+    flag_err_min_recipients_word: ("--min-recipients", Some("lots")) => (1, "expected a number");
+    flag_err_min_recipients_missing: ("--min-recipients", None) => (1, "this flag needs a value");
     flag_err_newer_than_bare: ("--newer-than", Some("90")) => (3, "a duration needs a unit: s, m, h, d or w");
     flag_err_larger_than_bare: ("--larger-than", Some("30")) => (3, "a size needs a unit: B, K, M or G");
     flag_err_smaller_than_bare: ("--smaller-than", Some("1024")) => (5, "a size needs a unit: B, K, M or G");
@@ -714,6 +750,20 @@ fn empty_builder_selects_everything() {
 
 fn needs(expr: &str) -> select::Needs {
     Selection::parse(expr).unwrap().needs().clone()
+}
+
+#[test]
+fn needs_recipient_counts_read_the_extracted_segment() {
+    // `sendmail -t` mail keeps its recipients after the content: a count
+    // that read only the envelope segment would be 0 for it.
+    for expr in ["recipients > 100", "todo_recipients = 0", "nrcpt >= 1"] {
+        let n = needs(expr);
+        assert!(n.contains(Data::RECIPIENTS), "{expr}: {n:?}");
+        assert!(n.contains(Data::ENVELOPE), "{expr}: {n:?}");
+        assert!(!n.contains(Data::DEFER_LOG), "{expr}: {n:?}");
+    }
+    let sel = Selection::builder().min_recipients("40").unwrap().build();
+    assert!(sel.needs().contains(Data::RECIPIENTS));
 }
 
 #[test]

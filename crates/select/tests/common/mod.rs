@@ -16,6 +16,9 @@ pub struct Msg {
     pub sender: Option<&'static str>,
     pub todo: Vec<&'static str>,
     pub done: Vec<&'static str>,
+    /// Recipients removed by a Milter (`/` records): counted by
+    /// `recipients`, never listed.
+    pub canceled: usize,
     pub sasl_user: Option<&'static str>,
     pub sasl_method: Option<&'static str>,
     pub client: Option<&'static str>,
@@ -41,6 +44,7 @@ pub fn msg() -> Msg {
         sender: Some("Bob.Smith@Example.COM"),
         todo: vec!["alice@example.org", "carol@Example.NET"],
         done: vec!["dave@example.org"],
+        canceled: 0,
         sasl_user: Some("bob"),
         sasl_method: Some("PLAIN"),
         client: Some("203.0.113.7"),
@@ -113,6 +117,8 @@ impl Fields for Msg {
         match field {
             Field::Size => self.size,
             Field::Arrival => self.arrival,
+            Field::Recipients => Some((self.todo.len() + self.done.len() + self.canceled) as i64),
+            Field::TodoRecipients => Some(self.todo.len() as i64),
             _ => None,
         }
     }
