@@ -260,7 +260,7 @@ fn verdict(fold: &CheckFold, limits: &Limits, now: i64) -> (PluginState, String)
             ),
         ));
     }
-    problems.sort_by(|a, b| b.0.cmp(&a.0));
+    problems.sort_by_key(|p| std::cmp::Reverse(p.0));
     for (s, _) in &problems {
         state = state.worst(*s);
     }
