@@ -463,7 +463,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l warn-total -
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l crit-total -d 'CRITICAL when the queue holds more than N messages' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l warn-age -d 'WARNING when the oldest message is older than AGE (unit required: s m h d w)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l crit-age -d 'CRITICAL when the oldest message is older than AGE' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l window -d 'The per-user, per-sender and per-client thresholds count the messages that arrived within this window (unit required: s m h d w)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l window -d 'The per-user, per-sender and per-client thresholds count the messages that arrived within this window (unit required: s m h d w), held ones excepted' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l warn-per-user -d 'WARNING when one SASL user has more than N messages in the queue from within the window' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l crit-per-user -d 'CRITICAL when one SASL user has more than N messages from within the window' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l warn-per-sender -d 'WARNING when one envelope sender has more than N messages from within the window' -r

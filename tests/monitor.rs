@@ -696,6 +696,20 @@ fn check_states_on_a_burst_from_one_sasl_user() {
     assert_eq!(perf["sasl_user_max"].0, 0);
     assert!(perf["oldest"].0 >= 3, "{perf:?}");
 
+    // Once the burst is on hold, it is contained: no longer a burst, still in the queue.
+    inst.run(
+        inst.postsuper().args(["-h", "-"]),
+        Some(ids.join("\n").as_bytes()),
+    );
+    let held = check(&inst, &["--crit-per-user", "10", "--crit-total", "12"]);
+    assert_exit(&held, 2, "held burst");
+    let (status, perf) = status_and_perf(&held);
+    assert!(
+        status.starts_with("QSURGEON CRITICAL - 13 messages in the queue (> 12); 13 messages"),
+        "{status}"
+    );
+    assert_eq!(perf["sasl_user_max"].0, 1, "alice's message only");
+
     // UNKNOWN: bad flags (clap's and ours), a queue that cannot be read.
     for args in [
         &["--bogus"][..],

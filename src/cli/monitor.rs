@@ -35,7 +35,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "AGE")]
     pub crit_age: Option<String>,
     /// The per-user, per-sender and per-client thresholds count the messages that
-    /// arrived within this window (unit required: s m h d w).
+    /// arrived within this window (unit required: s m h d w), held ones excepted.
     #[arg(long, value_name = "AGE", default_value = "15m")]
     pub window: String,
     /// WARNING when one SASL user has more than N messages in the queue from within the window.

@@ -6,7 +6,8 @@
 //! Thresholds: the number of messages, the oldest message's age, and the
 //! most messages any one SASL user, envelope sender or client address has
 //! among those that arrived within `--window` (a stolen login's burst, which
-//! queue-size checks see only once the queue is full). The culprit is named
+//! queue-size checks see only once the queue is full), not counting the
+//! hold queue: held mail is contained, and the alert clears once it is held. The culprit is named
 //! in the status line, escaped: one line, no control character, no `|`
 //! (which would start the perfdata).
 //!
@@ -59,7 +60,9 @@ impl Fold for CheckFold {
         let msg = view.msg;
         let arrival = msg.arrival_time();
         self.total.add(msg.message_size(), arrival);
-        if arrival <= self.since {
+        // Held mail is contained (by hand or by `qsurgeon hold`): it still
+        // fills the queue, but is no burst to alert on.
+        if arrival <= self.since || msg.queue == "hold" {
             return;
         }
         self.recent += 1;
