@@ -696,6 +696,67 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_instance_has_only_its_success_and_timestamp() {
+        let mut fold = MetricsFold::new(1000);
+        fold.queues[3].tally.add(10, 400);
+        fold.queues[3].buckets[2] = 1;
+        fold.queues[3].age_sum = 600;
+        let top = fold
+            .tables
+            .iter()
+            .zip(fold.none)
+            .map(|(t, n)| top_table(t, n, 10))
+            .collect();
+        let report = Report {
+            queues: fold.queues,
+            top,
+            now: 1000,
+            duration: 0.5,
+            errors: 0,
+        };
+        let text = render(&[
+            InstanceMetrics {
+                label: Some("-".into()),
+                report: Some(report),
+                timestamp: 999,
+            },
+            InstanceMetrics {
+                label: Some("post\"fix-b".into()),
+                report: None,
+                timestamp: 998,
+            },
+        ]);
+        // Every family's HELP and TYPE once, its samples right after them.
+        let mut families = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                families.push(rest.split(' ').next().unwrap().to_string());
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                let family = families.last().unwrap();
+                assert!(name.starts_with(family.as_str()), "{line} under {family}");
+            }
+        }
+        let unique: std::collections::BTreeSet<_> = families.iter().collect();
+        assert_eq!(unique.len(), families.len(), "{families:?}");
+        assert_eq!(families.len(), 16);
+        assert!(
+            text.contains("qsurgeon_queue_messages{postfix_instance=\"-\",queue=\"deferred\"} 1\n")
+        );
+        assert!(text.contains(
+            "qsurgeon_message_age_seconds_bucket{postfix_instance=\"-\",queue=\"deferred\",le=\"1200\"} 1\n"
+        ));
+        assert!(text.contains(
+            "qsurgeon_queue_oldest_age_seconds{postfix_instance=\"-\",queue=\"deferred\"} 600\n"
+        ));
+        assert!(text.contains("qsurgeon_scan_success{postfix_instance=\"-\"} 1\n"));
+        assert!(text.contains("qsurgeon_scan_success{postfix_instance=\"post\\\"fix-b\"} 0\n"));
+        assert!(text
+            .contains("qsurgeon_scan_timestamp_seconds{postfix_instance=\"post\\\"fix-b\"} 998\n"));
+        assert_eq!(text.matches("post\\\"fix-b").count(), 2, "{text}");
+    }
+
+    #[test]
     fn atomic_write_replaces_and_refuses_nothing_planted() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
