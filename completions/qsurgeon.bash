@@ -16,6 +16,9 @@ _qsurgeon() {
             ",$1")
                 cmd="qsurgeon"
                 ;;
+            qsurgeon,check)
+                cmd="qsurgeon__subcmd__check"
+                ;;
             qsurgeon,delete)
                 cmd="qsurgeon__subcmd__delete"
                 ;;
@@ -37,6 +40,9 @@ _qsurgeon() {
             qsurgeon,list)
                 cmd="qsurgeon__subcmd__list"
                 ;;
+            qsurgeon,metrics)
+                cmd="qsurgeon__subcmd__metrics"
+                ;;
             qsurgeon,release)
                 cmd="qsurgeon__subcmd__release"
                 ;;
@@ -54,6 +60,9 @@ _qsurgeon() {
                 ;;
             qsurgeon,triage)
                 cmd="qsurgeon__subcmd__triage"
+                ;;
+            qsurgeon__subcmd__help,check)
+                cmd="qsurgeon__subcmd__help__subcmd__check"
                 ;;
             qsurgeon__subcmd__help,delete)
                 cmd="qsurgeon__subcmd__help__subcmd__delete"
@@ -75,6 +84,9 @@ _qsurgeon() {
                 ;;
             qsurgeon__subcmd__help,list)
                 cmd="qsurgeon__subcmd__help__subcmd__list"
+                ;;
+            qsurgeon__subcmd__help,metrics)
+                cmd="qsurgeon__subcmd__help__subcmd__metrics"
                 ;;
             qsurgeon__subcmd__help,release)
                 cmd="qsurgeon__subcmd__help__subcmd__release"
@@ -101,12 +113,90 @@ _qsurgeon() {
 
     case "${cmd}" in
         qsurgeon)
-            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --threads --help --version show list summary hold release requeue delete expire flush triage restore generate help"
+            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --threads --help --version show list summary hold release requeue delete expire flush triage restore metrics check generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsurgeon__subcmd__check)
+            opts="-c -h -V --warn-total --crit-total --warn-age --crit-age --window --warn-per-user --crit-per-user --warn-per-sender --crit-per-sender --warn-per-client --crit-per-client --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --warn-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit-total)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn-per-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit-per-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn-per-sender)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit-per-sender)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn-per-client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit-per-client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -575,8 +665,22 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__help)
-            opts="show list summary hold release requeue delete expire flush triage restore generate help"
+            opts="show list summary hold release requeue delete expire flush triage restore metrics check generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsurgeon__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -673,6 +777,20 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsurgeon__subcmd__help__subcmd__metrics)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1004,6 +1122,48 @@ _qsurgeon() {
                     return 0
                     ;;
                 --explain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        qsurgeon__subcmd__metrics)
+            opts="-c -h -V --output --top --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

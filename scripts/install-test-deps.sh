@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the real-Postfix test bed (tests/postfix/mod.rs) and the benchmarks need on
 # Debian 12, as root: Debian's postfix, the Cyrus SASL tools and plugins (smtpd refuses to run
-# with SASL enabled and no mechanism plugin), jq and hyperfine.
+# with SASL enabled and no mechanism plugin), jq and hyperfine, and python3-prometheus-client
+# (the real Prometheus text parser that tests/monitor.rs reads `qsurgeon metrics` with).
 #
 # Idempotent and non-interactive: packages already installed are left alone, and `apt-get
 # update` runs once, only when something has to be installed. The system Postfix instance is
@@ -9,7 +10,7 @@
 # the tests run their own instances (see shared/docs/postfix-test-instance.md).
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux time)
+PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux time python3-prometheus-client)
 
 die() {
     echo "install-test-deps: error: $*" >&2
@@ -57,6 +58,8 @@ for cmd in postconf postfix postsuper postqueue postcat sendmail saslpasswd2 jq 
     command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] ||
         die "$cmd not found after installation"
 done
+/usr/bin/python3 -c 'import prometheus_client.parser' ||
+    die "python3-prometheus-client not importable by /usr/bin/python3"
 ls /usr/lib/*/sasl2/libplain.so* >/dev/null 2>&1 ||
     die "no Cyrus SASL PLAIN plugin (libsasl2-modules) found"
 echo "install-test-deps: ok: postfix $(/usr/sbin/postconf -dh mail_version)"

@@ -4,7 +4,8 @@
 //! instances the options name, each command in `commands` calls the
 //! libraries (`crates/*`), `ui` shows, and `exit` decides the exit status
 //! (0 done or selected, 1 nothing matched, 2 error, 3 refused, 130
-//! interrupted).
+//! interrupted; `check` exits as a monitoring plugin: 0 OK, 1 WARNING,
+//! 2 CRITICAL, 3 UNKNOWN, bad flags included).
 
 mod cli;
 mod commands;
@@ -21,13 +22,27 @@ use clap::Parser;
 
 use crate::cli::{ActArgs, Command, GenerateWhat, Opts};
 use crate::commands::act::Verb;
-use crate::commands::{act, fallback, generate, restore, show, summary, triage};
+use crate::commands::{act, check, fallback, generate, metrics, restore, show, summary, triage};
 use crate::config::{for_each_target, single_target};
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, PluginState};
 use crate::ui::sanitize;
 
 fn main() -> ExitCode {
-    let opts = Opts::parse();
+    let opts = match Opts::try_parse() {
+        Ok(opts) => opts,
+        // A monitoring system reads a bad flag of `check` as UNKNOWN (3),
+        // never as clap's 2, which is CRITICAL there.
+        Err(err) if err.exit_code() != 0 && invokes_check(std::env::args_os().skip(1)) => {
+            let _ = err.print();
+            let text = err.render().to_string();
+            println!(
+                "{}",
+                check::unknown_line(text.trim_start_matches("error: "))
+            );
+            return ExitStatus::Plugin(PluginState::Unknown).into();
+        }
+        Err(err) => err.exit(),
+    };
     match run(opts) {
         Ok(status) => status.into(),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -39,6 +54,31 @@ fn main() -> ExitCode {
             ExitStatus::Error.into()
         }
     }
+}
+
+/// True when the command on the command line is `check`: the first
+/// argument that is neither an option nor the value of a global option
+/// that takes one.
+fn invokes_check(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    const TAKE_VALUE: [&str; 5] = [
+        "-c",
+        "--config-dir",
+        "--queue-dir",
+        "--instance",
+        "--threads",
+    ];
+    let mut args = args;
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy();
+        if TAKE_VALUE.contains(&arg.as_ref()) {
+            args.next();
+        } else if !arg.starts_with('-') || arg == "-" {
+            return arg == "check";
+        } else if arg == "--" {
+            return args.next().is_some_and(|a| a == "check");
+        }
+    }
+    false
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -83,6 +123,8 @@ fn run(opts: Opts) -> Result<ExitStatus> {
             };
             restore::run_restore(postfix, args)
         }
+        Command::Metrics(args) => metrics::run(&opts, args),
+        Command::Check(args) => Ok(check::run(&opts, args)),
         Command::Generate(args) => {
             match args.what {
                 GenerateWhat::Man => generate::man::write_all(&args.dir)?,
@@ -105,4 +147,21 @@ fn act_on(opts: &Opts, verb: Verb, args: &ActArgs, backup: Option<&PathBuf>) -> 
         fallback::ensure_readable(t, &args.select)?;
         act::run(t, verb, args, backup)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invokes_check;
+
+    #[test]
+    fn check_is_found_behind_global_options() {
+        let is = |line: &str| invokes_check(line.split(' ').map(Into::into));
+        assert!(is("check --warn-total x"));
+        assert!(is("-c /etc/postfix-out check"));
+        assert!(is("--threads 0 --all-instances check"));
+        assert!(is("--instance=postfix-b check --bogus"));
+        assert!(!is("--instance check list"));
+        assert!(!is("list check"));
+        assert!(!is("--bogus"));
+    }
 }

@@ -15,7 +15,7 @@ use crate::postfix::{require_postfix, IdStyle, Instance};
 use crate::util::assert_exit;
 
 /// Runs `qsurgeon ARGS` with `primary`'s configuration seen as /etc/postfix.
-fn qsurgeon_in_namespace(primary: &Path, args: &[&str]) -> Output {
+pub(crate) fn qsurgeon_in_namespace(primary: &Path, args: &[&str]) -> Output {
     let mut script = format!(
         "mount --bind '{}' /etc/postfix && exec '{}'",
         primary.display(),
@@ -55,7 +55,7 @@ fn two_instances_with_the_same_queue_ids() {
 /// A populated primary instance and a second one, `postfix-b`, holding copies
 /// of its deferred messages (same IDs), set up for postmulti; returns both and
 /// those IDs.
-fn twin_instances() -> (Instance, Instance, BTreeSet<String>) {
+pub(crate) fn twin_instances() -> (Instance, Instance, BTreeSet<String>) {
     let primary = Instance::new_populated(IdStyle::Short);
     let second = Instance::new_empty(IdStyle::Short);
     // The same deferred messages (same IDs) in the second instance's queue.

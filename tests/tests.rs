@@ -35,5 +35,7 @@ mod terminal;
 mod nonroot;
 // Cron's environment and a hostile PATH: Postfix's programs are never taken from PATH.
 mod environment;
+// `metrics` (parsed by prometheus_client, against postqueue -j) and `check` (exit states).
+mod monitor;
 // The queue generator (crates/queue-gen) against real postcat, postsuper and postqueue.
 mod gen;

@@ -4,13 +4,16 @@
 //! - this module: the global options, the commands, `show` and `generate`;
 //! - [`select`]: the selection flags every command that scans shares;
 //! - [`inspect`]: `list` and `summary`;
-//! - [`verbs`]: the verbs that change the queue, `restore` and `triage`.
+//! - [`verbs`]: the verbs that change the queue, `restore` and `triage`;
+//! - [`monitor`]: `metrics` and `check`.
 
 mod inspect;
+mod monitor;
 mod select;
 mod verbs;
 
 pub use inspect::{ListArgs, SortField, SummaryArgs};
+pub use monitor::{CheckArgs, MetricsArgs};
 pub use select::SelectArgs;
 pub use verbs::{ActArgs, DeleteArgs, RestoreArgs, TriageArgs};
 
@@ -86,6 +89,12 @@ pub enum Command {
     /// Re-inject the messages saved by `delete --backup DIR` (through postdrop).
     #[command(after_help = RESTORE_EXAMPLES)]
     Restore(RestoreArgs),
+    /// Prometheus metrics for node_exporter's textfile collector: per queue, ages, top senders.
+    #[command(after_help = METRICS_EXAMPLES)]
+    Metrics(MetricsArgs),
+    /// A Nagios/Icinga plugin: queue size, oldest age, one SASL user/sender/client's burst.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(Box<CheckArgs>),
     /// Write the man pages or the shell completions into DIR (for packagers).
     #[command(hide = true, after_help = GENERATE_EXAMPLES)]
     Generate(GenerateArgs),
@@ -203,6 +212,26 @@ Each message goes back through postdrop under a new queue ID, with its sender an
 only its to-do recipients. What was re-injected is recorded in DIR/restored.jsonl
 and skipped by a later run.
 Exit status: 0 restored, 1 nothing to restore, 2 error.";
+
+const METRICS_EXAMPLES: &str = "\
+Examples:
+  qsurgeon metrics                                      print the metrics
+  qsurgeon metrics --output /var/lib/prometheus/node-exporter/qsurgeon.prom
+  qsurgeon --all-instances metrics --top 20 --output /var/lib/prometheus/node-exporter/qsurgeon.prom
+
+Prometheus text format. With --all-instances every sample has a postfix_instance label.
+Exit status: 0 written, 2 error (with --all-instances: an instance could not be scanned;
+the others are still written, with qsurgeon_scan_success 0 for it).";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  qsurgeon check --warn-total 1000 --crit-total 5000 --warn-age 1d --crit-age 4d
+  qsurgeon check --window 15m --warn-per-user 200 --crit-per-user 1000
+  qsurgeon --instance postfix-out check --warn-per-client 500 --crit-per-client 2000
+
+One status line, then ' | ' and perfdata (queue=N;warn;crit;0 oldest=Ns;…).
+Exit status (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN (the queue could not be read, a bad flag, any other error).";
 
 const TRIAGE_EXAMPLES: &str = "\
 Examples:

@@ -2,9 +2,11 @@
 //! the input, reporting errors. The mechanisms live in the crates.
 
 pub mod act;
+pub mod check;
 pub mod fallback;
 pub mod generate;
 pub mod list;
+pub mod metrics;
 pub mod restore;
 pub mod show;
 pub mod summary;

@@ -1144,7 +1144,28 @@ impl Instance {
     /// IDs in order. `""` is the null sender; a non-ASCII sender gets `SMTPUTF8`. Postfix must
     /// be running.
     pub fn send_mails(&self, mails: &[(&str, &str)]) -> Vec<String> {
+        self.send_session(Vec::new(), mails)
+    }
+
+    /// [`Instance::send_mails`] as SASL user `login` on client address `addr`, as the bed's
+    /// own users send (XCLIENT NAME/ADDR/HELO/LOGIN; smtpd records LOGIN as sasl_username).
+    pub fn send_mails_as(&self, login: &str, addr: &str, mails: &[(&str, &str)]) -> Vec<String> {
+        let xclient = vec![
+            ("NAME", "client.example".to_string()),
+            ("ADDR", addr.to_string()),
+            ("HELO", "client.example".to_string()),
+            ("LOGIN", login.to_string()),
+        ];
+        self.send_session(xclient, mails)
+    }
+
+    fn send_session(
+        &self,
+        xclient: Vec<(&'static str, String)>,
+        mails: &[(&str, &str)],
+    ) -> Vec<String> {
         let session = smtp::Session {
+            xclient,
             mails: mails
                 .iter()
                 .map(|(from, rcpt)| smtp::Mail {

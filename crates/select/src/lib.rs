@@ -186,6 +186,14 @@ pub use parser::parse_expr;
 
 use eval::Plan;
 
+/// Parses a duration as `--older-than` and `age >` read it (`30s`, `15m`,
+/// `2h`, `2d`, `1w`, sums such as `1d12h`; a unit is required except for
+/// `0`) into seconds, for other flags that take one (`check --window`).
+/// `flag` is named in the error.
+pub fn parse_duration(text: &str, flag: &str) -> Result<i64, ParseError> {
+    value::parse_duration(text).map_err(|e| ParseError::new(text, e.at, e.message).in_flag(flag))
+}
+
 /// A compiled selection: an expression ready to be evaluated on many
 /// messages.
 ///

@@ -108,6 +108,7 @@ fn prose_for(command: &str) -> &'static [&'static str] {
         "hold" | "release" | "requeue" | "expire" | "flush" => {
             &["SELECTION", "ACTING ON THE QUEUE", "EXIT STATUS", "FILES"]
         }
+        "metrics" | "check" => &["MONITORING", "EXIT STATUS", "FILES"],
         _ => &["EXIT STATUS", "FILES"],
     }
 }
