@@ -59,7 +59,11 @@ impl Fold for CheckFold {
     fn message(&mut self, view: &MessageView<'_, '_>) {
         let msg = view.msg;
         let arrival = msg.arrival_time();
-        self.total.add(msg.message_size(), arrival);
+        self.total.add(
+            msg.message_size(),
+            u64::from(view.recipient_count()),
+            arrival,
+        );
         // Held mail is contained (by hand or by `qsurgeon hold`): it still
         // fills the queue, but is no burst to alert on.
         if arrival <= self.since || msg.queue == "hold" {
@@ -404,7 +408,7 @@ mod tests {
         let now = 10_000;
         let mut f = fold(now - 900);
         for _ in 0..5 {
-            f.total.add(100, now - 60);
+            f.total.add(100, 1, now - 60);
             f.recent += 1;
         }
         f.per_key[0].insert(b"mal|lo\"ry\n\x1b[31m".to_vec(), 5);
@@ -431,7 +435,7 @@ mod tests {
     fn ok_names_the_busiest_and_errors_are_unknown_unless_critical() {
         let now = 10_000;
         let mut f = fold(now - 900);
-        f.total.add(100, now - 7200);
+        f.total.add(100, 1, now - 7200);
         f.per_key[2].insert(b"192.0.2.1".to_vec(), 1);
         let (state, line) = verdict(&f, &limits(), now);
         assert_eq!(state, PluginState::Warning, "{line}");
@@ -442,7 +446,7 @@ mod tests {
             "{line}"
         );
         let mut f = fold(now - 900);
-        f.total.add(100, now - 60);
+        f.total.add(100, 1, now - 60);
         f.per_key[2].insert(b"192.0.2.1".to_vec(), 1);
         let (state, line) = verdict(&f, &limits(), now);
         assert_eq!(state, PluginState::Ok);
@@ -451,7 +455,7 @@ mod tests {
         f.first_error = Some("deferred/A/X: truncated".into());
         assert_eq!(verdict(&f, &limits(), now).0, PluginState::Unknown);
         for _ in 0..30 {
-            f.total.add(1, now);
+            f.total.add(1, 1, now);
         }
         assert_eq!(verdict(&f, &limits(), now).0, PluginState::Critical);
     }

@@ -123,7 +123,9 @@ impl MetricsFold {
         if let Some(q) = QUEUES.iter().position(|q| *q == msg.queue) {
             let age = (self.now - arrival).max(0);
             let stats = &mut self.queues[q];
-            stats.tally.add(bytes, arrival);
+            stats
+                .tally
+                .add(bytes, u64::from(view.recipient_count()), arrival);
             stats.recipients += recipients;
             let bucket = AGE_BUCKETS
                 .iter()
@@ -698,7 +700,7 @@ mod tests {
     #[test]
     fn a_failed_instance_has_only_its_success_and_timestamp() {
         let mut fold = MetricsFold::new(1000);
-        fold.queues[3].tally.add(10, 400);
+        fold.queues[3].tally.add(10, 1, 400);
         fold.queues[3].buckets[2] = 1;
         fold.queues[3].age_sum = 600;
         let top = fold
