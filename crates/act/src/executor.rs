@@ -23,7 +23,7 @@ use postfix::{Postfix, Postsuper, PostsuperError};
 use queue_scan::QueueLayout;
 
 use crate::backup::{Backup, BackupItem};
-use crate::plan::{recheck, Plan, Planned, Recheck};
+use crate::plan::{recheck, Plan, Planned, Recheck, Rechecker};
 use crate::verb::Verb;
 use crate::Error;
 
@@ -359,8 +359,16 @@ impl Executor {
         // Re-check every file just before acting on it, and group by operation.
         let mut by_op: Vec<(Op, Vec<(&Planned, &'static str)>)> = Vec::new();
         let mut flush: Vec<(&Planned, &'static str)> = Vec::new();
+        // The queue directory opened once a batch (by path, should that fail).
+        let mut rechecker = queue_scan::open::open_dir(&self.layout.queue_dir)
+            .ok()
+            .map(Rechecker::new);
         for planned in batch {
-            match recheck(&self.layout, planned) {
+            let now = match rechecker.as_mut() {
+                Some(r) => r.recheck(&self.layout, planned),
+                None => recheck(&self.layout, planned),
+            };
+            match now {
                 Recheck::At(queue) => match verb.op(queue) {
                     Some(op) => match by_op.iter_mut().find(|(o, _)| *o == op) {
                         Some((_, group)) => group.push((planned, queue)),

@@ -33,6 +33,6 @@ pub mod verb;
 pub use error::Error;
 pub use executor::{Action, Discard, Event, Executor, Outcome, Sink, Tee};
 pub use journal::{Journal, Refusal, RunInfo, SelectionRecord, Syslog};
-pub use plan::{recheck, Plan, PlanBuilder, Planned, Recheck, Unreadable};
+pub use plan::{recheck, Plan, PlanBuilder, Planned, Recheck, Rechecker, Unreadable};
 pub use preview::{Preview, Sample, Top};
 pub use verb::Verb;

@@ -282,17 +282,22 @@ pub enum Recheck {
 /// Looks the message up again just before acting on it, in every message queue, the
 /// queue the scan found it in first.
 pub fn recheck(layout: &QueueLayout, planned: &Planned) -> Recheck {
-    let mut candidates = vec![planned.queue];
-    candidates.extend(
-        queue_scan::MESSAGE_QUEUES
-            .iter()
-            .copied()
-            .filter(|q| *q != planned.queue),
-    );
+    match queue_scan::open::open_dir(&layout.queue_dir) {
+        Ok(queue_fd) => Rechecker::new(queue_fd).recheck(layout, planned),
+        // Out of descriptors, say: look by the whole path instead.
+        Err(_) => recheck_by_path(layout, planned),
+    }
+}
+
+/// [`recheck`] by absolute paths, when the queue directory cannot be held open.
+fn recheck_by_path(layout: &QueueLayout, planned: &Planned) -> Recheck {
+    let others = queue_scan::MESSAGE_QUEUES
+        .iter()
+        .copied()
+        .filter(|q| *q != planned.queue);
+    let candidates = std::iter::once(planned.queue).chain(others);
     let mut reused = false;
-    // Two passes, as postsuper makes (`tries < 2` in postsuper.c): qmgr may rename the file
-    // into a queue already looked at (deferred -> active -> deferred) while we look.
-    for queue in candidates.iter().chain(&candidates) {
+    for queue in candidates.clone().chain(candidates) {
         if let Ok(meta) = std::fs::symlink_metadata(layout.path(queue, &planned.id)) {
             if meta.ino() == planned.inode && meta.dev() == planned.device {
                 return Recheck::At(queue);
@@ -304,5 +309,50 @@ pub fn recheck(layout: &QueueLayout, planned: &Planned) -> Recheck {
         Recheck::Reused
     } else {
         Recheck::Gone
+    }
+}
+
+/// [`recheck`] for a run: one `fstatat` relative to the open queue directory per ID
+/// where the message stayed put, and no allocation per ID.
+#[derive(Debug)]
+pub struct Rechecker {
+    queue_fd: std::os::fd::OwnedFd,
+    relative: PathBuf,
+}
+
+impl Rechecker {
+    /// A rechecker of the queue directory open as `queue_fd`.
+    pub fn new(queue_fd: std::os::fd::OwnedFd) -> Rechecker {
+        Rechecker {
+            queue_fd,
+            relative: PathBuf::new(),
+        }
+    }
+
+    /// Where `planned` is now (see [`recheck`]).
+    pub fn recheck(&mut self, layout: &QueueLayout, planned: &Planned) -> Recheck {
+        let others = queue_scan::MESSAGE_QUEUES
+            .iter()
+            .copied()
+            .filter(|q| *q != planned.queue);
+        let candidates = std::iter::once(planned.queue).chain(others);
+        let mut reused = false;
+        // Two passes, as postsuper makes (`tries < 2` in postsuper.c): qmgr may rename the
+        // file into a queue already looked at (deferred -> active -> deferred) meanwhile.
+        for queue in candidates.clone().chain(candidates) {
+            layout.push_relative_path(&mut self.relative, queue, &planned.id);
+            let flags = rustix::fs::AtFlags::SYMLINK_NOFOLLOW;
+            if let Ok(st) = rustix::fs::statat(&self.queue_fd, &self.relative, flags) {
+                if st.st_ino == planned.inode && st.st_dev == planned.device {
+                    return Recheck::At(queue);
+                }
+                reused = true;
+            }
+        }
+        if reused {
+            Recheck::Reused
+        } else {
+            Recheck::Gone
+        }
     }
 }

@@ -162,8 +162,24 @@ fn the_recheck_finds_a_moved_message_and_tells_a_reused_id_from_a_gone_one() {
     assert_ne!(fs::metadata(&other).unwrap().ino(), planned.inode);
     assert_eq!(act::recheck(&layout, &planned), act::Recheck::Reused);
 
+    // A symlink planted under the ID to the message's own file is not the
+    // message: it is not followed (the name holds a symlink, not the file).
+    let kept = dir.path().join("kept");
+    fs::write(&kept, b"queue file").unwrap();
+    let planned = Planned {
+        inode: fs::metadata(&kept).unwrap().ino(),
+        ..planned
+    };
     fs::remove_file(&other).unwrap();
+    std::os::unix::fs::symlink(&kept, dir.path().join("hold").join(id)).unwrap();
+    let fd = queue_scan::open::open_dir(dir.path()).unwrap();
+    let mut rechecker = act::Rechecker::new(fd);
+    assert_eq!(rechecker.recheck(&layout, &planned), act::Recheck::Reused);
+    assert_eq!(act::recheck(&layout, &planned), act::Recheck::Reused);
+
+    fs::remove_file(dir.path().join("hold").join(id)).unwrap();
     assert_eq!(act::recheck(&layout, &planned), act::Recheck::Gone);
+    assert_eq!(rechecker.recheck(&layout, &planned), act::Recheck::Gone);
 }
 
 /// The real queue in `testdata/demo-queue` (Postfix 3.7, see testdata/README.md).
