@@ -66,6 +66,8 @@ pub struct Row {
     pub bytes: u64,
     /// The oldest one's arrival time.
     pub oldest: i64,
+    /// The newest one's arrival time.
+    pub newest: i64,
 }
 
 /// The whole queue as one scan saw it.
@@ -176,23 +178,25 @@ impl Snapshot {
     /// Messages, bytes and oldest arrival per key of `dim` over the messages
     /// in `set`; most messages first, then most bytes, then key number.
     pub fn tally(&self, set: &[u32], dim: Dimension) -> Vec<Row> {
-        let mut map: HashMap<u32, (u64, u64, i64)> = HashMap::new();
+        let mut map: HashMap<u32, (u64, u64, i64, i64)> = HashMap::new();
         for &i in set {
             let f = &self.facts[i as usize];
             for key in self.keys_of(f, dim) {
-                let e = map.entry(key).or_insert((0, 0, i64::MAX));
+                let e = map.entry(key).or_insert((0, 0, i64::MAX, i64::MIN));
                 e.0 += 1;
                 e.1 += f.size;
                 e.2 = e.2.min(f.arrival);
+                e.3 = e.3.max(f.arrival);
             }
         }
         let mut rows: Vec<Row> = map
             .into_iter()
-            .map(|(key, (messages, bytes, oldest))| Row {
+            .map(|(key, (messages, bytes, oldest, newest))| Row {
                 key,
                 messages,
                 bytes,
                 oldest,
+                newest,
             })
             .collect();
         rows.sort_by(|a, b| {
