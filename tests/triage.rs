@@ -188,7 +188,7 @@ fn the_full_screen_finds_narrows_marks_and_deletes_the_spammer() {
     screen.keys(&["l"]);
     let text = screen.wait_for("*** ENVELOPE RECORDS");
     assert!(
-        text.contains(&format!("messages 1-")) && text.contains(&format!(" of {n}, by age")),
+        text.contains("messages 1-") && text.contains(&format!(" of {n}, by age")),
         "{text}"
     );
     assert!(

@@ -470,7 +470,7 @@ mod tests {
             .find(|l| l.contains("mallory"))
             .expect("mallory shown");
         let mallory = app.tables[0].rows[0].messages;
-        assert!(sasl.contains(&format!("mallory")), "{sasl}");
+        assert!(sasl.contains("mallory"), "{sasl}");
         assert!(sasl.contains(&format!(" {mallory} ")), "{sasl}");
         assert!(text.contains("deferred"), "{text}");
     }
