@@ -80,7 +80,7 @@ pub enum Command {
     /// Deliver the selected messages now (postqueue -i).
     #[command(after_help = ACT_EXAMPLES)]
     Flush(Box<ActArgs>),
-    /// Interactive: see who fills the queue, drill in, look at messages, act.
+    /// Interactive, full screen: see who fills the queue, drill in, look at messages, mark, act.
     #[command(after_help = TRIAGE_EXAMPLES)]
     Triage(Box<TriageArgs>),
     /// Re-inject the messages saved by `delete --backup DIR` (through postdrop).
@@ -205,7 +205,6 @@ Examples:
   qsurgeon triage                       the whole queue
   qsurgeon triage --queue deferred      start from the deferred mail only
   qsurgeon -c /etc/postfix-out triage   another instance
-
   qsurgeon triage --refresh 30s         scan again every 30 s, show the change per row
 
 On a terminal (stdin and stdout, TERM not `dumb`) triage is full screen: the

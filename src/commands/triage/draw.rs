@@ -168,16 +168,18 @@ fn draw_dashboard(frame: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("age")),
         ages,
     );
-    // The tables, three by two.
-    let [top, bottom] =
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
-    let cells: Vec<Rect> = [top, bottom]
+    // The tables, three by two on a wide screen, else two by three, so
+    // that the keys keep room.
+    let across: u32 = if right.width >= 150 { 3 } else { 2 };
+    let down = TABLES.len() as u32 / across;
+    let cells: Vec<Rect> = Layout::vertical(vec![Constraint::Ratio(1, down); down as usize])
+        .split(right)
         .iter()
-        .flat_map(|half| {
+        .flat_map(|band| {
             Layout::default()
                 .direction(Direction::Horizontal)
-                .constraints([Constraint::Ratio(1, 3); 3])
-                .split(*half)
+                .constraints(vec![Constraint::Ratio(1, across); across as usize])
+                .split(*band)
                 .to_vec()
         })
         .collect();
