@@ -62,6 +62,8 @@ pub enum Overlay {
     Help,
     /// Which verb to run (on the marks, or on the whole group).
     ActMenu,
+    /// Typing a `--where` filter.
+    Filter,
 }
 
 /// The message list's order.
@@ -184,11 +186,18 @@ pub struct App {
     pub preview: Option<(u32, String)>,
     /// A line for the user: what just happened, or why a key did nothing.
     pub status: String,
-    /// The last scan's counts per (table, key) on `previous_path`, for the
-    /// "+312" since the last scan.
+    /// The `/` filter: the expression (canonical form) and its selection.
+    pub filter: Option<(String, select::Selection)>,
+    /// The filter being typed.
+    pub input: String,
+    /// Why the typed filter was refused: the column (1-based, 0 when the
+    /// whole expression is at fault) and the message.
+    pub input_error: Option<(usize, String)>,
+    /// The last scan's counts per (table, key) for `previous_command`, for
+    /// the "+312" since the last scan.
     previous: HashMap<(usize, Box<[u8]>), u64>,
     previous_total: Option<u64>,
-    previous_path: Vec<Step>,
+    previous_command: String,
     /// Colours (off with `NO_COLOR` or `TERM=dumb`).
     pub color: bool,
 }
@@ -217,9 +226,12 @@ impl App {
             marks: HashSet::new(),
             preview: None,
             status: String::new(),
+            filter: None,
+            input: String::new(),
+            input_error: None,
             previous: HashMap::new(),
             previous_total: None,
-            previous_path: Vec::new(),
+            previous_command: String::new(),
             color,
         };
         app.recompute();
@@ -232,6 +244,9 @@ impl App {
         for flag in path_flags(&self.path) {
             line.push(' ');
             line.push_str(&flag);
+        }
+        if let Some((expr, _)) = &self.filter {
+            line.push_str(&format!(" --where '{}'", expr.replace('\'', r"'\''")));
         }
         line
     }
@@ -253,7 +268,7 @@ impl App {
             })
             .collect();
         self.previous_total = Some(self.set.len() as u64);
-        self.previous_path = self.path.clone();
+        self.previous_command = self.command();
         self.snap = snap;
         self.marks.clear();
         self.preview = None;
@@ -263,7 +278,7 @@ impl App {
     /// The change of a row's messages since the last scan, when the last
     /// scan showed the same group.
     pub fn delta(&self, table: usize, row: &Row) -> Option<i64> {
-        if self.previous_total.is_none() || self.previous_path != self.path {
+        if self.previous_total.is_none() || self.previous_command != self.command() {
             return None;
         }
         let before = self
@@ -277,12 +292,18 @@ impl App {
     /// The change of the group's size since the last scan.
     pub fn total_delta(&self) -> Option<i64> {
         let before = self.previous_total?;
-        (self.previous_path == self.path).then(|| self.set.len() as i64 - before as i64)
+        (self.previous_command == self.command()).then(|| self.set.len() as i64 - before as i64)
     }
 
     /// The group, tables, totals and histogram for the current path.
     fn recompute(&mut self) {
         self.set = self.snap.members(&self.path);
+        if let Some((_, selection)) = &self.filter {
+            let ctx = select::Context::at(self.snap.now);
+            let snap = &self.snap;
+            self.set
+                .retain(|&i| selection.matches(&super::filter::InMemory { snap, i }, &ctx));
+        }
         self.sorted = false;
         let snap = &self.snap;
         self.queues = snap.tally(&self.set, Dimension::Queue);
@@ -393,12 +414,25 @@ impl App {
                 return Action::None;
             }
             Overlay::ActMenu => return self.on_act_key(key),
+            Overlay::Filter => {
+                self.on_filter_key(key);
+                return Action::None;
+            }
             Overlay::None => {}
         }
         self.status.clear();
         match key {
             Key::Char('q') => return Action::Quit,
             Key::Char('?') => self.overlay = Overlay::Help,
+            Key::Char('/') => {
+                self.input = self
+                    .filter
+                    .as_ref()
+                    .map(|(expr, _)| expr.clone())
+                    .unwrap_or_default();
+                self.input_error = None;
+                self.overlay = Overlay::Filter;
+            }
             Key::Char('r') => {
                 self.status = "rescanning…".into();
                 return Action::Refresh;
@@ -416,6 +450,40 @@ impl App {
             },
         }
         Action::None
+    }
+
+    /// Typing the filter: Enter applies it (or clears it when empty), Esc
+    /// leaves it as it was.
+    fn on_filter_key(&mut self, key: Key) {
+        match key {
+            Key::Char(c) => {
+                self.input.push(c);
+                self.input_error = None;
+            }
+            Key::Backspace => {
+                self.input.pop();
+                self.input_error = None;
+            }
+            Key::Esc => {
+                self.overlay = Overlay::None;
+                self.input_error = None;
+            }
+            Key::Enter if self.input.trim().is_empty() => {
+                self.overlay = Overlay::None;
+                self.filter = None;
+                self.status = "filter cleared".into();
+                self.recompute();
+            }
+            Key::Enter => match super::filter::compile(&self.input) {
+                Ok((canonical, selection)) => {
+                    self.overlay = Overlay::None;
+                    self.filter = Some((canonical, selection));
+                    self.recompute();
+                }
+                Err(refused) => self.input_error = Some(refused),
+            },
+            _ => {}
+        }
     }
 
     fn on_act_key(&mut self, key: Key) -> Action {
@@ -727,6 +795,47 @@ pub(crate) mod tests {
         assert_eq!(app.wants_preview(), None);
         press(&mut app, &[Key::Down]);
         assert_eq!(app.wants_preview(), Some(app.set[1]));
+    }
+
+    fn typed(text: &str) -> Vec<Key> {
+        // `/` opens with the current filter: cleared first.
+        let mut keys = vec![Key::Char('/')];
+        keys.extend(std::iter::repeat_n(Key::Backspace, 30));
+        keys.extend(text.chars().map(Key::Char));
+        keys.push(Key::Enter);
+        keys
+    }
+
+    #[test]
+    fn the_filter_narrows_from_memory_and_joins_the_command() {
+        let mut app = demo_app();
+        press(&mut app, &[Key::Enter]);
+        let mallory = app.set.len();
+        press(&mut app, &typed("size > 560B"));
+        assert_eq!(app.overlay, Overlay::None);
+        assert_eq!(
+            app.command(),
+            "qsurgeon list --sasl-user mallory --where 'size > 560B'"
+        );
+        assert!(app.set.len() < mallory && !app.set.is_empty());
+        assert!(app.set.iter().all(|&i| app.snap.facts(i).size > 560));
+        // A mistake: the overlay stays, with the column; the filter as it was.
+        press(&mut app, &typed("size > > 1B"));
+        assert_eq!(app.overlay, Overlay::Filter);
+        assert_eq!(app.input_error.as_ref().map(|e| e.0), Some(8));
+        assert!(app.command().ends_with("--where 'size > 560B'"));
+        // Esc leaves it; `/` and an empty line clear it.
+        press(&mut app, &[Key::Esc]);
+        assert!(app.command().ends_with("--where 'size > 560B'"));
+        let mut clear = vec![Key::Char('/')];
+        clear.extend(std::iter::repeat_n(Key::Backspace, 20));
+        clear.push(Key::Enter);
+        press(&mut app, &clear);
+        assert_eq!(app.command(), "qsurgeon list --sasl-user mallory");
+        assert_eq!(app.set.len(), mallory);
+        // `q` typed in the filter is text, not quit.
+        let actions = press(&mut app, &typed("sender ~ /q/"));
+        assert!(actions.iter().all(|a| *a == Action::None));
     }
 
     #[test]

@@ -75,8 +75,8 @@ pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
         Some(s) => format!("scanning: {}/{} queue files", s.done, s.listed),
         None if !app.status.is_empty() => app.status.clone(),
         None => match app.view {
-            View::Dashboard => "Enter narrow  Bksp back  Tab table  l messages  o older  a act  r refresh  ? keys  q quit".into(),
-            View::Messages => "m mark  M mark all/none  s sort  a act  Esc dashboard  r refresh  ? keys  q quit".into(),
+            View::Dashboard => "Enter narrow  Bksp back  Tab table  l messages  o older  / filter  a act  r refresh  ? keys  q quit".into(),
+            View::Messages => "m mark  M mark all/none  s sort  / filter  a act  Esc dashboard  r refresh  ? keys  q quit".into(),
         },
     };
     frame.render_widget(
@@ -86,6 +86,7 @@ pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
     match app.overlay {
         Overlay::Help => draw_help(frame, area),
         Overlay::ActMenu => draw_act_menu(frame, app, area),
+        Overlay::Filter => draw_filter(frame, app, area),
         Overlay::None => {}
     }
 }
@@ -381,6 +382,9 @@ Messages
   s                       sort by age, size, sender
   Esc / Backspace / l     back to the dashboard
 Everywhere
+  /                       filter with a --where expression (queue, id,
+                          sender, sender_domain, sasl_user, client, size,
+                          age, arrival, null_sender); empty clears it
   a                       act on the marks (or the whole group):
                           h hold, u release, r requeue, d delete,
                           b delete with a backup, e expire
@@ -410,6 +414,44 @@ fn draw_act_menu(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(text).block(Block::default().borders(Borders::ALL).title("act")),
+        rect,
+    );
+}
+
+/// The filter being typed, with the error under its column.
+fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
+    let input = for_terminal_str(&app.input).into_owned();
+    let mut lines = vec![
+        Line::from("--where expression over queue, id, sender, sender_domain, sasl_user,"),
+        Line::from("client, size, age, arrival, null_sender (Enter applies, empty clears, Esc)"),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("/ ", bold()),
+            Span::raw(input),
+            Span::styled("_", Style::default().add_modifier(Modifier::SLOW_BLINK)),
+        ]),
+    ];
+    if let Some((column, message)) = &app.input_error {
+        if *column > 0 {
+            lines.push(Line::from(format!("  {}^", " ".repeat(column - 1))));
+        }
+        lines.push(Line::styled(
+            format!(
+                "{}{}",
+                if *column > 0 {
+                    format!("column {column}: ")
+                } else {
+                    String::new()
+                },
+                for_terminal_str(message)
+            ),
+            paint(app, Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    let rect = centered(area, area.width.saturating_sub(8).min(100), 9);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("filter")),
         rect,
     );
 }

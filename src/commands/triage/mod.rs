@@ -12,6 +12,7 @@
 
 mod app;
 mod draw;
+mod filter;
 mod flags;
 mod screen;
 mod view;
