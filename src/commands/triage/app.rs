@@ -184,6 +184,11 @@ pub struct App {
     pub marks: HashSet<u32>,
     /// The preview pane: the message's index and its escaped text.
     pub preview: Option<(u32, String)>,
+    /// The preview's first line on screen (`J`/`K` scroll it).
+    pub preview_scroll: u16,
+    /// How long the last narrowing, filtering or sorting took (answered
+    /// from memory; shown in the header, for the latency a user feels).
+    pub last_compute: std::time::Duration,
     /// A line for the user: what just happened, or why a key did nothing.
     pub status: String,
     /// The `/` filter: the expression (canonical form) and its selection.
@@ -225,6 +230,8 @@ impl App {
             list_rows: 10,
             marks: HashSet::new(),
             preview: None,
+            preview_scroll: 0,
+            last_compute: std::time::Duration::ZERO,
             status: String::new(),
             filter: None,
             input: String::new(),
@@ -297,6 +304,7 @@ impl App {
 
     /// The group, tables, totals and histogram for the current path.
     fn recompute(&mut self) {
+        let started = std::time::Instant::now();
         self.set = self.snap.members(&self.path);
         if let Some((_, selection)) = &self.filter {
             let ctx = select::Context::at(self.snap.now);
@@ -338,6 +346,7 @@ impl App {
         if self.view == View::Messages {
             self.sort_list();
         }
+        self.last_compute = started.elapsed();
     }
 
     /// Sorts the group for the list, once per path and order.
@@ -534,10 +543,14 @@ impl App {
             Key::PageDown => self.list_cursor = (self.list_cursor + page).min(last),
             Key::Home => self.list_cursor = 0,
             Key::End => self.list_cursor = last,
+            Key::Char('J') => self.preview_scroll = self.preview_scroll.saturating_add(5),
+            Key::Char('K') => self.preview_scroll = self.preview_scroll.saturating_sub(5),
             Key::Char('s') => {
+                let started = std::time::Instant::now();
                 self.sort = self.sort.next();
                 self.sorted = false;
                 self.sort_list();
+                self.last_compute = started.elapsed();
                 self.list_cursor = 0;
                 self.status = format!("sorted by {}", self.sort.label());
             }
@@ -558,6 +571,9 @@ impl App {
             }
             Key::Esc | Key::Backspace | Key::Char('l') => self.view = View::Dashboard,
             _ => {}
+        }
+        if self.wants_preview().is_some() {
+            self.preview_scroll = 0;
         }
         self.scroll_list();
     }

@@ -116,9 +116,10 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         text.push_str(&format!(", {} marked", app.marks.len()));
     }
     text.push_str(&format!(
-        "   (snapshot of {} messages, about {})",
+        "   (snapshot of {} messages, about {}; {} ms)",
         snap.len(),
-        human_size(snap.memory() as u64)
+        human_size(snap.memory() as u64),
+        app.last_compute.as_millis()
     ));
     frame.render_widget(
         Paragraph::new(text).style(Style::default().add_modifier(Modifier::BOLD)),
@@ -345,10 +346,10 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
         _ => "loading…".into(),
     };
     frame.render_widget(
-        Paragraph::new(text).block(
+        Paragraph::new(text).scroll((app.preview_scroll, 0)).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title("envelope and headers (qsurgeon show -eh)"),
+                .title("envelope and headers (qsurgeon show -eh; J/K scroll)"),
         ),
         preview,
     );
@@ -380,6 +381,7 @@ Messages
   m / Space               mark or unmark (and move down)
   M                       mark all, or clear the marks
   s                       sort by age, size, sender
+  J / K                   scroll the preview down / up
   Esc / Backspace / l     back to the dashboard
 Everywhere
   /                       filter with a --where expression (queue, id,

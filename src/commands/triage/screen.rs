@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use query::snapshot::Snapshot;
 use queue_scan::{ReadPlan, ScanProgress};
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
 
@@ -147,7 +147,16 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
         let mut pending = Some(start()?);
         let mut app: Option<App> = None;
         let mut last_scan = Instant::now();
+        // Raw mode turns Ctrl-C into a key; a SIGINT sent from elsewhere
+        // (kill -INT) sets this flag, and the session ends as by `q`.
+        let interrupted = crate::ui::report::stop_flag();
         loop {
+            if interrupted.load(Ordering::Relaxed) {
+                if let Some(p) = &pending {
+                    p.progress.stop.store(true, Ordering::Relaxed);
+                }
+                return Ok(app.as_ref().map_or_else(|| base.clone(), App::command));
+            }
             if pending.as_ref().is_some_and(|p| p.handle.is_finished()) {
                 let done = pending.take().expect("checked above");
                 let snap = done
@@ -196,6 +205,12 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             }
             let key = match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => to_key(k.code, k.modifiers),
+                // The wheel moves the cursor, as the arrow keys do.
+                Event::Mouse(m) => match m.kind {
+                    MouseEventKind::ScrollUp => Some(Key::Up),
+                    MouseEventKind::ScrollDown => Some(Key::Down),
+                    _ => None,
+                },
                 // Resize: drawn again on the next turn.
                 _ => None,
             };
@@ -238,6 +253,8 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                     let mut line = String::new();
                     let _ = std::io::stdin().lock().read_line(&mut line);
                     *term = enter()?;
+                    // A Ctrl-C during the verb stopped the verb, not triage.
+                    interrupted.store(false, Ordering::SeqCst);
                     if pending.is_none() {
                         pending = Some(start()?);
                     }
