@@ -8,9 +8,10 @@
 //!
 //! Memory: the group is one `Vec<u32>` of snapshot indices (4 bytes a
 //! message), sorted in place for the list; the tables keep their top rows
-//! only; the marks are a set of indices. Nothing else is kept per message.
+//! only; the marks are a bit set (one bit a message, 125 KB for a
+//! million). Nothing else is kept per message.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use query::snapshot::{Row, Snapshot, Step};
 use query::Dimension;
@@ -138,6 +139,70 @@ pub enum Action {
     },
 }
 
+/// Marked messages, by snapshot index: one bit each.
+#[derive(Default)]
+pub struct Marks {
+    bits: Vec<u64>,
+    count: usize,
+}
+
+impl Marks {
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn contains(&self, i: &u32) -> bool {
+        let (word, bit) = (*i as usize / 64, *i % 64);
+        self.bits.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// Marks `i`; false when it already was.
+    pub fn insert(&mut self, i: u32) -> bool {
+        let (word, bit) = (i as usize / 64, i % 64);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let was = self.bits[word] & (1 << bit) != 0;
+        self.bits[word] |= 1 << bit;
+        self.count += usize::from(!was);
+        !was
+    }
+
+    /// Unmarks `i`; false when it was not marked.
+    pub fn remove(&mut self, i: &u32) -> bool {
+        let was = self.contains(i);
+        if was {
+            self.bits[*i as usize / 64] &= !(1 << (*i % 64));
+            self.count -= 1;
+        }
+        was
+    }
+
+    pub fn clear(&mut self) {
+        self.bits = Vec::new();
+        self.count = 0;
+    }
+
+    pub fn extend(&mut self, indices: impl IntoIterator<Item = u32>) {
+        for i in indices {
+            self.insert(i);
+        }
+    }
+
+    /// The marked indices, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            (0..64u32)
+                .filter(move |b| word & (1 << b) != 0)
+                .map(move |b| w as u32 * 64 + b)
+        })
+    }
+}
+
 /// One dashboard table: a dimension's top rows over the group.
 pub struct Table {
     pub dim: Dimension,
@@ -181,7 +246,7 @@ pub struct App {
     /// How many list rows fit (set by the runner from the terminal size).
     pub list_rows: usize,
     /// Marked messages (snapshot indices).
-    pub marks: HashSet<u32>,
+    pub marks: Marks,
     /// The preview pane: the message's index and its escaped text.
     pub preview: Option<(u32, String)>,
     /// The preview's first line on screen (`J`/`K` scroll it).
@@ -228,7 +293,7 @@ impl App {
             list_cursor: 0,
             list_offset: 0,
             list_rows: 10,
-            marks: HashSet::new(),
+            marks: Marks::default(),
             preview: None,
             preview_scroll: 0,
             last_compute: std::time::Duration::ZERO,
@@ -406,9 +471,7 @@ impl App {
         if self.marks.is_empty() {
             self.set.clone()
         } else {
-            let mut marked: Vec<u32> = self.marks.iter().copied().collect();
-            marked.sort_unstable();
-            marked
+            self.marks.iter().collect()
         }
     }
 
@@ -779,6 +842,19 @@ pub(crate) mod tests {
             Some(Action::None)
         );
         assert_eq!(app.overlay, Overlay::None);
+    }
+
+    #[test]
+    fn marks_are_a_bit_set() {
+        let mut marks = Marks::default();
+        assert!(marks.insert(3) && marks.insert(200) && !marks.insert(3));
+        assert_eq!(marks.len(), 2);
+        assert!(marks.contains(&200) && !marks.contains(&4) && !marks.contains(&100_000));
+        assert!(marks.remove(&3) && !marks.remove(&3) && !marks.remove(&9999));
+        marks.extend([64, 63, 1]);
+        assert_eq!(marks.iter().collect::<Vec<_>>(), [1, 63, 64, 200]);
+        marks.clear();
+        assert!(marks.is_empty() && marks.iter().next().is_none());
     }
 
     #[test]
