@@ -389,20 +389,38 @@ impl App {
                 .unwrap_or(AGE_BUCKETS.len() - 1);
             self.ages[bucket] += 1;
         }
-        self.tables = TABLES
-            .iter()
-            .map(|&dim| {
-                let mut rows = snap.tally(&self.set, dim);
-                let distinct = rows.len();
-                rows.truncate(TOP_N);
-                rows.shrink_to_fit();
-                Table {
-                    dim,
-                    rows,
-                    distinct,
-                }
-            })
-            .collect();
+        // One pass over the group per table, the tables on their own
+        // threads: on a million messages each pass is tens of milliseconds.
+        let set = &self.set;
+        self.tables = std::thread::scope(|scope| {
+            let handles: Vec<_> = TABLES
+                .iter()
+                .map(|&dim| {
+                    scope.spawn(move || {
+                        let mut rows = snap.tally(set, dim);
+                        let distinct = rows.len();
+                        rows.truncate(TOP_N);
+                        rows.shrink_to_fit();
+                        Table {
+                            dim,
+                            rows,
+                            distinct,
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(TABLES)
+                .map(|(h, dim)| {
+                    h.join().unwrap_or(Table {
+                        dim,
+                        rows: Vec::new(),
+                        distinct: 0,
+                    })
+                })
+                .collect()
+        });
         for (cursor, table) in self.cursors.iter_mut().zip(&self.tables) {
             *cursor = (*cursor).min(table.rows.len().saturating_sub(1));
         }
