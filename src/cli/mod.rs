@@ -211,8 +211,9 @@ On a terminal (stdin and stdout, TERM not `dumb`) triage is full screen: the
 totals per queue, an age histogram and the top SASL users, senders, clients,
 /24 networks, recipient domains and delay reasons. Enter narrows to a row,
 Backspace goes back, l lists the group's messages with a preview (m marks),
-a acts (hold, release, requeue, delete, expire: the verb's preview and
-confirmation follow), r scans again, ? shows every key, q quits.
+/ filters with a --where expression, a acts (hold, release, requeue, delete,
+expire: the verb's preview and confirmation follow), r scans again, ? shows
+every key, q quits.
 Elsewhere (TERM=dumb) a sequence of prompts does the same: arrow keys choose,
 Enter confirms, Esc goes back; type to search long lists.
 On exit the equivalent `qsurgeon list` command line is printed.";

@@ -123,6 +123,10 @@ mod tests {
             "client = 203.0.113.0/24",
             "age > 1d",
             "sender ~ /^A[A-D]@/",
+            // What Enter on "(none)" narrows to (flags.rs).
+            "sasl_user = \"\"",
+            "client = \"\"",
+            "sender = <>",
         ] {
             let (_, selection) = compile(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
             let ctx = select::Context::at(snap.now);
