@@ -1665,7 +1665,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__triage)
-            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --refresh --config-dir --queue-dir --instance --all-instances --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1756,6 +1756,10 @@ _qsurgeon() {
                     return 0
                     ;;
                 --journal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refresh)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,7 +40,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "requeue" -d 'Requ
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "delete" -d 'Delete the selected messages (postsuper -d), optionally backing them up first'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "expire" -d 'Force the selected messages to expire: bounce them at the next attempt (postsuper -e, -f in hold)'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "flush" -d 'Deliver the selected messages now (postqueue -i)'
-complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "triage" -d 'Interactive: see who fills the queue, drill in, look at messages, act'
+complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "triage" -d 'Interactive, full screen: see who fills the queue, drill in, look at messages, mark, act'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "restore" -d 'Re-inject the messages saved by `delete --backup DIR` (through postdrop)'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "metrics" -d 'Prometheus metrics for node_exporter\'s textfile collector: per queue, ages, top senders'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "check" -d 'A Nagios/Icinga plugin: queue size, oldest age, one SASL user/sender/client\'s burst'
@@ -441,6 +441,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l dsn-status 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l where -d 'An expression: \'age > 2d and (sasl_user = bob or client ~ /^203\\.0\\.113\\./)\'' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l journal -d 'Where actions taken during the session are journaled' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l refresh -d 'Full screen: scan again every DURATION (e.g. 30s, 5m); each row shows its change since the last scan' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
@@ -505,7 +506,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_s
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "delete" -d 'Delete the selected messages (postsuper -d), optionally backing them up first'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "expire" -d 'Force the selected messages to expire: bounce them at the next attempt (postsuper -e, -f in hold)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "flush" -d 'Deliver the selected messages now (postqueue -i)'
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "triage" -d 'Interactive: see who fills the queue, drill in, look at messages, act'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "triage" -d 'Interactive, full screen: see who fills the queue, drill in, look at messages, mark, act'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "restore" -d 'Re-inject the messages saved by `delete --backup DIR` (through postdrop)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "metrics" -d 'Prometheus metrics for node_exporter\'s textfile collector: per queue, ages, top senders'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "check" -d 'A Nagios/Icinga plugin: queue size, oldest age, one SASL user/sender/client\'s burst'

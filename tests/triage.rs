@@ -1,5 +1,7 @@
 //! `qsurgeon triage` in a real pseudo-terminal (tmux), on a real instance:
-//! keys in, screen content asserted, as a postmaster would use it.
+//! keys in, screen content asserted, as a postmaster would use it: the full
+//! screen (ratatui) where the terminal can take it, the prompt flow with
+//! `TERM=dumb`.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -61,6 +63,15 @@ impl Screen {
         }
     }
 
+    /// `1` while the program in the pane has the alternate screen on.
+    fn alternate_on(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{alternate_on}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     fn keys(&self, keys: &[&str]) {
         for key in keys {
             let status = Command::new("tmux")
@@ -100,6 +111,152 @@ fn down(n: usize) -> Vec<&'static str> {
     vec!["Down"; n]
 }
 
+/// The spammer's queue IDs and the queue before anything is done.
+fn spammer_ids(instance: &Instance) -> Vec<String> {
+    instance
+        .labels
+        .iter()
+        .filter(|(k, _)| k.starts_with(label::SPAM_PREFIX))
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+fn queue_ids(v: &[serde_json::Value]) -> Vec<String> {
+    v.iter()
+        .map(|m| m["queue_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The full screen, from the first scan to quitting: the spammer ranks
+/// first among the SASL users, Enter narrows to them (the path shown as the
+/// exact `qsurgeon list` command), `l` lists their messages with the
+/// envelope in the preview, `M` marks them all, `a d` deletes through the
+/// verb's preview and confirmation, the rescan shows the group empty, `q`
+/// leaves the terminal as it was (alternate screen off, canonical mode
+/// back), and `postqueue -j` shows exactly the spammer's mail gone.
+#[test]
+fn the_full_screen_finds_narrows_marks_and_deletes_the_spammer() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::new_populated(IdStyle::Short);
+    let before = instance.postqueue_json();
+    let spam = spammer_ids(&instance);
+    let n = spam.len();
+    let journal = instance.root.join("journal");
+    let command = format!(
+        "env TZ=UTC QSURGEON_JOURNAL={} {} -c {} triage; echo EXIT=$?; \
+         echo STTY $(stty -a | tr ' ;' '\n\n' | grep -x -- '-*icanon'); sleep 60",
+        journal.display(),
+        env!("CARGO_BIN_EXE_qsurgeon"),
+        instance.config_dir.display()
+    );
+    let screen = Screen::start(&command);
+
+    // The dashboard: every message, the spammer on the SASL table's first row.
+    let text = screen.wait_for("scanned");
+    assert!(
+        text.contains(&format!("qsurgeon triage: {} messages", before.len())),
+        "{text}"
+    );
+    let first_row = regex::Regex::new(r"│([^│\s]+)\s+(\d+)\s").unwrap();
+    let sasl_first = text
+        .lines()
+        .skip_while(|l| !l.contains("SASL users ("))
+        .nth(2)
+        .unwrap_or_default();
+    // The SASL table is the second box on the line (after the queues).
+    let cells: Vec<(String, String)> = first_row
+        .captures_iter(sasl_first)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect();
+    assert_eq!(
+        cells.get(1),
+        Some(&("mallory".to_string(), n.to_string())),
+        "{sasl_first}\n{text}"
+    );
+
+    // Enter narrows to mallory.
+    screen.keys(&["Enter"]);
+    let text = screen.wait_for("path: qsurgeon list --sasl-user mallory");
+    assert!(
+        text.contains(&format!("qsurgeon triage: {n} messages")),
+        "{text}"
+    );
+
+    // Their messages, the first one's envelope in the preview.
+    screen.keys(&["l"]);
+    let text = screen.wait_for("*** ENVELOPE RECORDS");
+    assert!(
+        text.contains("messages 1-") && text.contains(&format!(" of {n}, by age")),
+        "{text}"
+    );
+    assert!(
+        text.contains("named_attribute: sasl_username=mallory"),
+        "{text}"
+    );
+
+    // Mark them all, act, delete.
+    screen.keys(&["M"]);
+    screen.wait_for(&format!("{n} marked"));
+    screen.keys(&["a"]);
+    screen.wait_for(&format!("Act on the {n} marked messages"));
+    screen.keys(&["d"]);
+    let text = screen.wait_for("Delete these");
+    assert!(
+        text.contains(&format!("qsurgeon: delete {n} messages")),
+        "{text}"
+    );
+    screen.keys(&["y"]);
+    let text = screen.wait_for("press Enter to return to triage");
+    assert!(
+        text.contains(&format!("delete: {n} selected, {n} done")),
+        "{text}"
+    );
+    screen.keys(&["Enter"]);
+
+    // Back on the full screen, scanned again: the group is empty, and the
+    // change since the last scan says so.
+    let text = screen.wait_for(&format!("qsurgeon triage: 0 messages (-{n})"));
+    assert!(
+        text.contains("path: qsurgeon list --sasl-user mallory"),
+        "{text}"
+    );
+
+    // Quit: the path's command line is printed on the restored terminal.
+    screen.keys(&["q"]);
+    let text = screen.wait_for("STTY");
+    assert!(text.contains("EXIT=0"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_end() == "qsurgeon list --sasl-user mallory"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim_end() == "STTY icanon"),
+        "canonical mode restored:\n{text}"
+    );
+    assert_eq!(screen.alternate_on(), "0", "alternate screen left");
+
+    let after = queue_ids(&instance.postqueue_json());
+    let before = queue_ids(&before);
+    let mut expected: Vec<String> = before
+        .iter()
+        .filter(|id| !spam.contains(id))
+        .cloned()
+        .collect();
+    let mut got = after.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "exactly the spammer's mail is gone");
+    let journal = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        journal.contains("triage: qsurgeon list --sasl-user mallory"),
+        "{journal}"
+    );
+}
+
+/// The prompt flow, for terminals the full screen cannot use (`TERM=dumb`).
 #[test]
 fn a_whole_triage_session_finds_looks_at_and_deletes_the_spammer() {
     if !require_postfix() {
@@ -115,7 +272,7 @@ fn a_whole_triage_session_finds_looks_at_and_deletes_the_spammer() {
         .collect();
     let journal = instance.root.join("journal");
     let command = format!(
-        "env TZ=UTC QSURGEON_JOURNAL={} {} -c {} triage; echo EXIT=$?; sleep 60",
+        "env TERM=dumb TZ=UTC QSURGEON_JOURNAL={} {} -c {} triage; echo EXIT=$?; sleep 60",
         journal.display(),
         env!("CARGO_BIN_EXE_qsurgeon"),
         instance.config_dir.display()
@@ -237,7 +394,7 @@ fn triage_escapes_hostile_text() {
     let status = Command::new("sh")
         .args(["-c", &command])
         .env("TZ", "UTC")
-        .env("TERM", "xterm")
+        .env("TERM", "dumb")
         .status()
         .unwrap();
     let shown = std::fs::read(typescript.path()).unwrap();
@@ -252,4 +409,63 @@ fn triage_escapes_hostile_text() {
         "hostile text shown escaped:\n{text}"
     );
     assert_nothing_hostile(&shown, false, "triage");
+}
+
+/// The same hostile queue on the full screen: the dashboard, the narrowed
+/// group and the message list with its preview, as the raw bytes the
+/// terminal received (util-linux `script`), with colour off (`NO_COLOR`) so
+/// that no escape sequence but the screen's own cursor moves is expected.
+#[test]
+fn the_full_screen_escapes_hostile_text() {
+    use crate::terminal::{assert_nothing_hostile, hostile_queue};
+    let queue = hostile_queue();
+    let typescript = tempfile::NamedTempFile::new().unwrap();
+    let keys = "sleep 1.5; printf '\\r'; sleep 0.7; printf l; sleep 1; printf q; sleep 1";
+    let command = format!(
+        "({keys}) | script -q -e -c \"stty cols 160 rows 40; '{}' --queue-dir '{}' triage\" '{}'",
+        env!("CARGO_BIN_EXE_qsurgeon"),
+        queue.path().display(),
+        typescript.path().display()
+    );
+    // The pseudo-terminal `script` opens has no size until told one.
+    let status = Command::new("sh")
+        .args(["-c", &command])
+        .env("TZ", "UTC")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .status()
+        .unwrap();
+    let shown = std::fs::read(typescript.path()).unwrap();
+    let text = String::from_utf8_lossy(&shown);
+    assert!(status.success(), "triage exited with {status}:\n{text}");
+    // The screen is drawn in cells, with cursor moves between changed
+    // runs: the text is read with the screen's own sequences taken out.
+    let cells = full_screen_text(&shown);
+    let cells_text = String::from_utf8_lossy(&cells);
+    assert!(
+        cells_text.contains("ENVELOPE"),
+        "the message was shown:\n{text}"
+    );
+    assert!(
+        cells_text.contains("\\u{202e}") && cells_text.contains("\\x1b"),
+        "hostile text shown escaped:\n{text}"
+    );
+    // The two hostile sequences that look like the screen's own: checked
+    // on the raw bytes, before the screen's sequences are taken out.
+    for own_like in [&b"\x1b[31m"[..], b"\x1b[2K\x1b[1G"] {
+        assert!(
+            !shown.windows(own_like.len()).any(|w| w == own_like),
+            "{own_like:?} reached the terminal"
+        );
+    }
+    assert_nothing_hostile(&cells, false, "full-screen triage");
+}
+
+/// The bytes a full-screen session sent, less the screen's own control
+/// sequences (cursor moves, modes, the alternate screen): CSI sequences
+/// made of parameters and a final letter that crossterm writes. What is
+/// left is the text, in which nothing hostile may appear.
+fn full_screen_text(raw: &[u8]) -> Vec<u8> {
+    let own = regex::bytes::Regex::new(r"\x1b\[[0-9;?]*[A-HJKSTfhlmr]|\x1b[78]").unwrap();
+    own.replace_all(raw, &b""[..]).into_owned()
 }

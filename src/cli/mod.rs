@@ -83,7 +83,7 @@ pub enum Command {
     /// Deliver the selected messages now (postqueue -i).
     #[command(after_help = ACT_EXAMPLES)]
     Flush(Box<ActArgs>),
-    /// Interactive: see who fills the queue, drill in, look at messages, act.
+    /// Interactive, full screen: see who fills the queue, drill in, look at messages, mark, act.
     #[command(after_help = TRIAGE_EXAMPLES)]
     Triage(Box<TriageArgs>),
     /// Re-inject the messages saved by `delete --backup DIR` (through postdrop).
@@ -238,8 +238,17 @@ Examples:
   qsurgeon triage                       the whole queue
   qsurgeon triage --queue deferred      start from the deferred mail only
   qsurgeon -c /etc/postfix-out triage   another instance
+  qsurgeon triage --refresh 30s         scan again every 30 s, show the change per row
 
-Arrow keys choose, Enter confirms, Esc goes back; type to search long lists.
+On a terminal (stdin and stdout, TERM not `dumb`) triage is full screen: the
+totals per queue, an age histogram and the top SASL users, senders, clients,
+/24 networks, recipient domains and delay reasons. Enter narrows to a row,
+Backspace goes back, l lists the group's messages with a preview (m marks),
+/ filters with a --where expression, a acts (hold, release, requeue, delete,
+expire: the verb's preview and confirmation follow), r scans again, ? shows
+every key, q quits.
+Elsewhere (TERM=dumb) a sequence of prompts does the same: arrow keys choose,
+Enter confirms, Esc goes back; type to search long lists.
 On exit the equivalent `qsurgeon list` command line is printed.";
 
 #[cfg(test)]

@@ -83,4 +83,33 @@ pub struct TriageArgs {
         env = "QSURGEON_JOURNAL"
     )]
     pub journal: PathBuf,
+    /// Full screen: scan again every DURATION (e.g. 30s, 5m); each row shows
+    /// its change since the last scan.
+    #[arg(long, value_name = "DURATION", value_parser = parse_refresh)]
+    pub refresh: Option<std::time::Duration>,
+}
+
+/// `30s`, `5m`, `1h`: at least a second.
+fn parse_refresh(text: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?} (e.g. 30s, 5m)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => {
+            return Err(format!(
+                "not a duration: {text:?} (use s, m or h, e.g. 30s)"
+            ))
+        }
+    };
+    if secs == 0 {
+        return Err("the refresh interval must be at least 1s".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }

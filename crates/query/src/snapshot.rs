@@ -71,6 +71,8 @@ pub struct Row {
     pub recipients: u64,
     /// The oldest one's arrival time.
     pub oldest: i64,
+    /// The newest one's arrival time.
+    pub newest: i64,
 }
 
 /// The whole queue as one scan saw it.
@@ -192,11 +194,13 @@ impl Snapshot {
                     bytes: 0,
                     recipients: 0,
                     oldest: i64::MAX,
+                    newest: i64::MIN,
                 });
                 e.messages += 1;
                 e.bytes += f.size;
                 e.recipients += u64::from(f.recipients);
                 e.oldest = e.oldest.min(f.arrival);
+                e.newest = e.newest.max(f.arrival);
             }
         }
         let mut rows: Vec<Row> = map.into_values().collect();

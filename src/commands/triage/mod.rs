@@ -10,7 +10,11 @@
 //! flow as `qsurgeon delete` (preview, confirmation, postsuper), after which
 //! the queue is scanned again.
 
+mod app;
+mod draw;
+mod filter;
 mod flags;
+mod screen;
 mod view;
 
 use std::collections::HashSet;
@@ -74,8 +78,19 @@ fn scan(target: &Target, args: &TriageArgs) -> Result<Snapshot> {
     Ok(snapshot)
 }
 
-/// Runs `triage`.
+/// Runs `triage`: full screen on a terminal that can take it, else the
+/// prompts.
 pub fn run(target: &Target, args: &TriageArgs) -> Result<ExitStatus> {
+    if screen::available() {
+        screen::run(target, args)?;
+        return Ok(ExitStatus::Success);
+    }
+    run_prompts(target, args)
+}
+
+/// The prompt flow (dialoguer): for terminals the full screen cannot use
+/// (`TERM=dumb`, or stdout not a terminal).
+fn run_prompts(target: &Target, args: &TriageArgs) -> Result<ExitStatus> {
     use std::io::IsTerminal;
     anyhow::ensure!(
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
@@ -219,14 +234,31 @@ fn act_on_group(
         Some(4) => Verb::Expire,
         _ => return Ok(false),
     };
-    if target.postfix.is_none() {
-        eprintln!("acting needs the instance's configuration: start triage with -c CONFIG_DIR");
-        return Ok(false);
-    }
     let ids: HashSet<Box<str>> = set
         .iter()
         .map(|&i| String::from_utf8_lossy(snap.id(i)).into())
         .collect();
+    if let Err(e) = act_on_ids(target, args, verb, &ids, path, None) {
+        eprintln!("qsurgeon: error: {e:#}");
+    }
+    Ok(true)
+}
+
+/// Runs `verb` on exactly these queue IDs (still matching the session's own
+/// flags) through the library executor, with the verbs' preview,
+/// confirmation, per-ID outcome and journal: no flags are rebuilt and lexed
+/// again.
+fn act_on_ids(
+    target: &Target,
+    args: &TriageArgs,
+    verb: Verb,
+    ids: &HashSet<Box<str>>,
+    path: &[Step],
+    backup: Option<std::path::PathBuf>,
+) -> Result<()> {
+    if target.postfix.is_none() {
+        anyhow::bail!("acting needs the instance's configuration: start triage with -c CONFIG_DIR");
+    }
     let query = selection::query_in(
         target,
         &args.select,
@@ -251,11 +283,8 @@ fn act_on_group(
             expression: format!("{base} (and {} queue IDs shown by triage)", ids.len()),
         },
         no_selection: false,
-        backup: None,
+        backup,
     };
-    if let Err(e) = crate::commands::act::run_selection(target, verb, &settings, &query, Some(&ids))
-    {
-        eprintln!("qsurgeon: error: {e:#}");
-    }
-    Ok(true)
+    crate::commands::act::run_selection(target, verb, &settings, &query, Some(ids))?;
+    Ok(())
 }

@@ -102,6 +102,21 @@ pub(super) fn render_overview(snap: &Snapshot, set: &[u32], command: &str) -> St
 
 /// Shows one message's envelope and headers as `show -eh` would.
 pub(super) fn show_message(target: &Target, snap: &Snapshot, index: u32) {
+    let text = message_text(target, snap, index);
+    let lines: Vec<&str> = text.lines().collect();
+    for line in lines.iter().take(80) {
+        eprintln!("{line}");
+    }
+    if lines.len() > 80 {
+        let id = String::from_utf8_lossy(snap.id(index)).into_owned();
+        eprintln!("… {} more lines (qsurgeon show -q {id})", lines.len() - 80);
+    }
+}
+
+/// One message's envelope and headers as `show -eh` prints them on a
+/// terminal (escaped: invalid UTF-8 as \xNN, controls and bidi characters
+/// as escapes), or why it cannot be shown.
+pub(super) fn message_text(target: &Target, snap: &Snapshot, index: u32) -> String {
     let id = String::from_utf8_lossy(snap.id(index)).into_owned();
     let layout = &target.instance.layout;
     // As `show -q` reads it: found, opened and read through one descriptor
@@ -109,21 +124,12 @@ pub(super) fn show_message(target: &Target, snap: &Snapshot, index: u32) {
     // instance's queue-file limit.
     let found = match queue_scan::open::find_queue_file_or_refusal(layout, &id) {
         Ok(Some(found)) => found,
-        Ok(None) => {
-            eprintln!("{id}: no longer in the queue");
-            return;
-        }
-        Err(e) => {
-            eprintln!("{id}: {}", crate::ui::sanitize::for_stderr(&e.to_string()));
-            return;
-        }
+        Ok(None) => return format!("{id}: no longer in the queue"),
+        Err(e) => return format!("{id}: {}", for_terminal_str(&e.to_string())),
     };
     let bytes = match found.read(layout, target.instance.queue_file_limit) {
         Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("{id}: {}", crate::ui::sanitize::for_stderr(&e.to_string()));
-            return;
-        }
+        Err(e) => return format!("{id}: {}", for_terminal_str(&e.to_string())),
     };
     let relative = found.relative;
     let mut out = Vec::new();
@@ -133,19 +139,16 @@ pub(super) fn show_message(target: &Target, snap: &Snapshot, index: u32) {
         ..Default::default()
     };
     let path = relative.to_string_lossy().into_owned();
+    let mut warnings = Vec::new();
     let _ = printer::postcat::postcat(&mut out, path.as_bytes(), &bytes, flags, &mut |w| {
-        eprintln!("warning: {w}")
+        warnings.push(format!("warning: {w}\n"))
     });
-    // Escape the bytes (invalid UTF-8 as \xNN), then cut to a screenful.
+    for w in warnings {
+        out.extend_from_slice(w.as_bytes());
+    }
+    // Escape the bytes (invalid UTF-8 as \xNN).
     let escaped = crate::ui::sanitize::for_terminal(&out);
-    let text = String::from_utf8_lossy(&escaped);
-    let lines: Vec<&str> = text.lines().collect();
-    for line in lines.iter().take(80) {
-        eprintln!("{line}");
-    }
-    if lines.len() > 80 {
-        eprintln!("… {} more lines (qsurgeon show -q {id})", lines.len() - 80);
-    }
+    String::from_utf8_lossy(&escaped).into_owned()
 }
 
 pub(super) fn look_at_messages(

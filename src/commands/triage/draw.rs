@@ -1,0 +1,561 @@
+//! Drawing the full-screen triage from an [`App`] (and nothing else): the
+//! header with the group's totals and its `qsurgeon list` command, the
+//! dashboard (queues, age histogram, top-N tables) or the message list with
+//! its preview, the overlays, and the scan gauge. Every string from the
+//! queue is escaped as `show` escapes it (`shown_key`, `for_terminal`)
+//! before it reaches a cell. Colours only when [`App::color`]; the cursor
+//! and the focus are shown by reverse video and bold, which `NO_COLOR`
+//! allows.
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use query::Dimension;
+
+use super::app::{App, Overlay, View, AGE_BUCKETS, TABLES};
+use super::view::{dimension_label, shorten, shown_key};
+use crate::ui::fmt::{human_age, human_size};
+use crate::ui::sanitize::for_terminal_str;
+
+/// The background scan's progress: files done and files listed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanState {
+    pub done: u64,
+    pub listed: u64,
+}
+
+fn paint(app: &App, color: Color) -> Style {
+    if app.color {
+        Style::default().fg(color)
+    } else {
+        Style::default()
+    }
+}
+
+fn cursor_style() -> Style {
+    Style::default().add_modifier(Modifier::REVERSED)
+}
+
+fn delta_text(delta: Option<i64>) -> String {
+    match delta {
+        Some(d) if d > 0 => format!("+{d}"),
+        Some(d) if d < 0 => format!("{d}"),
+        Some(_) => "=".into(),
+        None => String::new(),
+    }
+}
+
+/// The whole screen.
+pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
+    let area = frame.area();
+    let [header, path, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, app, header);
+    let command = for_terminal_str(&app.command()).into_owned();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("path: ", Style::default().add_modifier(Modifier::BOLD)),
+            Span::styled(command, paint(app, Color::Cyan)),
+        ])),
+        path,
+    );
+    match app.view {
+        View::Dashboard => draw_dashboard(frame, app, body),
+        View::Messages => draw_messages(frame, app, body),
+    }
+    let line = match scan {
+        Some(s) => format!("scanning: {}/{} queue files", s.done, s.listed),
+        None if !app.status.is_empty() => app.status.clone(),
+        None => match app.view {
+            View::Dashboard => "Enter narrow  Bksp back  Tab table  l messages  o older  / filter  a act  r refresh  ? keys  q quit".into(),
+            View::Messages => "m mark  M mark all/none  s sort  / filter  a act  Esc dashboard  r refresh  ? keys  q quit".into(),
+        },
+    };
+    frame.render_widget(
+        Paragraph::new(line).style(paint(app, Color::Yellow)),
+        status,
+    );
+    match app.overlay {
+        Overlay::Help => draw_help(frame, area),
+        Overlay::ActMenu => draw_act_menu(frame, app, area),
+        Overlay::Filter => draw_filter(frame, app, area),
+        Overlay::None => {}
+    }
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
+    let snap = &app.snap;
+    let bytes: u64 = app.set.iter().map(|&i| snap.facts(i).size).sum();
+    let oldest = app.set.iter().map(|&i| snap.facts(i).arrival).min();
+    let newest = app.set.iter().map(|&i| snap.facts(i).arrival).max();
+    let mut text = format!(
+        "qsurgeon triage: {} messages{}, {}",
+        app.set.len(),
+        match app.total_delta() {
+            Some(d) => format!(" ({})", delta_text(Some(d))),
+            None => String::new(),
+        },
+        human_size(bytes)
+    );
+    if let (Some(o), Some(n)) = (oldest, newest) {
+        text.push_str(&format!(
+            ", oldest {} ago, newest {} ago",
+            human_age(snap.now - o),
+            human_age(snap.now - n)
+        ));
+    }
+    if !app.marks.is_empty() {
+        text.push_str(&format!(", {} marked", app.marks.len()));
+    }
+    text.push_str(&format!(
+        "   (snapshot of {} messages, about {}; {} ms)",
+        snap.len(),
+        human_size(snap.memory() as u64),
+        app.last_compute.as_millis()
+    ));
+    frame.render_widget(
+        Paragraph::new(text).style(Style::default().add_modifier(Modifier::BOLD)),
+        area,
+    );
+}
+
+fn draw_dashboard(frame: &mut Frame, app: &App, area: Rect) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(30), Constraint::Min(20)]).areas(area);
+    let [queues, ages] = Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(left);
+    // Queues.
+    let rows = app.queues.iter().map(|row| {
+        Row::new(vec![
+            Cell::from(shown_key(Dimension::Queue, app.snap.key(row.key))),
+            Cell::from(row.messages.to_string()),
+            Cell::from(human_size(row.bytes)),
+        ])
+    });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(10),
+                Constraint::Length(8),
+                Constraint::Length(7),
+            ],
+        )
+        .header(Row::new(vec!["queue", "msgs", "bytes"]).style(bold()))
+        .block(Block::default().borders(Borders::ALL).title("queues")),
+        queues,
+    );
+    // Age histogram: one bar per bucket, scaled to the widest.
+    let max = app.ages.iter().copied().max().unwrap_or(0).max(1);
+    let bar_width = ages.width.saturating_sub(2 + 7 + 8) as u64;
+    let lines: Vec<Line> = AGE_BUCKETS
+        .iter()
+        .zip(app.ages)
+        .map(|((_, label), count)| {
+            let bar = "#".repeat((count * bar_width).div_ceil(max) as usize);
+            Line::from(vec![
+                Span::raw(format!("{label:>6} {count:>7} ")),
+                Span::styled(bar, paint(app, Color::Green)),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("age")),
+        ages,
+    );
+    // The tables, three by two on a wide screen, else two by three, so
+    // that the keys keep room.
+    let across: u32 = if right.width >= 150 { 3 } else { 2 };
+    let down = TABLES.len() as u32 / across;
+    let cells: Vec<Rect> = Layout::vertical(vec![Constraint::Ratio(1, down); down as usize])
+        .split(right)
+        .iter()
+        .flat_map(|band| {
+            Layout::default()
+                .direction(Direction::Horizontal)
+                .constraints(vec![Constraint::Ratio(1, across); across as usize])
+                .split(*band)
+                .to_vec()
+        })
+        .collect();
+    for (t, cell) in cells.iter().enumerate().take(TABLES.len()) {
+        draw_table(frame, app, t, *cell);
+    }
+}
+
+fn bold() -> Style {
+    Style::default().add_modifier(Modifier::BOLD)
+}
+
+fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
+    let Some(table) = app.tables.get(t) else {
+        return;
+    };
+    let focused = t == app.focus;
+    let visible = area.height.saturating_sub(3) as usize;
+    let cursor = app.cursors[t];
+    let offset = (cursor + 1).saturating_sub(visible);
+    // The key takes what the numbers leave.
+    // Widths of the number columns and the five gaps between columns.
+    let numbers = 6 + 5 + 6 + 4 + 4 + 5;
+    let key_width = (area.width as usize).saturating_sub(numbers + 2).max(8);
+    let rows = table
+        .rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(visible)
+        .map(|(r, row)| {
+            let style = if focused && r == cursor {
+                cursor_style()
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(shorten(
+                    &shown_key(table.dim, app.snap.key(row.key)),
+                    key_width,
+                )),
+                Cell::from(row.messages.to_string()),
+                Cell::from(delta_text(app.delta(t, row))),
+                Cell::from(human_size(row.bytes)),
+                Cell::from(human_age(app.snap.now - row.oldest)),
+                Cell::from(human_age(app.snap.now - row.newest)),
+            ])
+            .style(style)
+        });
+    let title = format!(
+        "{} ({}){}",
+        dimension_label(table.dim),
+        table.distinct,
+        if focused { " *" } else { "" }
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(if focused {
+            bold().patch(paint(app, Color::Cyan))
+        } else {
+            Style::default()
+        });
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(key_width as u16),
+                Constraint::Length(6),
+                Constraint::Length(5),
+                Constraint::Length(6),
+                Constraint::Length(4),
+                Constraint::Length(4),
+            ],
+        )
+        .header(Row::new(vec!["", "msgs", "Δ", "bytes", "old", "new"]).style(bold()))
+        .block(block),
+        area,
+    );
+}
+
+fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
+    let list_height = (area.height / 2).max(3);
+    let [list, preview] =
+        Layout::vertical([Constraint::Length(list_height), Constraint::Min(3)]).areas(area);
+    let snap = &app.snap;
+    // Virtual scrolling: only the rows on screen are formatted.
+    let rows = app
+        .set
+        .iter()
+        .enumerate()
+        .skip(app.list_offset)
+        .take(list.height.saturating_sub(3) as usize)
+        .map(|(r, &i)| {
+            let f = snap.facts(i);
+            let id = String::from_utf8_lossy(&crate::ui::sanitize::for_terminal(snap.id(i)))
+                .into_owned();
+            let style = if r == app.list_cursor {
+                cursor_style()
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(if app.marks.contains(&i) { "*" } else { " " }),
+                Cell::from(id),
+                Cell::from(shown_key(
+                    Dimension::Queue,
+                    snap.single_key(i, Dimension::Queue).unwrap_or_default(),
+                )),
+                Cell::from(human_age(snap.now - f.arrival)),
+                Cell::from(human_size(f.size)),
+                Cell::from(shown_key(
+                    Dimension::SaslUser,
+                    snap.single_key(i, Dimension::SaslUser).unwrap_or_default(),
+                )),
+                Cell::from(shown_key(
+                    Dimension::Sender,
+                    snap.single_key(i, Dimension::Sender).unwrap_or_default(),
+                )),
+            ])
+            .style(style)
+        });
+    let title = format!(
+        "messages {}-{} of {}, by {} (marked {})",
+        (app.list_offset + 1).min(app.set.len()),
+        (app.list_offset + list.height.saturating_sub(3) as usize).min(app.set.len()),
+        app.set.len(),
+        app.sort.label(),
+        app.marks.len()
+    );
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(1),
+                Constraint::Length(18),
+                Constraint::Length(9),
+                Constraint::Length(5),
+                Constraint::Length(7),
+                Constraint::Length(20),
+                Constraint::Min(10),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                "",
+                "queue ID",
+                "queue",
+                "age",
+                "size",
+                "SASL user",
+                "sender",
+            ])
+            .style(bold()),
+        )
+        .block(Block::default().borders(Borders::ALL).title(title)),
+        list,
+    );
+    let text = match &app.preview {
+        Some((i, text)) if Some(*i) == app.selected_message() => text.replace('\t', "    "),
+        _ if app.set.is_empty() => "no messages in this group".into(),
+        _ => "loading…".into(),
+    };
+    frame.render_widget(
+        Paragraph::new(text).scroll((app.preview_scroll, 0)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title("envelope and headers (qsurgeon show -eh; J/K scroll)"),
+        ),
+        preview,
+    );
+}
+
+/// A rectangle of `w` by `h` in the middle of `area`.
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// The keys, for `?`.
+pub const HELP: &str = "\
+Dashboard
+  Tab / Shift-Tab, ←/→   move between the tables
+  ↑/↓ j/k PgUp/PgDn       move in a table
+  Enter                   narrow the group to the row
+  Backspace / Esc         one step back
+  o                       narrow to older messages (one age bucket more)
+  l                       the group's messages
+Messages
+  ↑/↓ j/k PgUp/PgDn Home/End   move
+  m / Space               mark or unmark (and move down)
+  M                       mark all, or clear the marks
+  s                       sort by age, size, sender
+  J / K                   scroll the preview down / up
+  Esc / Backspace / l     back to the dashboard
+Everywhere
+  /                       filter with a --where expression (queue, id,
+                          sender, sender_domain, sasl_user, client, size,
+                          age, arrival, null_sender); empty clears it
+  a                       act on the marks (or the whole group):
+                          h hold, u release, r requeue, d delete,
+                          b delete with a backup, e expire
+  r                       scan again (Δ shows the change per row)
+  q / Ctrl-C              quit (the path is printed as a command)
+  ?                       this help (any key closes it)";
+
+fn draw_help(frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 70, HELP.lines().count() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(HELP).block(Block::default().borders(Borders::ALL).title("keys")),
+        rect,
+    );
+}
+
+fn draw_act_menu(frame: &mut Frame, app: &App, area: Rect) {
+    let on = if app.marks.is_empty() {
+        format!("the whole group: {} messages", app.set.len())
+    } else {
+        format!("the {} marked messages", app.marks.len())
+    };
+    let text = format!(
+        "Act on {on}\n\n  h  hold\n  u  release\n  r  requeue\n  d  delete\n  b  delete, with a backup first\n  e  expire\n\n  Esc  nothing\n\nThe verb's preview and confirmation follow."
+    );
+    let rect = centered(area, 56, 15);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title("act")),
+        rect,
+    );
+}
+
+/// The filter being typed, with the error under its column.
+fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
+    let input = for_terminal_str(&app.input).into_owned();
+    let mut lines = vec![
+        Line::from("--where expression over queue, id, sender, sender_domain, sasl_user,"),
+        Line::from("client, size, age, arrival, null_sender (Enter applies, empty clears, Esc)"),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("/ ", bold()),
+            Span::raw(input),
+            Span::styled("_", Style::default().add_modifier(Modifier::SLOW_BLINK)),
+        ]),
+    ];
+    if let Some((column, message)) = &app.input_error {
+        if *column > 0 {
+            lines.push(Line::from(format!("  {}^", " ".repeat(column - 1))));
+        }
+        lines.push(Line::styled(
+            format!(
+                "{}{}",
+                if *column > 0 {
+                    format!("column {column}: ")
+                } else {
+                    String::new()
+                },
+                for_terminal_str(message)
+            ),
+            paint(app, Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    let rect = centered(area, area.width.saturating_sub(8).min(100), 9);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("filter")),
+        rect,
+    );
+}
+
+/// The first scan, before there is anything else to show.
+pub fn draw_scanning(frame: &mut Frame, scan: ScanState) {
+    let area = centered(frame.area(), 60, 3);
+    let ratio = if scan.listed == 0 {
+        0.0
+    } else {
+        (scan.done as f64 / scan.listed as f64).clamp(0.0, 1.0)
+    };
+    frame.render_widget(
+        Gauge::default()
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title("scanning the queue"),
+            )
+            .ratio(ratio)
+            .label(format!("{}/{} queue files", scan.done, scan.listed)),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::triage::app::{App, Key};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn screen(app: &App, w: u16, h: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|f| draw(f, app, None)).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let mut text = String::new();
+        for y in 0..h {
+            for x in 0..w {
+                text.push_str(buffer[(x, y)].symbol());
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    fn demo_app() -> App {
+        crate::commands::triage::app::tests::demo_app()
+    }
+
+    #[test]
+    fn the_dashboard_shows_totals_the_path_and_the_spammer_on_top() {
+        let app = demo_app();
+        let text = screen(&app, 160, 40);
+        assert!(text.contains("qsurgeon triage: 29 messages"), "{text}");
+        assert!(text.contains("path: qsurgeon list "), "{text}");
+        assert!(text.contains("SASL users ("), "{text}");
+        let sasl = text
+            .lines()
+            .find(|l| l.contains("mallory"))
+            .expect("mallory shown");
+        let mallory = app.tables[0].rows[0].messages;
+        assert!(sasl.contains("mallory"), "{sasl}");
+        assert!(sasl.contains(&format!(" {mallory} ")), "{sasl}");
+        assert!(text.contains("deferred"), "{text}");
+    }
+
+    #[test]
+    fn the_list_shows_only_the_rows_that_fit_and_the_preview() {
+        let mut app = demo_app();
+        app.on_key(Key::Enter);
+        app.on_key(Key::Char('l'));
+        let first = app.set[0];
+        app.preview = Some((first, "*** ENVELOPE RECORDS x ***\nsender: m@x".into()));
+        let text = screen(&app, 120, 20);
+        let id = String::from_utf8_lossy(app.snap.id(first)).into_owned();
+        assert!(text.contains(&id), "{text}");
+        assert!(text.contains("*** ENVELOPE RECORDS x ***"), "{text}");
+        assert!(
+            text.contains("path: qsurgeon list --sasl-user mallory"),
+            "{text}"
+        );
+        // Twenty lines: the list has room for a few rows, not the group.
+        let shown = app
+            .set
+            .iter()
+            .filter(|&&i| text.contains(&*String::from_utf8_lossy(app.snap.id(i))))
+            .count();
+        assert!(shown < app.set.len() || app.set.len() <= 4, "{shown}");
+    }
+
+    #[test]
+    fn help_and_act_menu_overlays() {
+        let mut app = demo_app();
+        app.on_key(Key::Char('?'));
+        assert!(screen(&app, 120, 40).contains("mark or unmark"));
+        app.on_key(Key::Char('x'));
+        app.on_key(Key::Char('a'));
+        let text = screen(&app, 120, 40);
+        assert!(
+            text.contains("Act on the whole group: 29 messages"),
+            "{text}"
+        );
+    }
+}
