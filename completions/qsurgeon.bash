@@ -101,7 +101,7 @@ _qsurgeon() {
 
     case "${cmd}" in
         qsurgeon)
-            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --threads --help --version show list summary hold release requeue delete expire flush triage restore generate help"
+            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --demo --threads --help --version show list summary hold release requeue delete expire flush triage restore generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -135,7 +135,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__delete)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --backup --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --backup --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,7 +269,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__expire)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,7 +399,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__flush)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +529,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__generate)
-            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --threads --help --version man completions"
+            opts="-c -h -V --config-dir --queue-dir --instance --all-instances --demo --threads --help --version man completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -759,7 +759,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__hold)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -889,7 +889,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__list)
-            opts="-0 -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --json --ids --count --csv --null --sort --reverse --limit --explain --with-headers --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-0 -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --json --ids --count --csv --null --sort --reverse --limit --explain --with-headers --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1015,7 +1015,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__release)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1145,7 +1145,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__requeue)
-            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --yes --dry-run --max --all --batch-size --rate --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1275,7 +1275,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__restore)
-            opts="-n -y -c -h -V --dry-run --yes --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-n -y -c -h -V --dry-run --yes --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1309,7 +1309,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__show)
-            opts="-b -d -e -h -o -q -v -r -c -V --json --help --config-dir --queue-dir --instance --all-instances --threads --version"
+            opts="-b -d -e -h -o -q -v -r -c -V --json --help --config-dir --queue-dir --instance --all-instances --demo --threads --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1343,7 +1343,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__summary)
-            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --by --top --matrix --json --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --by --top --matrix --json --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1469,7 +1469,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__triage)
-            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --config-dir --queue-dir --instance --all-instances --threads --help --version"
+            opts="-c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -32,5 +32,7 @@ mod terminal;
 mod nonroot;
 // Cron's environment and a hostile PATH: Postfix's programs are never taken from PATH.
 mod environment;
+// `--demo`: the embedded demo queue on a private copy, removed at exit.
+mod demo;
 // The queue generator (crates/queue-gen) against real postcat, postsuper and postqueue.
 mod gen;
