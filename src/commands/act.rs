@@ -313,3 +313,27 @@ fn execute(
         ExitStatus::Error
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::make_journal_dir;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_journal_directory_is_made_root_only_one_level_deep() {
+        let tmp = tempfile::tempdir().unwrap();
+        let journal = tmp.path().join("qsurgeon").join("journal");
+        make_journal_dir(&journal).unwrap();
+        let mode = std::fs::metadata(tmp.path().join("qsurgeon"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o700);
+        // Again: the existing directory is left as it is.
+        make_journal_dir(&journal).unwrap();
+        // Two levels missing: nothing is made (the journal then names the missing directory).
+        let deep = tmp.path().join("a").join("b").join("journal");
+        make_journal_dir(&deep).unwrap();
+        assert!(!tmp.path().join("a").exists());
+    }
+}
