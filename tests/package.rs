@@ -267,3 +267,74 @@ fn the_installed_binary_lists_and_acts_from_crons_environment() {
     let meta = std::fs::metadata("/var/log/qsurgeon/journal").unwrap();
     assert_eq!((meta.mode() & 0o7777, meta.uid()), (0o600, 0));
 }
+
+/// `line` split as /bin/sh would split the example jobs (words, '…' quoting only).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                word.get_or_insert_with(String::new);
+            }
+            ' ' | '\t' if !quoted => words.extend(word.take()),
+            '"' | '\\' | '$' | '`' | '%' if !quoted => {
+                panic!("the example job uses shell syntax this test does not model: {line}")
+            }
+            _ => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(!quoted, "unbalanced quote: {line}");
+    words.extend(word);
+    words
+}
+
+#[test]
+fn the_example_cron_jobs_run_from_crons_environment() {
+    if !require_package() || !require_postfix() {
+        return;
+    }
+    // Each job as it would run once uncommented, on a test instance instead of the
+    // machine's, and with --dry-run instead of --yes: it must get as far as selecting
+    // (exit 0 or 1), not stop on a mistyped flag, unit or expression (exit 2).
+    let instance = Instance::shared(IdStyle::Short);
+    let tmp = tempfile::tempdir().unwrap();
+    let cron = std::fs::read_to_string(repo("pkg/debian/cron.d/qsurgeon")).unwrap();
+    let mut ran = 0;
+    for line in cron.lines() {
+        let body = line.trim_start_matches('#');
+        if !body.starts_with(|c: char| c.is_ascii_digit() || c == '*') {
+            continue;
+        }
+        let words = shell_words(body);
+        // minute hour day month weekday user program args…
+        assert_eq!(words[5..7], ["root", INSTALLED], "{line}");
+        let mut args: Vec<String> = vec!["-c".into(), instance.config_dir.display().to_string()];
+        let mut rest = words[7..].iter();
+        while let Some(word) = rest.next() {
+            match word.as_str() {
+                "-c" => {
+                    rest.next();
+                }
+                "--backup" => {
+                    rest.next();
+                    args.push(word.clone());
+                    args.push(tmp.path().join("backup").display().to_string());
+                }
+                "--yes" => args.push("--dry-run".into()),
+                _ => args.push(word.clone()),
+            }
+        }
+        let output = run(installed_as_cron().args(&args));
+        let code = output.status.code();
+        assert!(
+            code == Some(0) || code == Some(1),
+            "{line}\nran: {args:?}\nexit {code:?}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 3, "{cron}");
+}
