@@ -198,7 +198,7 @@ fn demo_names_a_tmpdir_it_cannot_use() {
 fn ctrl_c_removes_the_copy() {
     let tmp = tempfile::tempdir().unwrap();
     // `--ids-from -` waits for standard input after the copy was written.
-    let child = demo_in(tmp.path())
+    let mut child = demo_in(tmp.path())
         .args(["list", "--ids-from", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -206,7 +206,7 @@ fn ctrl_c_removes_the_copy() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    // The copy is complete when its last file is there (files are written in path order).
+    // Once the copy is complete, qsurgeon waits for standard input.
     while !tmp_has_copy(tmp.path()) {
         assert!(
             std::time::Instant::now() < deadline,
@@ -214,13 +214,17 @@ fn ctrl_c_removes_the_copy() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::thread::sleep(std::time::Duration::from_millis(100));
     rustix::process::kill_process(
         rustix::process::Pid::from_child(&child),
         rustix::process::Signal::INT,
     )
     .unwrap();
+    // Standard input stays open until qsurgeon has exited (wait_with_output would close it
+    // first, and a list run on EOF could race the handler).
+    let stdin = child.stdin.take();
     let output = child.wait_with_output().unwrap();
+    drop(stdin);
     assert_exit(&output, 130, "interrupted --demo");
     assert_eq!(
         left_in(tmp.path()),
@@ -229,12 +233,25 @@ fn ctrl_c_removes_the_copy() {
     );
 }
 
-/// A demo copy with its queue directory exists under `tmp`.
+/// A complete demo copy exists under `tmp`: as many files as the checkout's demo queue.
 fn tmp_has_copy(tmp: &Path) -> bool {
+    fn count(dir: &Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => count(&e.path()),
+                    Ok(_) => 1,
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+    }
+    let want = count(&testdata("demo-queue"));
     std::fs::read_dir(tmp)
         .unwrap()
         .filter_map(Result::ok)
-        .any(|e| e.path().join("spool/hold").is_dir())
+        .any(|e| count(&e.path().join("spool")) == want)
 }
 
 #[test]
