@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_qsurgeon_global_optspecs
-    string join \n c/config-dir= queue-dir= instance= all-instances threads= h/help V/version
+    string join \n c/config-dir= queue-dir= instance= all-instances demo threads= h/help V/version
 end
 
 function __fish_qsurgeon_needs_command
@@ -29,6 +29,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l queue-dir -d 'Read th
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_needs_command" -f -a "show" -d 'Print queue files as postcat does (byte for byte), or as JSON'
@@ -61,6 +62,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s r -d 'With -v
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l json -d 'Print every record, decoded, as one JSON object per file'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand show" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
@@ -108,6 +110,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s 0 -l null -d 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l reverse -d 'Reverse the sort'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l with-headers -d 'Add subject and message_id to --json (reads the headers)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand list" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -164,6 +167,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l all-recipi
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l include-done -d 'Recipient tests look at done recipients too'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l json -d 'Print JSON instead of tables'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand summary" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -206,6 +210,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l all -d 'Allow
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l no-journal -d 'Keep no audit trail'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand hold" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -248,6 +253,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l all -d 'Al
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l no-journal -d 'Keep no audit trail'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand release" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -290,6 +296,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l all -d 'Al
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l no-journal -d 'Keep no audit trail'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand requeue" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -333,6 +340,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l all -d 'All
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l no-journal -d 'Keep no audit trail'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -375,6 +383,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l all -d 'All
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l no-journal -d 'Keep no audit trail'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand expire" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -417,6 +426,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l all -d 'Allo
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s q -l quiet -d 'Only errors and a one-line summary'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l no-journal -d 'Keep no audit trail'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
@@ -452,6 +462,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l nonexistent
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l all-recipients -d 'Recipient tests need every to-do recipient to match, not any'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l include-done -d 'Recipient tests look at done recipients too'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand triage" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
@@ -461,6 +472,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l threads -d
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s n -l dry-run -d 'Print what would be re-injected, change nothing'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s y -l yes -d 'Re-inject without asking. Needed when not on a terminal'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -l output -d 'Write the metrics to FILE atomically (a temporary file in the same directory, synced, then renamed over FILE) instead of standard output' -r -F
@@ -470,6 +482,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -l queue-dir 
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand metrics" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l warn-total -d 'WARNING when the queue holds more than N messages' -r
@@ -488,6 +501,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l queue-dir -d
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand check" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
@@ -495,6 +509,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l queue-dir
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand help; and not __fish_seen_subcommand_from show list summary hold release requeue delete expire flush triage restore metrics check generate help" -f -a "show" -d 'Print queue files as postcat does (byte for byte), or as JSON'

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the real-Postfix test bed (tests/postfix/mod.rs) and the benchmarks need on
 # Debian 12, as root: Debian's postfix, the Cyrus SASL tools and plugins (smtpd refuses to run
-# with SASL enabled and no mechanism plugin), jq and hyperfine, and python3-prometheus-client
-# (the real Prometheus text parser that tests/monitor.rs reads `qsurgeon metrics` with).
+# with SASL enabled and no mechanism plugin), jq and hyperfine, python3-prometheus-client
+# (the real Prometheus text parser that tests/monitor.rs reads `qsurgeon metrics` with), and
+# what the installed Debian package is tested with (tests/package.rs): man-db for `man -w`,
+# logrotate for its rule.
 #
 # Idempotent and non-interactive: packages already installed are left alone, and `apt-get
 # update` runs once, only when something has to be installed. The system Postfix instance is
@@ -10,7 +12,7 @@
 # the tests run their own instances (see shared/docs/postfix-test-instance.md).
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux time python3-prometheus-client)
+PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux time python3-prometheus-client logrotate man-db)
 
 die() {
     echo "install-test-deps: error: $*" >&2
@@ -54,7 +56,7 @@ EOF
 fi
 
 # Check that what the tests call is really there.
-for cmd in postconf postfix postsuper postqueue postcat sendmail saslpasswd2 jq hyperfine tmux; do
+for cmd in postconf postfix postsuper postqueue postcat sendmail saslpasswd2 jq hyperfine tmux man logrotate; do
     command -v "$cmd" >/dev/null || [ -x "/usr/sbin/$cmd" ] ||
         die "$cmd not found after installation"
 done

@@ -42,12 +42,19 @@ pub fn targets(opts: &Opts) -> Result<Vec<Target>> {
         .collect()
 }
 
-/// The one instance the options name.
+/// The one instance the options name (the demo copy with `--demo`).
 pub fn single_target(opts: &Opts) -> Result<Target> {
     anyhow::ensure!(
         !opts.all_instances,
         "this command works on one instance: use --instance NAME"
     );
+    if let Some(instance) = &opts.demo_instance {
+        return Ok(Target {
+            instance: instance.clone(),
+            postfix: None,
+            label: None,
+        });
+    }
     if let Some(dir) = &opts.queue_dir {
         let instance = InstanceConfig::with_defaults(dir);
         instance.layout.check()?;

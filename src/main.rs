@@ -10,6 +10,7 @@
 mod cli;
 mod commands;
 mod config;
+mod demo;
 mod exit;
 mod selection;
 mod ui;
@@ -89,7 +90,13 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn run(opts: Opts) -> Result<ExitStatus> {
+fn run(mut opts: Opts) -> Result<ExitStatus> {
+    // Lives until the command is done; dropping it removes the copy.
+    let _demo = if opts.demo {
+        Some(demo_copy(&mut opts)?)
+    } else {
+        None
+    };
     queue_scan::set_threads(
         opts.threads
             .map_or_else(queue_scan::default_threads, usize::from),
@@ -133,6 +140,29 @@ fn run(opts: Opts) -> Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// `--demo`: refuses the commands that change a queue (postsuper needs a real instance, and
+/// the copy is gone at exit anyway), else writes the private copy and points `opts` at it.
+fn demo_copy(opts: &mut Opts) -> Result<demo::Demo> {
+    let changes = match &opts.command {
+        Command::Hold(_) => Some("hold"),
+        Command::Release(_) => Some("release"),
+        Command::Requeue(_) => Some("requeue"),
+        Command::Delete(_) => Some("delete"),
+        Command::Expire(_) => Some("expire"),
+        Command::Flush(_) => Some("flush"),
+        Command::Restore(_) => Some("restore"),
+        _ => None,
+    };
+    if let Some(verb) = changes {
+        anyhow::bail!(
+            "--demo reads a private copy of the demo queue that is removed at exit: {verb} changes a queue through Postfix and needs a real instance (-c CONFIG_DIR or --instance NAME). Try `qsurgeon --demo summary`, `--demo list` or `--demo triage`"
+        );
+    }
+    let demo = demo::Demo::create()?;
+    opts.demo_instance = Some(demo.instance()?);
+    Ok(demo)
 }
 
 /// Runs a verb that changes the queue.

@@ -37,5 +37,9 @@ mod nonroot;
 mod environment;
 // `metrics` (parsed by prometheus_client, against postqueue -j) and `check` (exit states).
 mod monitor;
+// `--demo`: the embedded demo queue on a private copy, removed at exit.
+mod demo;
+// The installed Debian package (scripts/deb.sh --install; QSURGEON_REQUIRE_PACKAGE=1).
+mod package;
 // The queue generator (crates/queue-gen) against real postcat, postsuper and postqueue.
 mod gen;

@@ -43,6 +43,16 @@ pub struct Opts {
     #[arg(long, global = true, conflicts_with_all = ["config_dir", "queue_dir", "instance"])]
     pub all_instances: bool,
 
+    /// Work on a private copy of the built-in demo queue (real Postfix queue files, in a
+    /// fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands
+    /// without a Postfix queue. The verbs that change a queue are refused.
+    #[arg(long, global = true, conflicts_with_all = ["config_dir", "queue_dir", "instance", "all_instances"])]
+    pub demo: bool,
+
+    /// The demo copy's settings, filled in by `main` when `--demo` is given.
+    #[arg(skip)]
+    pub demo_instance: Option<queue_scan::InstanceConfig>,
+
     /// Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache
     /// the disk, not the CPU, sets the pace, and it needs many reads in flight].
     #[arg(long, value_name = "N", global = true, value_parser = clap::value_parser!(u16).range(1..=1024))]

@@ -37,7 +37,7 @@ pub struct ActArgs {
     #[arg(
         long,
         value_name = "FILE",
-        default_value = "/var/log/qsurgeon.journal",
+        default_value = "/var/log/qsurgeon/journal",
         env = "QSURGEON_JOURNAL"
     )]
     pub journal: PathBuf,
@@ -79,7 +79,7 @@ pub struct TriageArgs {
     #[arg(
         long,
         value_name = "FILE",
-        default_value = "/var/log/qsurgeon.journal",
+        default_value = "/var/log/qsurgeon/journal",
         env = "QSURGEON_JOURNAL"
     )]
     pub journal: PathBuf,

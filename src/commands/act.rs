@@ -109,7 +109,10 @@ pub fn run_selection(
         command_line: std::env::args().collect(),
     };
     let mut journal = match &settings.journal {
-        Some(path) if !settings.dry_run => Some(Journal::open(path, &info)?),
+        Some(path) if !settings.dry_run => {
+            make_journal_dir(path)?;
+            Some(Journal::open(path, &info)?)
+        }
         _ => None,
     };
     let mut refuse = |refusal: Refusal, plan: Option<&Plan>| -> Result<()> {
@@ -241,6 +244,25 @@ fn scan_plan(
     Ok((plan, now))
 }
 
+/// Creates the journal's directory (mode 0700) when it is missing and its own parent exists,
+/// as for the default `/var/log/qsurgeon/journal` on a machine where qsurgeon was not
+/// installed by its package (whose postinst makes the directory). Only that one level:
+/// a mistyped path deeper down stays an error. The journal's own checks then apply.
+fn make_journal_dir(journal: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()), // Journal::open names it
+        Err(e) => {
+            Err(e).with_context(|| format!("create the journal's directory {}", dir.display()))
+        }
+    }
+}
+
 /// The run itself: journal start, backup directory, executor with the terminal, journal and
 /// syslog sinks, summary and exit status.
 fn execute(
@@ -290,4 +312,28 @@ fn execute(
     } else {
         ExitStatus::Error
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::make_journal_dir;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_journal_directory_is_made_root_only_one_level_deep() {
+        let tmp = tempfile::tempdir().unwrap();
+        let journal = tmp.path().join("qsurgeon").join("journal");
+        make_journal_dir(&journal).unwrap();
+        let mode = std::fs::metadata(tmp.path().join("qsurgeon"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o700);
+        // Again: the existing directory is left as it is.
+        make_journal_dir(&journal).unwrap();
+        // Two levels missing: nothing is made (the journal then names the missing directory).
+        let deep = tmp.path().join("a").join("b").join("journal");
+        make_journal_dir(&deep).unwrap();
+        assert!(!tmp.path().join("a").exists());
+    }
 }

@@ -291,15 +291,26 @@ pub fn recheck(layout: &QueueLayout, planned: &Planned) -> Recheck {
 
 /// [`recheck`] by absolute paths, when the queue directory cannot be held open.
 fn recheck_by_path(layout: &QueueLayout, planned: &Planned) -> Recheck {
+    locate(planned, |queue| {
+        let meta = std::fs::symlink_metadata(layout.path(queue, &planned.id)).ok()?;
+        Some((meta.dev(), meta.ino()))
+    })
+}
+
+/// Where `planned` is, given the device and inode of the name of its ID in a queue
+/// (`None`: no such name), the queue the scan saw it in first.
+fn locate(planned: &Planned, mut stat: impl FnMut(&'static str) -> Option<(u64, u64)>) -> Recheck {
     let others = queue_scan::MESSAGE_QUEUES
         .iter()
         .copied()
         .filter(|q| *q != planned.queue);
     let candidates = std::iter::once(planned.queue).chain(others);
     let mut reused = false;
+    // Two passes, as postsuper makes (`tries < 2` in postsuper.c): qmgr may rename the
+    // file into a queue already looked at (deferred -> active -> deferred) meanwhile.
     for queue in candidates.clone().chain(candidates) {
-        if let Ok(meta) = std::fs::symlink_metadata(layout.path(queue, &planned.id)) {
-            if meta.ino() == planned.inode && meta.dev() == planned.device {
+        if let Some(found) = stat(queue) {
+            if found == (planned.device, planned.inode) {
                 return Recheck::At(queue);
             }
             reused = true;
@@ -331,28 +342,12 @@ impl Rechecker {
 
     /// Where `planned` is now (see [`recheck`]).
     pub fn recheck(&mut self, layout: &QueueLayout, planned: &Planned) -> Recheck {
-        let others = queue_scan::MESSAGE_QUEUES
-            .iter()
-            .copied()
-            .filter(|q| *q != planned.queue);
-        let candidates = std::iter::once(planned.queue).chain(others);
-        let mut reused = false;
-        // Two passes, as postsuper makes (`tries < 2` in postsuper.c): qmgr may rename the
-        // file into a queue already looked at (deferred -> active -> deferred) meanwhile.
-        for queue in candidates.clone().chain(candidates) {
-            layout.push_relative_path(&mut self.relative, queue, &planned.id);
+        let Rechecker { queue_fd, relative } = self;
+        locate(planned, |queue| {
+            layout.push_relative_path(relative, queue, &planned.id);
             let flags = rustix::fs::AtFlags::SYMLINK_NOFOLLOW;
-            if let Ok(st) = rustix::fs::statat(&self.queue_fd, &self.relative, flags) {
-                if st.st_ino == planned.inode && st.st_dev == planned.device {
-                    return Recheck::At(queue);
-                }
-                reused = true;
-            }
-        }
-        if reused {
-            Recheck::Reused
-        } else {
-            Recheck::Gone
-        }
+            let st = rustix::fs::statat(&*queue_fd, &*relative, flags).ok()?;
+            Some((st.st_dev, st.st_ino))
+        })
     }
 }
