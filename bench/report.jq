@@ -54,7 +54,10 @@ def table($set; $cold):
     row("`list --sasl-user X --ids`"; $qsasl; "`postqueue -j`"; $pj; "speedup"; (if $cold then 6 else 10 end)),
     row("`list --sasl-user X --ids`"; $qsasl; "`grep -rl sasl_username=X`"; med($set; "grep -rl sasl_username=X"); "speedup"; null),
     row("`list --sasl-user X --ids`"; $qsasl; "floor (4 KiB reads)"; $floor; "budget"; (if $cold then 0.75 else 1.0 end)),
-    row("`summary`"; $qsum; "`qshape` (all 4 queues)"; med($set; "qshape"); "speedup"; (if $cold then null else 10 end)),
+    row("`summary` (every table, reads every defer log)"; $qsum; "`qshape` (all 4 queues)"; med($set; "qshape"); "speedup"; (if $cold then null else 10 end)),
+    (if med($set; "qsurgeon summary (qshape's view)") != null then
+      row("`summary --by recipient-domain --matrix recipient-domain` (qshape's view)"; med($set; "qsurgeon summary (qshape's view)"); "`qshape` (all 4 queues)"; med($set; "qshape"); "speedup"; (if $cold then null else 10 end))
+     else empty end),
     (if $qdel != null then
       row("`delete --sasl-user X`"; $qdel; "`postqueue -p \\| grep \\| awk \\| postsuper -d -`"; med($set; "postqueue -p | grep | awk | postsuper -d -"); "speedup"; null),
       row("`delete --sasl-user X`"; $qdel; "`postsuper -d -` alone (same IDs)"; $ps; "speedup"; null),

@@ -6,7 +6,8 @@
 #   list --json                 vs postqueue -j
 #   list --sender X --ids       vs postqueue -j | jq, postqueue -p | grep | awk
 #   list --sasl-user X --ids    vs grep -rl sasl_username=X over the spool
-#   summary                     vs qshape
+#   summary, and summary --by recipient-domain --matrix recipient-domain
+#                               (qshape's view)  vs qshape
 #   delete --sasl-user X        vs postqueue -p | grep | awk | postsuper -d -,
 #                               and postsuper -d - fed the same IDs
 #   bench/floor                 (open + read 4 KiB of every queue file)
@@ -169,7 +170,12 @@ bench_size() {
         "grep -rl sasl_username=X ::: grep -rl sasl_username=$spammer $Q/incoming $Q/active $Q/deferred $Q/hold"
         "floor (open + read 4 KiB) ::: $floor $Q incoming active deferred hold"
     )
-    local -a g_summary=("qsurgeon summary ::: $qs -c $CF summary")
+    # Every table (delay reasons and DSN statuses read every defer log), and
+    # qshape's own view: recipient domains by age, from the queue files alone.
+    local -a g_summary=(
+        "qsurgeon summary ::: $qs -c $CF summary"
+        "qsurgeon summary (qshape's view) ::: $qs -c $CF summary --by recipient-domain --matrix recipient-domain"
+    )
     ((have_qshape)) && g_summary+=("qshape ::: qshape -c $CF incoming active deferred hold")
     # The admin's classic purge: select the forged senders (two capitals in
     # our domain) in mailq output; '#' marks forced expiry since Postfix 3.5.

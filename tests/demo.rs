@@ -114,7 +114,7 @@ fn demo_summary_names_the_spammer() {
     assert_exit(&output, 0, "--demo summary text");
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
-        text.starts_with("29 messages, 17K bytes, oldest "),
+        text.starts_with("29 messages, 50 recipients, 17K bytes, oldest "),
         "{text}"
     );
     let mallory = text
