@@ -279,6 +279,13 @@ const FILE_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOCTTY)
     .union(OFlags::CLOEXEC);
 
+/// Cleared once `O_NOATIME` is refused (`EPERM`: it needs the file's owner
+/// or `CAP_FOWNER`, which root has). Reading a queue file would otherwise
+/// write its inode: Postfix sets a deferred file's atime to its next retry
+/// time with its mtime (`qmgr_active.c`, `utime()`), so under `relatime`
+/// every scan would update the atime of every such file again.
+static NOATIME: AtomicBool = AtomicBool::new(true);
+
 /// Cleared once `openat2` fails as unsupported (kernels before 5.6, or a
 /// seccomp filter), so the fallback costs one failed call per process.
 static HAVE_OPENAT2: AtomicBool = AtomicBool::new(true);
@@ -308,11 +315,32 @@ pub fn open_regular_at(
 }
 
 fn open_no_follow(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<OwnedFd> {
+    if !NOATIME.load(Ordering::Relaxed) {
+        return open_with(dir, relative, FILE_FLAGS);
+    }
+    match open_with(dir, relative, FILE_FLAGS | OFlags::NOATIME) {
+        Err(rustix::io::Errno::PERM) => {
+            // Not ours to leave the atime alone (not root): open as any reader.
+            let again = open_with(dir, relative, FILE_FLAGS);
+            if again.is_ok() {
+                NOATIME.store(false, Ordering::Relaxed);
+            }
+            again
+        }
+        other => other,
+    }
+}
+
+fn open_with(dir: BorrowedFd<'_>, relative: &Path, flags: OFlags) -> rustix::io::Result<OwnedFd> {
     let single = relative.components().nth(1).is_none();
     if !single && HAVE_OPENAT2.load(Ordering::Relaxed) {
         let resolve =
             ResolveFlags::NO_SYMLINKS | ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
-        match rustix::fs::openat2(dir, relative, FILE_FLAGS, Mode::empty(), resolve) {
+        match rustix::fs::openat2(dir, relative, flags, Mode::empty(), resolve) {
+            // O_NOATIME's EPERM: for the caller to retry without it first.
+            Err(rustix::io::Errno::PERM) if flags.contains(OFlags::NOATIME) => {
+                return Err(rustix::io::Errno::PERM);
+            }
             Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {
                 HAVE_OPENAT2.store(false, Ordering::Relaxed);
             }
@@ -321,16 +349,20 @@ fn open_no_follow(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<Ow
         }
     }
     if single {
-        return rustix::fs::openat(dir, relative, FILE_FLAGS, Mode::empty());
+        return rustix::fs::openat(dir, relative, flags, Mode::empty());
     }
-    open_walking(dir, relative)
+    open_walking(dir, relative, flags)
 }
 
 /// `openat2(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)` done by hand: each
 /// directory on the way opened with `O_DIRECTORY | O_NOFOLLOW` from the one
-/// before, the last component with [`FILE_FLAGS`]. A symlink anywhere is
+/// before, the last component with `flags` ([`FILE_FLAGS`]). A symlink anywhere is
 /// `ELOOP`; `..`, `/` or `.` is `EXDEV`, as `RESOLVE_BENEATH` says.
-fn open_walking(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<OwnedFd> {
+fn open_walking(
+    dir: BorrowedFd<'_>,
+    relative: &Path,
+    flags: OFlags,
+) -> rustix::io::Result<OwnedFd> {
     use std::path::Component;
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mut names = Vec::new();
@@ -360,7 +392,7 @@ fn open_walking(dir: BorrowedFd<'_>, relative: &Path) -> rustix::io::Result<Owne
         current = Some(next);
     }
     let at = current.as_ref().map_or(dir, |fd| fd.as_fd());
-    rustix::fs::openat(at, *last, FILE_FLAGS, Mode::empty())
+    rustix::fs::openat(at, *last, flags, Mode::empty())
 }
 
 /// Opens a directory the scan reads (the queue directory, a queue, a hash
@@ -648,6 +680,39 @@ mod tests {
         (path, file)
     }
 
+    /// A deferred file as Postfix leaves it: atime = mtime = the next retry
+    /// (`qmgr_active.c`). Reading it as any reader does moves its atime
+    /// under `relatime`; the scan's open must not (it writes nothing to the
+    /// queue, not even an inode). Runs as root, as the scan does.
+    #[test]
+    fn reading_a_queue_file_leaves_its_atime_alone() {
+        use std::os::unix::fs::MetadataExt;
+        let retry = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+        let times = std::fs::FileTimes::new()
+            .set_accessed(retry)
+            .set_modified(retry);
+        let (control, file) = temp_file("atime-control", b"queue file");
+        file.set_times(times).unwrap();
+        let before = std::fs::metadata(&control).unwrap().atime();
+        std::fs::read(&control).unwrap();
+        if std::fs::metadata(&control).unwrap().atime() == before {
+            eprintln!("atime not updated by reads here (noatime mount?): nothing to show");
+            return;
+        }
+        let (path, file) = temp_file("atime", b"queue file");
+        file.set_times(times).unwrap();
+        let before = std::fs::metadata(&path).unwrap().atime();
+        let dir = open_dir(path.parent().unwrap()).unwrap();
+        let (file, info) =
+            open_regular_at(dir.as_fd(), path.file_name().unwrap().as_ref()).unwrap();
+        let mut buf = Vec::new();
+        read_bounded(&file, 0, info.size, 1000, &mut buf).unwrap();
+        assert_eq!(buf, b"queue file");
+        assert_eq!(std::fs::metadata(&path).unwrap().atime(), before);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&control);
+    }
+
     #[test]
     fn reads_stop_at_the_limit_whatever_the_hint_says() {
         let bytes: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
@@ -691,7 +756,7 @@ mod tests {
         std::os::unix::fs::symlink(root.join("elsewhere"), root.join("q/defer/B")).unwrap();
         let dir = open_dir(&root.join("q")).unwrap();
         let dir = dir.as_fd();
-        let fd = open_walking(dir, Path::new("defer/A/A1")).unwrap();
+        let fd = open_walking(dir, Path::new("defer/A/A1"), FILE_FLAGS).unwrap();
         let mut bytes = Vec::new();
         read_bounded(&File::from(fd), 0, 0, 100, &mut bytes).unwrap();
         assert_eq!(bytes, b"log\n");
@@ -701,7 +766,7 @@ mod tests {
             ("defer/C/C1", rustix::io::Errno::NOENT),
         ] {
             assert_eq!(
-                open_walking(dir, Path::new(path)).unwrap_err(),
+                open_walking(dir, Path::new(path), FILE_FLAGS).unwrap_err(),
                 want,
                 "{path}"
             );
