@@ -194,6 +194,47 @@ fn demo_names_a_tmpdir_it_cannot_use() {
     );
 }
 
+/// A `TMPDIR` others can rename entries in (world-writable without the sticky bit, or owned
+/// by another user) is refused before anything is written: there another user could swap the
+/// copy's directory for a symbolic link while qsurgeon, perhaps root, writes and removes it.
+#[test]
+fn demo_refuses_a_tmpdir_others_could_swap_the_copy_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let open = tmp.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = run(demo_in(&open).arg("list"));
+    assert_exit(&output, 2, "TMPDIR world-writable, not sticky");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("writable by group or others and not sticky (mode 0777)"),
+        "{stderr}"
+    );
+    assert_eq!(left_in(&open), Vec::<String>::new(), "nothing written");
+    // Reached through a symbolic link: the directory it names is what is checked.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&open, &link).unwrap();
+    let output = run(demo_in(&link).arg("list"));
+    assert_exit(&output, 2, "TMPDIR a link to a world-writable directory");
+    assert_eq!(left_in(&open), Vec::<String>::new(), "nothing written");
+    // Owned by another user (root can make one for the test).
+    if rustix::process::geteuid().is_root() {
+        let theirs = tmp.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let output = run(demo_in(&theirs).arg("list"));
+        assert_exit(&output, 2, "TMPDIR owned by nobody");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+        assert_eq!(left_in(&theirs), Vec::<String>::new(), "nothing written");
+    }
+    // Sticky and world-writable, as /tmp: accepted.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let output = run(demo_in(&link).args(["list", "--count"]));
+    assert_exit(&output, 0, "a sticky TMPDIR");
+}
+
 #[test]
 fn ctrl_c_removes_the_copy() {
     let tmp = tempfile::tempdir().unwrap();
