@@ -4,7 +4,8 @@
 # with SASL enabled and no mechanism plugin), jq and hyperfine, python3-prometheus-client
 # (the real Prometheus text parser that tests/monitor.rs reads `qsurgeon metrics` with), and
 # what the installed Debian package is tested with (tests/package.rs): man-db for `man -w`,
-# logrotate for its rule.
+# logrotate for its rule; zsh and fish, which triage's shell-quoting test pastes its command
+# line into (src/commands/triage/flags.rs).
 #
 # Idempotent and non-interactive: packages already installed are left alone, and `apt-get
 # update` runs once, only when something has to be installed. The system Postfix instance is
@@ -12,7 +13,7 @@
 # the tests run their own instances (see shared/docs/postfix-test-instance.md).
 set -euo pipefail
 
-PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux time python3-prometheus-client logrotate man-db)
+PACKAGES=(postfix sasl2-bin libsasl2-modules jq hyperfine tmux time python3-prometheus-client logrotate man-db zsh fish)
 
 die() {
     echo "install-test-deps: error: $*" >&2

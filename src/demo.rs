@@ -10,7 +10,8 @@
 //! creates them 0600 and `fchmod`s them when done, `src/global/mail_stream.c`), logfiles
 //! 0600 (`src/bounce/bounce_append_service.c`), directories 0700 (`mail_queue_mkdirs()` in
 //! `src/global/mail_queue.c`), all under a fresh 0700 directory in `$TMPDIR` that nobody
-//! else can enter. The copy is removed when the run ends, on Ctrl-C too.
+//! else can enter (in a `$TMPDIR` where no other user can rename it away: see
+//! [`private_tmpdir`]). The copy is removed when the run ends, on Ctrl-C too.
 //!
 //! The instance settings are those of the instance that made the queue
 //! (`testdata/demo-queue.main.cf`, its `postconf -n`), read here as postconf would give them:
@@ -45,10 +46,14 @@ impl Demo {
     /// arranges for Ctrl-C to remove it before the process exits (status 130).
     pub fn create() -> Result<Demo> {
         // tempfile makes the directory with mkdir(2) (fails rather than reuse an existing
-        // name) and mode 0700.
-        let dir = tempfile::Builder::new()
-            .prefix("qsurgeon-demo-")
-            .tempdir()
+        // name) and mode 0700; in a $TMPDIR that is safe to make it in.
+        let dir = private_tmpdir()
+            .and_then(|tmp| {
+                tempfile::Builder::new()
+                    .prefix("qsurgeon-demo-")
+                    .tempdir_in(&tmp)
+                    .with_context(|| format!("mkdir in {}", tmp.display()))
+            })
             .context("create a private directory for the demo queue")?;
         let demo = Demo { dir };
         // A directory mode cannot be more open than asked, but a umask can take the owner's
@@ -120,6 +125,38 @@ impl Demo {
             .with_context(|| format!("chmod {}", path.display()))?;
         Ok(())
     }
+}
+
+/// `$TMPDIR` (or `/tmp`) resolved, once its symbolic links are followed, and checked
+/// directory by directory up to `/`: each owned by root or the user running qsurgeon, and
+/// writable by group or others only when sticky (as `/tmp`). The copy is written and removed
+/// by name, possibly as root: in a directory another user may rename entries of, they could
+/// swap the copy's directory for a symbolic link between two of those steps and have the
+/// files written, or removed, elsewhere.
+fn private_tmpdir() -> Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = std::env::temp_dir();
+    let real = std::fs::canonicalize(&tmp).with_context(|| format!("resolve {}", tmp.display()))?;
+    let me = rustix::process::geteuid().as_raw();
+    for dir in real.ancestors() {
+        let meta = std::fs::metadata(dir).with_context(|| format!("stat {}", dir.display()))?;
+        if meta.uid() != 0 && meta.uid() != me {
+            bail!(
+                "{} is owned by uid {}: another user could replace the copy (set TMPDIR)",
+                dir.display(),
+                meta.uid()
+            );
+        }
+        if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
+            bail!(
+                "{} is writable by group or others and not sticky (mode {:04o}): another user \
+                 could replace the copy (set TMPDIR)",
+                dir.display(),
+                meta.mode() & 0o7777
+            );
+        }
+    }
+    Ok(real)
 }
 
 /// The settings of `main_cf` (`postconf -n` output) that qsurgeon reads through postconf,

@@ -194,10 +194,69 @@ fn demo_names_a_tmpdir_it_cannot_use() {
     );
 }
 
+/// A `TMPDIR` others can rename entries in (world-writable without the sticky bit, or owned
+/// by another user) is refused before anything is written: there another user could swap the
+/// copy's directory for a symbolic link while qsurgeon, perhaps root, writes and removes it.
+#[test]
+fn demo_refuses_a_tmpdir_others_could_swap_the_copy_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let open = tmp.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = run(demo_in(&open).arg("list"));
+    assert_exit(&output, 2, "TMPDIR world-writable, not sticky");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("writable by group or others and not sticky (mode 0777)"),
+        "{stderr}"
+    );
+    assert_eq!(left_in(&open), Vec::<String>::new(), "nothing written");
+    // Reached through a symbolic link: the directory it names is what is checked.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&open, &link).unwrap();
+    let output = run(demo_in(&link).arg("list"));
+    assert_exit(&output, 2, "TMPDIR a link to a world-writable directory");
+    assert_eq!(left_in(&open), Vec::<String>::new(), "nothing written");
+    // Owned by another user (root can make one for the test).
+    if rustix::process::geteuid().is_root() {
+        let theirs = tmp.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let output = run(demo_in(&theirs).arg("list"));
+        assert_exit(&output, 2, "TMPDIR owned by nobody");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("owned by uid 65534"), "{stderr}");
+        assert_eq!(left_in(&theirs), Vec::<String>::new(), "nothing written");
+    }
+    // Sticky and world-writable, as /tmp: accepted.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let output = run(demo_in(&link).args(["list", "--count"]));
+    assert_exit(&output, 0, "a sticky TMPDIR");
+}
+
 #[test]
 fn ctrl_c_removes_the_copy() {
+    removes_the_copy_without_following_symlinks(true);
+}
+
+/// The copy is removed at the end of a run as on Ctrl-C, and symbolic links found in it then
+/// (one planted in the copy's top directory, one in a queue directory, both naming a directory
+/// of files that must survive) are removed, never followed.
+#[test]
+fn the_copys_removal_never_follows_a_symlink_out_of_it() {
+    removes_the_copy_without_following_symlinks(false);
+}
+
+/// Runs `--demo list --ids-from -` (which waits for standard input after the copy was
+/// written), plants symlinks in the copy, then sends SIGINT (`interrupt`) or closes standard
+/// input; the copy must be gone and the symlinks' targets intact.
+fn removes_the_copy_without_following_symlinks(interrupt: bool) {
     let tmp = tempfile::tempdir().unwrap();
-    // `--ids-from -` waits for standard input after the copy was written.
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::create_dir(victim.path().join("sub")).unwrap();
+    std::fs::write(victim.path().join("sub/keep"), "keep").unwrap();
+    std::fs::write(victim.path().join("keep"), "keep").unwrap();
     let mut child = demo_in(tmp.path())
         .args(["list", "--ids-from", "-"])
         .stdin(Stdio::piped())
@@ -215,21 +274,48 @@ fn ctrl_c_removes_the_copy() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(100));
-    rustix::process::kill_process(
-        rustix::process::Pid::from_child(&child),
-        rustix::process::Signal::INT,
-    )
-    .unwrap();
-    // Standard input stays open until qsurgeon has exited (wait_with_output would close it
-    // first, and a list run on EOF could race the handler).
+    let copy = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .next()
+        .expect("the copy")
+        .unwrap()
+        .path();
+    std::os::unix::fs::symlink(victim.path(), copy.join("link")).unwrap();
+    std::os::unix::fs::symlink(victim.path(), copy.join("spool/deferred/link")).unwrap();
+    std::os::unix::fs::symlink(victim.path().join("keep"), copy.join("spool/keep")).unwrap();
     let stdin = child.stdin.take();
-    let output = child.wait_with_output().unwrap();
-    drop(stdin);
-    assert_exit(&output, 130, "interrupted --demo");
+    let output = if interrupt {
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&child),
+            rustix::process::Signal::INT,
+        )
+        .unwrap();
+        // Standard input stays open until qsurgeon has exited (wait_with_output would close
+        // it first, and a list run on EOF could race the handler).
+        let output = child.wait_with_output().unwrap();
+        drop(stdin);
+        assert_exit(&output, 130, "interrupted --demo");
+        output
+    } else {
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        // No IDs on standard input: nothing selected.
+        assert_exit(&output, 1, "--demo list --ids-from - with no IDs");
+        output
+    };
     assert_eq!(
         left_in(tmp.path()),
         Vec::<String>::new(),
-        "the copy is removed"
+        "the copy is removed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.path().join("keep")).unwrap(),
+        "keep"
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.path().join("sub/keep")).unwrap(),
+        "keep"
     );
 }
 

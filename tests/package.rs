@@ -338,3 +338,71 @@ fn the_example_cron_jobs_run_from_crons_environment() {
     }
     assert!(ran >= 3, "{cron}");
 }
+
+/// The postinst in a private mount namespace (a tmpfs on /var/log, so the machine's own is
+/// untouched), with a `mkdir` and an `install` first in `PATH` that plant a symbolic link at
+/// /var/log/qsurgeon just before running the real program: the attacker who can write to
+/// /var/log (group `syslog` on some systems) winning the race between the postinst's test
+/// and its creation. The directory the link names must keep its owner and mode (`install -d`
+/// would make it root's, 0700: any directory on the machine); a link already there is left
+/// alone, with a warning; a fresh install gets a 0700 root directory.
+#[test]
+fn postinst_never_chmods_or_chowns_through_a_planted_symlink() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: the postinst test needs root (a mount namespace)");
+        return;
+    }
+    let shims = tempfile::tempdir().unwrap();
+    for tool in ["mkdir", "install"] {
+        let path = shims.path().join(tool);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nln -s /var/log/target /var/log/qsurgeon\nexec /usr/bin/{tool} \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let postinst = repo("pkg/debian/postinst");
+    // Prints the target's owner and mode, then the postinst's status, then whatever it made.
+    let script = r#"
+        set -u
+        mount -t tmpfs none /var/log || exit 99
+        mkdir -m 0755 /var/log/target && chown 65534:65534 /var/log/target
+        PATH="$SHIMS:/usr/sbin:/usr/bin:/sbin:/bin" sh "$POSTINST" configure 2>/dev/null
+        echo "race: status $? target $(stat -c '%u %a' /var/log/target)"
+        rm -f /var/log/qsurgeon
+        ln -s /var/log/target /var/log/qsurgeon
+        sh "$POSTINST" configure 2>/var/log/err
+        echo "link: status $? target $(stat -c '%u %a' /var/log/target) $(grep -c 'symbolic link' /var/log/err)"
+        rm -f /var/log/qsurgeon
+        sh "$POSTINST" configure
+        echo "fresh: status $? $(stat -c '%F %u %g %a' /var/log/qsurgeon)"
+    "#;
+    let output = run(Command::new("unshare")
+        .args(["-m", "sh", "-c", script])
+        .env("SHIMS", shims.path())
+        .env("POSTINST", &postinst));
+    assert_exit(&output, 0, "postinst in a mount namespace");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = |tag: &str| {
+        text.lines()
+            .find(|l| l.starts_with(tag))
+            .unwrap_or_else(|| panic!("no {tag} line:\n{text}"))
+            .to_string()
+    };
+    // Losing the race, the postinst fails (dpkg says so) rather than take the directory.
+    assert!(
+        line("race:").ends_with("target 65534 755"),
+        "a symlink planted during the postinst took its chmod/chown:\n{text}"
+    );
+    assert!(!line("race:").contains("status 0 "), "{text}");
+    assert_eq!(line("link:"), "link: status 0 target 65534 755 1", "{text}");
+    assert_eq!(
+        line("fresh:"),
+        "fresh: status 0 directory 0 0 700",
+        "{text}"
+    );
+}

@@ -20,8 +20,9 @@
 //! then reads the same, so that no two samples carry the same labels.
 //!
 //! `--output FILE` is written as the textfile collector needs (it may read
-//! at any moment): into a new temporary file in the same directory, opened
-//! with `O_CREAT|O_EXCL|O_NOFOLLOW` (root may run this in a directory
+//! at any moment): into a new temporary file in the same directory, under a
+//! name nobody can guess, opened with `O_CREAT|O_EXCL|O_NOFOLLOW` (root may
+//! run this in a directory
 //! another user can write: no symlink or planted file is followed or
 //! reused), mode 0644 whatever the umask (node_exporter runs as its own
 //! user), synced, then renamed over FILE, and the directory synced.
@@ -621,11 +622,23 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    // A name the textfile collector skips (it reads only `*.prom`).
+    // A name the textfile collector skips (it reads only `*.prom`), and that nobody can
+    // guess: with the pid alone, whoever may write the directory could plant every name
+    // tried and so stop the metrics being written. std's hash keys are random per process.
+    let secret = {
+        use std::hash::{BuildHasher, Hasher};
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
     let temp_name = |attempt: u32| {
         let mut n = OsString::from(".");
         n.push(name);
-        n.push(format!(".{}.{attempt}.tmp", std::process::id()));
+        n.push(format!(
+            ".{}.{:016x}.tmp",
+            std::process::id(),
+            secret.wrapping_add(u64::from(attempt))
+        ));
         dir.join(n)
     };
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -763,30 +776,54 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.prom");
-        // A planted symlink at the first temporary name is not followed.
+        // Symlinks planted at every name made of the pid and a counter (what an attacker who
+        // may write the directory can guess) are neither followed nor in the way.
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "keep").unwrap();
-        let first = dir
-            .path()
-            .join(format!(".q.prom.{}.0.tmp", std::process::id()));
-        std::os::unix::fs::symlink(&victim, &first).unwrap();
+        for attempt in 0..=100 {
+            let guess = dir
+                .path()
+                .join(format!(".q.prom.{}.{attempt}.tmp", std::process::id()));
+            std::os::unix::fs::symlink(&victim, &guess).unwrap();
+        }
         write_atomically(&path, b"one\n").unwrap();
         write_atomically(&path, b"two\n").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two\n");
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
-        // Only the planted link is left besides the file and the victim.
-        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        // Only the planted links are left besides the file and the victim.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        names.sort();
-        assert_eq!(names.len(), 3, "{names:?}");
+        assert_eq!(names.len(), 103, "{names:?}");
         // Over a directory: an error, and no temporary file left behind.
         let sub = dir.path().join("sub");
         std::fs::create_dir(&sub).unwrap();
         assert!(write_atomically(&sub, b"x").is_err());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 104);
+        // Over a FIFO, a symlink or a hard link: the name is replaced, nothing written
+        // through it (and no wait for a FIFO's reader).
+        let fifo = dir.path().join("fifo.prom");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        write_atomically(&fifo, b"f\n").unwrap();
+        assert_eq!(std::fs::read(&fifo).unwrap(), b"f\n");
+        let link = dir.path().join("link.prom");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        write_atomically(&link, b"l\n").unwrap();
+        let hard = dir.path().join("hard.prom");
+        std::fs::hard_link(&victim, &hard).unwrap();
+        write_atomically(&hard, b"h\n").unwrap();
+        assert_eq!(std::fs::read(&hard).unwrap(), b"h\n");
+        assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
     }
 }

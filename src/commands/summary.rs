@@ -216,7 +216,9 @@ fn to_json(
 }
 
 /// A key as a table shows it: escaped on a terminal (from the raw bytes,
-/// so invalid UTF-8 shows as `\xNN`), else lossy text.
+/// so invalid UTF-8 shows as `\xNN`; newline and tab too, since a key is
+/// one cell of a row: a SASL login holding a newline and a fake row would
+/// add that row to the table), else lossy text.
 fn shown_key(dim: Dimension, key: &[u8], term: Terminal) -> String {
     if key.is_empty() {
         return match dim {
@@ -224,7 +226,12 @@ fn shown_key(dim: Dimension, key: &[u8], term: Terminal) -> String {
             _ => "(none)".into(),
         };
     }
-    String::from_utf8_lossy(&term.text(key)).into_owned()
+    let text = String::from_utf8_lossy(&term.text(key)).into_owned();
+    if term.escape && text.contains(['\n', '\t']) {
+        text.replace('\n', "\\n").replace('\t', "\\t")
+    } else {
+        text
+    }
 }
 
 /// Which tables the text shows, and how.
@@ -335,5 +342,26 @@ fn render_text(agg: &Aggregate, shape: &Shape<'_>, now: i64, term: Terminal, out
             }
             let _ = writeln!(out, "{line}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a terminal a key stays on its row: a stranger's login with a
+    /// newline and a made-up row after it cannot add that row to the table.
+    /// A pipe gets the bytes.
+    #[test]
+    fn a_key_is_one_line_on_a_terminal() {
+        let key = b"x\n  alice                 3\tq";
+        assert_eq!(
+            shown_key(Dimension::SaslUser, key, Terminal::new(true)),
+            "x\\n  alice                 3\\tq"
+        );
+        assert_eq!(
+            shown_key(Dimension::SaslUser, key, Terminal::new(false)).as_bytes(),
+            key
+        );
     }
 }

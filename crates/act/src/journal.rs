@@ -17,18 +17,20 @@
 //! `O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC`, mode 0600 when created, and
 //! checked through the descriptor before the first byte is written: a regular file with one
 //! link, owned by the effective user (root), not writable by group or others, in a directory
-//! owned by root or that user and not writable by others (a root-owned sticky directory such
+//! (not a symbolic link to one: opened once with `O_NOFOLLOW`, the journal then opened relative
+//! to it) owned by root or that user and not writable by others (a root-owned sticky directory such
 //! as `/tmp` is accepted: nobody else can rename or remove a file in it, and a file they
 //! planted there fails the owner check). Anything else is refused, naming the problem,
 //! before anything is written or done.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use printer::json::string_or_bytes;
+use rustix::fs::{Mode, OFlags};
 use serde_json::{json, Map, Value};
 
 use crate::executor::{Event, Outcome, Sink};
@@ -379,10 +381,32 @@ fn open_checked(path: &Path) -> Result<File, Error> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let dmeta = std::fs::metadata(dir).map_err(io_error("look at the directory of"))?;
-    if !dmeta.is_dir() {
-        return Err(refuse(format!("{} is not a directory", dir.display())));
-    }
+    // The directory is opened once, not followed if it is a symbolic link (a link planted in
+    // place of /var/log/qsurgeon would take root's writes anywhere), checked through its
+    // descriptor, and the journal opened relative to it: what was checked is where it goes.
+    let name = path
+        .file_name()
+        .ok_or_else(|| refuse("it does not end in a file name".into()))?;
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let dfd = rustix::fs::open(dir, dir_flags, Mode::empty()).map_err(|e| {
+        let link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+        if link {
+            refuse(format!(
+                "its directory {} is a symbolic link",
+                dir.display()
+            ))
+        } else if e == rustix::io::Errno::NOTDIR {
+            refuse(format!("{} is not a directory", dir.display()))
+        } else {
+            io_error("look at the directory of")(io::Error::from(e))
+        }
+    })?;
+    let dmeta = File::from(
+        dfd.try_clone()
+            .map_err(io_error("look at the directory of"))?,
+    )
+    .metadata()
+    .map_err(io_error("look at the directory of"))?;
     if dmeta.uid() != 0 && dmeta.uid() != euid {
         return Err(refuse(format!(
             "its directory {} is owned by uid {}, not {whom}",
@@ -399,20 +423,21 @@ fn open_checked(path: &Path) -> Result<File, Error> {
             dmode & 0o7777
         )));
     }
-    let nofollow = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(nofollow.bits() as i32)
-        .open(path)
+    let flags = OFlags::WRONLY
+        | OFlags::APPEND
+        | OFlags::CREATE
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::CLOEXEC;
+    let file = rustix::fs::openat(&dfd, name, flags, Mode::from_raw_mode(0o600))
+        .map(File::from)
         .map_err(|e| {
-            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            if e == rustix::io::Errno::LOOP {
                 refuse("it is a symbolic link".into())
-            } else if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+            } else if e == rustix::io::Errno::NXIO {
                 refuse("it is not a regular file (a FIFO or socket)".into())
             } else {
-                io_error("open")(e)
+                io_error("open")(io::Error::from(e))
             }
         })?;
     let meta = file.metadata().map_err(io_error("look at"))?;

@@ -119,6 +119,30 @@ fn a_directory_others_can_write_or_own_is_refused_before_the_file_is_created() {
     Journal::open(&sticky.join("mine"), &info()).expect("a new journal in a sticky root dir");
 }
 
+/// The default journal's directory, /var/log/qsurgeon, is made by qsurgeon or its package; one
+/// planted in its place as a symbolic link (to a root-owned directory that passes every other
+/// check) must not take root's journal there, nor a file where the directory should be.
+#[test]
+fn a_symlinked_or_non_directory_journal_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o700)).unwrap();
+    let link = dir.path().join("qsurgeon");
+    symlink(&target, &link).unwrap();
+    let message = refused(&link.join("journal"));
+    assert!(message.contains("is a symbolic link"), "{message}");
+    assert!(message.contains("qsurgeon"), "{message}");
+    assert_eq!(fs::read_dir(&target).unwrap().count(), 0);
+    // The directory itself, reached by its real name, is fine.
+    Journal::open(&target.join("journal"), &info()).expect("a journal in a private directory");
+
+    let file = dir.path().join("file");
+    fs::write(&file, "").unwrap();
+    let message = refused(&file.join("journal"));
+    assert!(message.contains("is not a directory"), "{message}");
+}
+
 #[test]
 fn a_new_journal_is_0600_and_every_refusal_is_a_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -153,6 +153,50 @@ mod tests {
             .is_none());
     }
 
+    /// A FIFO or a file where `defer/` or `defer/A` should be: refused at once (`O_DIRECTORY`
+    /// fails before a FIFO's open could wait for a writer), nothing cached, and the directory
+    /// found once Postfix's own is in place.
+    #[test]
+    fn a_fifo_or_file_in_place_of_a_directory_is_refused_without_waiting() {
+        let (tmp, fd) = queue_dir("fifo");
+        let layout = QueueLayout::with_defaults(tmp.path());
+        let mkfifo = |path: &std::path::Path| {
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                path,
+                rustix::fs::FileType::Fifo,
+                Mode::from_raw_mode(0o600),
+                0,
+            )
+            .unwrap();
+        };
+        let (done, wait) = std::sync::mpsc::channel();
+        let path = tmp.path().to_path_buf();
+        let fd2 = fd.try_clone().unwrap();
+        let dirs = LogDirs::new(&layout, "defer");
+        std::thread::spawn(move || {
+            let dirs = LogDirs::new(&QueueLayout::with_defaults(&path), "defer");
+            mkfifo(&path.join("defer"));
+            let top = dirs.dir_of(fd2.as_fd(), "A45E798E3F5").is_none();
+            std::fs::remove_file(path.join("defer")).unwrap();
+            std::fs::create_dir(path.join("defer")).unwrap();
+            mkfifo(&path.join("defer/A"));
+            let sub = dirs.dir_of(fd2.as_fd(), "A45E798E3F5").is_none();
+            let _ = done.send((top, sub));
+        });
+        let (top, sub) = wait
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a FIFO in place of a directory made the scan wait");
+        assert!(top && sub, "a FIFO was taken for a directory");
+        // A regular file in place of defer/A: refused too, then the real directory is found.
+        std::fs::remove_file(tmp.path().join("defer/A")).unwrap();
+        std::fs::write(tmp.path().join("defer/A"), b"").unwrap();
+        assert!(dirs.dir_of(fd.as_fd(), "A45E798E3F5").is_none());
+        std::fs::remove_file(tmp.path().join("defer/A")).unwrap();
+        std::fs::create_dir(tmp.path().join("defer/A")).unwrap();
+        assert!(dirs.dir_of(fd.as_fd(), "A45E798E3F5").is_some());
+    }
+
     #[test]
     fn deeper_hashing_and_odd_ids_fall_back_to_the_path() {
         let (tmp, fd) = queue_dir("deep");

@@ -59,7 +59,12 @@ pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
     ])
     .areas(area);
     draw_header(frame, app, header);
-    let command = for_terminal_str(&app.command()).into_owned();
+    // One line: a key's newline or tab shown as \n, \t (ratatui would drop
+    // the newline and send the tab raw); the regex the flag holds reads them
+    // as the same characters.
+    let command = for_terminal_str(&app.command())
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("path: ", Style::default().add_modifier(Modifier::BOLD)),
@@ -502,6 +507,33 @@ mod tests {
 
     fn demo_app() -> App {
         crate::commands::triage::app::tests::demo_app()
+    }
+
+    /// The path line carries queue data: a newline or tab in a key is shown
+    /// as `\n`/`\t` (in the regex the flag holds, the same character: the
+    /// line pasted selects the same group), never sent to the terminal raw.
+    #[test]
+    fn the_path_line_escapes_newline_and_tab() {
+        let mut app = demo_app();
+        app.path.push(query::snapshot::Step::Key(
+            query::Dimension::SaslUser,
+            b"evil\tuser\nx".as_slice().into(),
+        ));
+        let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();
+        terminal.draw(|f| draw(f, &app, None)).unwrap();
+        let buffer = terminal.backend().buffer();
+        assert!(
+            buffer
+                .content()
+                .iter()
+                .all(|c| !c.symbol().contains(char::is_control)),
+            "a control character reached the screen"
+        );
+        let text = screen(&app, 160, 40);
+        assert!(
+            text.contains("path: qsurgeon list --sasl-user '/^evil\\tuser\\nx$/'"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,16 +10,7 @@ use crate::cli::SelectArgs;
 
 /// The equivalent command-line flag for a step.
 pub(super) fn step_flag(step: &Step) -> String {
-    let quote = |s: &str| {
-        if s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@._-+:/".contains(c))
-            && !s.is_empty()
-        {
-            s.to_string()
-        } else {
-            format!("'{}'", s.replace('\'', r"'\''"))
-        }
-    };
+    let quote = shell_quote;
     match step {
         Step::OlderThan(secs) => format!("--older-than {}", age_spec(*secs)),
         Step::Key(dim, key) => {
@@ -46,6 +37,32 @@ pub(super) fn step_flag(step: &Step) -> String {
             }
         }
     }
+}
+
+/// `s` as one shell word, the same in sh, bash, zsh and fish (an operator pastes the path into
+/// whichever they use): as it is when every character is plain, else in single quotes, with
+/// `'` as `'\''`. fish also reads `\\` and `\'` inside single quotes as escapes, so a
+/// backslash followed by another, by a quote or by the end of the word goes as `"\\"`
+/// between the quoted parts: the same backslash in every shell (a value `x\` quoted as
+/// `'x\'` would leave fish's quote open, and `\';id;'` would run `id`).
+pub(super) fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@._-+:/".contains(c))
+    {
+        return s.to_string();
+    }
+    let mut out = String::from("'");
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => out.push_str(r"'\''"),
+            '\\' if matches!(chars.peek(), None | Some('\\' | '\'')) => out.push_str(r#"'"\\"'"#),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// A regex that matches the reasons a normalized reason stands for: the
@@ -231,6 +248,64 @@ mod tests {
                     !sel.matches(&Only(message.as_bytes()), &ctx),
                     "{flag} {value} must not select {other:?}"
                 );
+            }
+        }
+    }
+
+    /// The path's flags are for copying into a shell: whatever a stranger put in a value, each
+    /// shell an operator may paste into (sh, dash, bash, zsh, fish) reads the flag and exactly
+    /// the value qsurgeon must get, and runs nothing. fish reads `\\` and `\'` inside single
+    /// quotes as escapes, so a POSIX-only quoting of `x\` or `\';id;'` runs `id` there.
+    #[test]
+    fn path_flags_are_the_same_words_in_every_shell() {
+        let shells: Vec<&str> = ["sh", "dash", "bash", "zsh", "fish"]
+            .into_iter()
+            .filter(|s| std::path::Path::new("/usr/bin").join(s).exists())
+            .collect();
+        assert!(shells.contains(&"sh"), "no /usr/bin/sh");
+        let marker = std::env::temp_dir().join(format!("qs-pwned-{}", std::process::id()));
+        let touch = format!("touch {}", marker.display());
+        let hostile = [
+            "a'b".to_string(),
+            format!("\\';{touch};'"),
+            format!("\\';{touch};#"),
+            format!("\\'\\';{touch};#"),
+            "x\\".to_string(),
+            "a\\\\b".to_string(),
+            format!("$({touch})"),
+            format!("`{touch}`"),
+            format!("a;{touch}|cat&"),
+            "line\nbreak".to_string(),
+            "~root *.x {a,b} !x \"q\" %s $HOME".to_string(),
+        ];
+        for value in &hostile {
+            for (dim, flag, want) in [
+                (Dimension::Sender, "--sender", exact_value(value)),
+                (Dimension::SaslUser, "--sasl-user", exact_value(value)),
+                (Dimension::Client, "--client", value.clone()),
+                (Dimension::Reason, "--reason", reason_regex(value)),
+            ] {
+                let text = step_flag(&Step::Key(dim, value.as_bytes().into()));
+                for shell in &shells {
+                    let out = std::process::Command::new(shell)
+                        .arg("-c")
+                        .arg(format!("/usr/bin/printf '%s\\0' {text}"))
+                        .output()
+                        .unwrap();
+                    let words: Vec<String> = out
+                        .stdout
+                        .split(|&b| b == 0)
+                        .filter(|w| !w.is_empty())
+                        .map(|w| String::from_utf8_lossy(w).into_owned())
+                        .collect();
+                    assert_eq!(
+                        words,
+                        [flag.to_string(), want.clone()],
+                        "{shell} read {text} as {words:?} ({})",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    assert!(!marker.exists(), "{shell} ran a command from {text}");
+                }
             }
         }
     }

@@ -20,8 +20,16 @@ pub(super) fn shown_key(dim: Dimension, key: &[u8]) -> String {
         };
     }
     // Escape the bytes themselves, so invalid UTF-8 shows as \xNN rather
-    // than as replacement characters.
-    String::from_utf8_lossy(&crate::ui::sanitize::for_terminal(key)).into_owned()
+    // than as replacement characters. A key is one cell of a one-line row:
+    // a newline would cut it there (`alice@x\nANYTHING` shown as `alice@x`,
+    // the real alice's twin) and a tab would move the terminal's cursor, so
+    // both are escaped too.
+    let escaped = String::from_utf8_lossy(&crate::ui::sanitize::for_terminal(key)).into_owned();
+    if escaped.contains(['\n', '\t']) {
+        escaped.replace('\n', "\\n").replace('\t', "\\t")
+    } else {
+        escaped
+    }
 }
 
 /// `text` cut to `width` characters, with an ellipsis when cut.
@@ -195,5 +203,34 @@ pub(super) fn look_at_messages(
             Some(i) => show_message(target, snap, sample[i]),
             None => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key drawn in a table row shows whole, on its one line: a stranger's
+    /// `alice@x.example` + newline + anything must not look like alice's.
+    #[test]
+    fn keys_are_one_line_with_newlines_and_tabs_escaped() {
+        use ratatui::backend::TestBackend;
+        use ratatui::layout::Constraint;
+        use ratatui::widgets::{Cell, Row, Table};
+        let shown = shown_key(Dimension::Sender, b"alice@x.example\nmallory\tz");
+        assert_eq!(shown, "alice@x.example\\nmallory\\tz");
+        let mut term = ratatui::Terminal::new(TestBackend::new(40, 2)).unwrap();
+        term.draw(|f| {
+            let rows = [Row::new(vec![Cell::from(shown.clone())])];
+            f.render_widget(Table::new(rows, [Constraint::Length(40)]), f.area());
+        })
+        .unwrap();
+        let buffer = term.backend().buffer();
+        let line: String = (0..40).map(|x| buffer[(x, 0)].symbol()).collect();
+        assert_eq!(line.trim_end(), "alice@x.example\\nmallory\\tz");
+        assert!(buffer
+            .content()
+            .iter()
+            .all(|c| !c.symbol().contains(char::is_control)));
     }
 }
