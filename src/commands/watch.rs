@@ -1,0 +1,528 @@
+//! `watch`: a standing rule. Every `--every` it lists the queues, reads only the files it has
+//! not evaluated yet (a listing diff), and holds or deletes the new matches through the
+//! `act` crate with the verbs' safety: the re-check before each batch, `--max` per round,
+//! `--backup`, one outcome line per queue ID, one journal run per round that acted.
+//!
+//! The listing diff: the set of files already evaluated is kept as inode -> queue ID (a
+//! short ID is built from the inode and reused with it, so the pair, not the ID alone,
+//! names one message; Postfix's src/global/mail_queue.c, mail_queue_enter()). A message
+//! that qmgr moves between queues keeps its inode and name (a rename), so it is not read
+//! again. Entries no longer listed are dropped after each round: memory follows the queue,
+//! not the length of the watch. A file still being written (Postfix sets its owner execute
+//! bit when the file is complete: src/global/mail_stream.c, mail_stream_finish_file) is not
+//! marked seen and is read again next round. Each message is judged once, when first seen:
+//! an age condition is not evaluated again as it grows older.
+//!
+//! It stops after `--for`, on Ctrl-C or on SIGTERM; the batch in flight is finished (the
+//! executor stops between batches), then the summary is printed.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ::act::backup::Backup;
+use ::act::journal::Refusal;
+use ::act::plan::PlanBuilder;
+use ::act::{Executor, Journal, Plan, RunInfo, SelectionRecord, Sink, Verb};
+use anyhow::{bail, Context, Result};
+use query::Query;
+use queue_scan::layout::hash_prefix_matches;
+use queue_scan::{is_valid_queue_id, QueueLayout, ReadPlan};
+use rustix::fs::{FileType, Mode, OFlags};
+
+use crate::cli::WatchArgs;
+use crate::config::Target;
+use crate::exit::ExitStatus;
+use crate::ui::sanitize::for_terminal_str;
+use crate::{selection, ui};
+
+/// How often the wait between rounds looks at the stop flag.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Why the watch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// `--for` elapsed.
+    Elapsed,
+    /// SIGTERM (systemd's stop, `timeout`): a normal end.
+    Terminated,
+    /// Ctrl-C (SIGINT).
+    Interrupted,
+    /// A round selected more than `--max`.
+    Refused,
+    /// A round could not run (the journal or the backup directory refused).
+    Failed,
+}
+
+/// What the watch did, for the closing summary.
+#[derive(Debug, Default)]
+struct Totals {
+    rounds: u64,
+    acting_rounds: u64,
+    selected: u64,
+    done: u64,
+    gone: u64,
+    reused: u64,
+    failed: u64,
+    not_backed_up: u64,
+    unconfirmed: u64,
+    not_started: u64,
+    errors: u64,
+}
+
+impl Totals {
+    fn add(&mut self, outcome: &::act::Outcome) {
+        self.acting_rounds += 1;
+        self.selected += outcome.selected;
+        self.done += outcome.done;
+        self.gone += outcome.gone;
+        self.reused += outcome.reused;
+        self.failed += outcome.failed;
+        self.not_backed_up += outcome.not_backed_up;
+        self.unconfirmed += outcome.unconfirmed;
+        self.not_started += outcome.not_started;
+        if !outcome.clean() {
+            self.errors += 1;
+        }
+    }
+
+    fn summary(&self, verb: Verb, elapsed: Duration, stop: Stop) -> String {
+        let past = match verb {
+            Verb::Hold => "held",
+            Verb::Delete => "deleted",
+            _ => verb.name(),
+        };
+        let why = match stop {
+            Stop::Elapsed => "--for elapsed",
+            Stop::Terminated => "SIGTERM",
+            Stop::Interrupted => "interrupted",
+            Stop::Refused => "refused by --max",
+            Stop::Failed => "error",
+        };
+        let mut text = format!(
+            "watch: {} rounds in {}s, {} acted; {} selected, {} {past}",
+            self.rounds,
+            elapsed.as_secs(),
+            self.acting_rounds,
+            self.selected,
+            self.done,
+        );
+        for (n, what) in [
+            (self.gone, "already gone"),
+            (self.reused, "skipped (ID reused)"),
+            (self.failed, "failed"),
+            (self.not_backed_up, "not backed up"),
+            (self.unconfirmed, "unconfirmed"),
+            (self.not_started, "not started"),
+        ] {
+            if n > 0 {
+                text.push_str(&format!(", {n} {what}"));
+            }
+        }
+        text.push_str(&format!("; stopped: {why}"));
+        text
+    }
+}
+
+/// Runs `watch` on one instance.
+pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
+    let verb = if args.delete { Verb::Delete } else { Verb::Hold };
+    if args.select.nonexistent_local_sender {
+        // Its verdicts are looked up once for the senders in the queue at the start; a
+        // sender first seen later would have none.
+        bail!("watch cannot use --nonexistent-local-sender: its verdicts are resolved once, for the senders queued at the start; use `qsurgeon {} --nonexistent-local-sender` instead", verb.name());
+    }
+    let mut query = selection::query_in(
+        target,
+        &args.select,
+        verb.default_queues(),
+        ReadPlan::default(),
+        args.quiet,
+    )?;
+    let layout = &target.instance.layout;
+    let postfix = target
+        .postfix
+        .as_ref()
+        .context("watch acts through postsuper, which needs the instance's configuration")?;
+    let mut executor = Executor::new(postfix, layout.clone());
+    executor.batch_size = args.batch_size;
+    executor.check(verb)?;
+    let record = SelectionRecord {
+        flags: super::act::typed_flags(&args.select, args.all),
+        expression: query.selection.to_string(),
+    };
+    let info = RunInfo {
+        verb,
+        queue_dir: layout.queue_dir().to_path_buf(),
+        config_dir: postfix.config_dir().map(Path::to_path_buf),
+        command_line: std::env::args().collect(),
+    };
+    let journal_path = (!args.no_journal).then_some(args.journal.as_path());
+    // Opened now so that a journal that is refused stops the watch before it starts, and
+    // the refusals below are journaled.
+    let open_journal = || -> Result<Option<Journal>> {
+        match journal_path {
+            Some(path) => {
+                super::act::make_journal_dir(path)?;
+                Ok(Some(Journal::open(path, &info)?))
+            }
+            None => Ok(None),
+        }
+    };
+    let refuse = |refusal: Refusal, plan: Option<&Plan>| -> Result<()> {
+        if let Some(mut j) = open_journal()? {
+            j.refused(refusal, plan, &record)?;
+        }
+        Ok(())
+    };
+    drop(open_journal()?);
+    if args.select.is_empty() && !args.all {
+        refuse(Refusal::NoSelection, None)?;
+        bail!("watch needs a selection (e.g. --sasl-user NAME); use --all to act on every new message");
+    }
+    let on_terminal = {
+        use std::io::IsTerminal;
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    };
+    if !args.yes && !on_terminal {
+        refuse(Refusal::NotATerminal, None)?;
+        bail!("not on a terminal: add --yes to start the watch without asking");
+    }
+    if let Some(dir) = &args.backup {
+        let mut backup = Backup::open(dir, layout)?;
+        backup.set_queue_file_limit(target.instance.queue_file_limit);
+        executor.backup = Some(backup);
+    }
+
+    // Ctrl-C sets `stop`; SIGTERM sets `stop` and `term` (a normal end under systemd).
+    let stop = ui::report::stop_flag();
+    let term = Arc::new(AtomicBool::new(false));
+    for flag in [&stop, &term] {
+        signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(flag))
+            .context("install the SIGTERM handler")?;
+    }
+    executor.stop = Arc::clone(&stop);
+
+    let started = Instant::now();
+    let deadline = started + args.duration;
+    if !args.quiet {
+        if let Some(name) = &target.label {
+            eprintln!("qsurgeon: instance {name}:");
+        }
+        eprintln!(
+            "qsurgeon: watching {} for {}s, a round every {}s: {} new matches of {}",
+            query.queues.join(", "),
+            args.duration.as_secs(),
+            args.every.as_secs(),
+            verb.name(),
+            for_terminal_str(&record.expression),
+        );
+    }
+    let mut seen = Seen::default();
+    let mut totals = Totals::default();
+    let mut confirmed = args.yes;
+    let stopped = loop {
+        let round_start = Instant::now();
+        let now = epoch_now();
+        query.ctx.now = now;
+        totals.rounds += 1;
+        let plan = seen.round(layout, &query).finish(verb);
+        for u in &plan.unreadable {
+            let line = format!("qsurgeon: error: {}: {}", u.path.display(), u.error);
+            eprintln!("{}", for_terminal_str(&line));
+        }
+        if !confirmed {
+            // Once, at the start: what the first round holds and the rule, then one question.
+            if plan.is_empty() {
+                eprintln!("qsurgeon: nothing matches now");
+            } else {
+                eprint!("{}", ui::preview::render(&plan, now));
+            }
+            let question = format!(
+                "{} these {} messages and every new match for {}s?",
+                capitalized(verb.name()),
+                plan.len(),
+                args.duration.as_secs()
+            );
+            if !ask(&question) {
+                refuse(Refusal::NotConfirmed, Some(&plan))?;
+                eprintln!("qsurgeon: not confirmed; nothing done");
+                return Ok(ExitStatus::Error);
+            }
+            confirmed = true;
+        }
+        if !plan.is_empty() {
+            if let Some(max) = args.max.filter(|max| plan.len() as u64 > *max) {
+                refuse(Refusal::OverMax { max }, Some(&plan))?;
+                eprintln!(
+                    "qsurgeon: refused: round {}: {} new messages selected, more than --max {max}; nothing done in this round, the watch stops",
+                    totals.rounds,
+                    plan.len()
+                );
+                break Stop::Refused;
+            }
+            if !args.quiet {
+                eprintln!(
+                    "qsurgeon: round {}: {} {} new messages",
+                    totals.rounds,
+                    verb.name(),
+                    plan.len()
+                );
+            }
+            match act_round(target, &mut executor, open_journal()?, &plan, &record, args) {
+                Ok(outcome) => {
+                    totals.add(&outcome);
+                    if outcome.interrupted {
+                        break if term.load(Ordering::SeqCst) {
+                            Stop::Terminated
+                        } else {
+                            Stop::Interrupted
+                        };
+                    }
+                }
+                Err(e) => {
+                    eprintln!(
+                        "qsurgeon: error: {}",
+                        for_terminal_str(&format!("{e:#}"))
+                    );
+                    totals.errors += 1;
+                    break Stop::Failed;
+                }
+            }
+        }
+        if let Some(stop) = wait(round_start + args.every, deadline, &stop, &term) {
+            break stop;
+        }
+    };
+    eprintln!(
+        "qsurgeon: {}",
+        totals.summary(verb, started.elapsed(), stopped)
+    );
+    Ok(match stopped {
+        Stop::Interrupted => ExitStatus::Interrupted,
+        Stop::Refused => ExitStatus::Refused,
+        Stop::Failed => ExitStatus::Error,
+        _ if totals.errors > 0 => ExitStatus::Error,
+        _ => ExitStatus::Success,
+    })
+}
+
+/// One round's run: journal `start`, the executor with the journal, syslog and terminal
+/// sinks (the journal's `end` comes with the executor's last event).
+fn act_round(
+    target: &Target,
+    executor: &mut Executor,
+    mut journal: Option<Journal>,
+    plan: &Plan,
+    record: &SelectionRecord,
+    args: &WatchArgs,
+) -> Result<::act::Outcome> {
+    if let Some(j) = &mut journal {
+        j.start(plan, record)?;
+    }
+    let mut terminal = ui::report::Terminal {
+        label: target.label.as_deref(),
+        quiet: args.quiet,
+        out: std::io::stdout().lock(),
+    };
+    let mut syslog = ::act::Syslog::default();
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut syslog, &mut terminal];
+    if let Some(j) = &mut journal {
+        sinks.insert(0, j);
+    }
+    let outcome = executor.run(plan, &mut ::act::Tee(sinks));
+    if !args.quiet || !outcome.clean() {
+        eprintln!("qsurgeon: {}", outcome.summary());
+    }
+    if let Some(error) = &outcome.error {
+        eprintln!("qsurgeon: error: {}", for_terminal_str(error));
+    }
+    Ok(outcome)
+}
+
+/// Waits until `next` (the next round) unless `deadline` comes first or a signal arrives:
+/// `Some(why)` when the watch is over.
+fn wait(next: Instant, deadline: Instant, stop: &AtomicBool, term: &AtomicBool) -> Option<Stop> {
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Some(if term.load(Ordering::SeqCst) {
+                Stop::Terminated
+            } else {
+                Stop::Interrupted
+            });
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Some(Stop::Elapsed);
+        }
+        if now >= next {
+            return None;
+        }
+        std::thread::sleep(TICK.min(next - now).min(deadline - now));
+    }
+}
+
+fn epoch_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+fn ask(question: &str) -> bool {
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .unwrap_or(false)
+}
+
+/// The files already evaluated: inode -> (queue ID, the round that last listed it).
+#[derive(Debug, Default)]
+struct Seen {
+    files: HashMap<u64, (Box<str>, u64)>,
+    round: u64,
+}
+
+/// A file listed in this round that was not evaluated before.
+struct New {
+    queue: &'static str,
+    id: Box<str>,
+}
+
+impl Seen {
+    /// One round: lists `query.queues`, reads the files not seen before, adds the ones the
+    /// selection accepts to the plan; forgets the files no longer listed.
+    fn round(&mut self, layout: &QueueLayout, query: &Query) -> PlanBuilder {
+        self.round += 1;
+        let mut new = Vec::new();
+        let mut builder = PlanBuilder::new(query.ctx.now);
+        for &queue in &query.queues {
+            let dir = layout.queue_dir.join(queue);
+            let depth = if layout.is_hashed(queue) {
+                layout.hash_queue_depth
+            } else {
+                0
+            };
+            let Ok(fd) = open_dir_at(None, &dir) else {
+                continue; // A missing queue directory lists nothing (as showq).
+            };
+            let mut hash_dirs = Vec::new();
+            self.list(fd, queue, depth, &mut hash_dirs, &mut new);
+        }
+        for New { queue, id } in new {
+            let read = queue_scan::read_one_with_limit(
+                layout,
+                queue,
+                &id,
+                query.read,
+                query.file_size_limit,
+                |result| match result {
+                    Ok(msg) => {
+                        if query.selection.matches(&query.view(msg), &query.ctx) {
+                            builder.add(msg);
+                        }
+                        Some(msg.info.inode)
+                    }
+                    Err(error) => {
+                        builder.error(&error);
+                        None
+                    }
+                },
+            );
+            // `None`: gone, or still being written: not seen, looked at again next round.
+            match read {
+                Some(Some(inode)) => {
+                    self.files.insert(inode, (id, self.round));
+                }
+                Some(None) => {
+                    // Unreadable: reported once, not every round.
+                    if let Ok(meta) = std::fs::symlink_metadata(layout.path(queue, &id)) {
+                        use std::os::unix::fs::MetadataExt;
+                        self.files.insert(meta.ino(), (id, self.round));
+                    }
+                }
+                None => {}
+            }
+        }
+        let round = self.round;
+        self.files.retain(|_, (_, last)| *last == round);
+        builder
+    }
+
+    /// Lists one directory (and its hash subdirectories down to `depth`) by Postfix's rules,
+    /// as the scan's listing does: one-character names are hash subdirectories, other names
+    /// must be queue IDs where mail_queue_path() puts them (src/global/mail_queue.c).
+    fn list(
+        &mut self,
+        fd: OwnedFd,
+        queue: &'static str,
+        depth: usize,
+        hash_dirs: &mut Vec<u8>,
+        new: &mut Vec<New>,
+    ) {
+        let Ok(mut entries) = rustix::fs::Dir::read_from(&fd) else {
+            return;
+        };
+        let mut subdirs = Vec::new();
+        while let Some(Ok(entry)) = entries.read() {
+            let Ok(name) = entry.file_name().to_str() else {
+                continue;
+            };
+            if name == "." || name == ".." {
+                continue;
+            }
+            if name.len() == 1 {
+                if hash_dirs.len() < depth
+                    && matches!(entry.file_type(), FileType::Directory | FileType::Unknown)
+                {
+                    subdirs.push(name.as_bytes()[0]);
+                }
+                continue;
+            }
+            if !is_valid_queue_id(name)
+                || hash_dirs.len() != depth
+                || !hash_prefix_matches(name, hash_dirs)
+            {
+                continue;
+            }
+            match self.files.get_mut(&entry.ino()) {
+                Some((id, last)) if **id == *name => *last = self.round,
+                _ => new.push(New {
+                    queue,
+                    id: name.into(),
+                }),
+            }
+        }
+        for sub in subdirs {
+            let name = [sub];
+            let Ok(name) = std::str::from_utf8(&name) else {
+                continue;
+            };
+            let Ok(sub_fd) = open_dir_at(Some(&fd), Path::new(name)) else {
+                continue;
+            };
+            hash_dirs.push(sub);
+            self.list(sub_fd, queue, depth, hash_dirs, new);
+            hash_dirs.pop();
+        }
+    }
+}
+
+/// Opens a directory without following a symlink (a queue's hash subdirectory is never one).
+fn open_dir_at(at: Option<&OwnedFd>, path: &Path) -> rustix::io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match at {
+        Some(fd) => rustix::fs::openat(fd, path, flags, Mode::empty()),
+        None => rustix::fs::open(path, flags, Mode::empty()),
+    }
+}
