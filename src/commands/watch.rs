@@ -129,7 +129,11 @@ impl Totals {
 
 /// Runs `watch` on one instance.
 pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
-    let verb = if args.delete { Verb::Delete } else { Verb::Hold };
+    let verb = if args.delete {
+        Verb::Delete
+    } else {
+        Verb::Hold
+    };
     if args.select.nonexistent_local_sender {
         // Its verdicts are looked up once for the senders in the queue at the start; a
         // sender first seen later would have none.
@@ -284,10 +288,7 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
                     }
                 }
                 Err(e) => {
-                    eprintln!(
-                        "qsurgeon: error: {}",
-                        for_terminal_str(&format!("{e:#}"))
-                    );
+                    eprintln!("qsurgeon: error: {}", for_terminal_str(&format!("{e:#}")));
                     totals.errors += 1;
                     break Stop::Failed;
                 }
