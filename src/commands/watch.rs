@@ -392,6 +392,8 @@ fn ask(question: &str) -> bool {
 struct Seen {
     files: HashMap<u64, (Box<str>, u64)>,
     round: u64,
+    /// Files read in the last round (the new ones).
+    read: usize,
 }
 
 /// A file listed in this round that was not evaluated before.
@@ -420,6 +422,7 @@ impl Seen {
             let mut hash_dirs = Vec::new();
             self.list(fd, queue, depth, &mut hash_dirs, &mut new);
         }
+        self.read = new.len();
         for New { queue, id } in new {
             let read = queue_scan::read_one_with_limit(
                 layout,
@@ -525,5 +528,46 @@ fn open_dir_at(at: Option<&OwnedFd>, path: &Path) -> rustix::io::Result<OwnedFd>
     match at {
         Some(fd) => rustix::fs::openat(fd, path, flags, Mode::empty()),
         None => rustix::fs::open(path, flags, Mode::empty()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use query::SelectionSpec;
+
+    /// The demo queue (real Postfix files): every message read in the first round, none in
+    /// the second; a new file is read in the next round, and a file gone is forgotten.
+    #[test]
+    fn each_round_reads_only_the_files_not_seen_before() {
+        let demo = crate::demo::Demo::create().unwrap();
+        let layout = demo.instance().unwrap().layout;
+        let all = SelectionSpec::default();
+        let query = Query::new(&all, Verb::Hold.default_queues(), ReadPlan::default()).unwrap();
+        let mut seen = Seen::default();
+        let first = seen.round(&layout, &query).finish(Verb::Hold);
+        assert!(first.len() > 2, "the demo queue has messages to hold");
+        assert_eq!(seen.read, first.len());
+        assert_eq!(seen.files.len(), first.len());
+
+        let second = seen.round(&layout, &query).finish(Verb::Hold);
+        assert_eq!((second.len(), seen.read), (0, 0), "nothing new: nothing read");
+
+        // A new file: a copy of a deferred message under another ID, in its hash directory.
+        let old = first.messages.iter().find(|m| m.queue == "deferred").unwrap();
+        let new_id = "F1234567890";
+        let dest = layout.path("deferred", new_id);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(layout.path("deferred", &old.id), &dest).unwrap();
+        let third = seen.round(&layout, &query).finish(Verb::Hold);
+        assert_eq!(seen.read, 1);
+        let ids: Vec<&str> = third.messages.iter().map(|m| &*m.id).collect();
+        assert_eq!(ids, [new_id]);
+
+        // Gone: forgotten at the end of the round that no longer lists it.
+        std::fs::remove_file(&dest).unwrap();
+        seen.round(&layout, &query);
+        assert_eq!(seen.files.len(), first.len());
+        assert_eq!(seen.read, 0);
     }
 }
