@@ -551,10 +551,18 @@ mod tests {
         assert_eq!(seen.files.len(), first.len());
 
         let second = seen.round(&layout, &query).finish(Verb::Hold);
-        assert_eq!((second.len(), seen.read), (0, 0), "nothing new: nothing read");
+        assert_eq!(
+            (second.len(), seen.read),
+            (0, 0),
+            "nothing new: nothing read"
+        );
 
         // A new file: a copy of a deferred message under another ID, in its hash directory.
-        let old = first.messages.iter().find(|m| m.queue == "deferred").unwrap();
+        let old = first
+            .messages
+            .iter()
+            .find(|m| m.queue == "deferred")
+            .unwrap();
         let new_id = "F1234567890";
         let dest = layout.path("deferred", new_id);
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
