@@ -1811,7 +1811,7 @@ _qsurgeon() {
             return 0
             ;;
         qsurgeon__subcmd__watch)
-            opts="-y -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --hold --delete --backup --for --every --yes --max --all --batch-size --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
+            opts="-y -n -q -c -h -V --queue --id --ids-from --sender --sender-domain --recipient --recipient-domain --sasl-user --sasl-method --client --client-name --helo --older-than --newer-than --larger-than --smaller-than --min-recipients --reason --dsn-status --header --forced-expired --null-sender --nonexistent-local-sender --all-recipients --include-done --where --hold --delete --backup --for --every --yes --dry-run --max --all --batch-size --quiet --journal --no-journal --config-dir --queue-dir --instance --all-instances --demo --threads --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

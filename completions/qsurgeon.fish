@@ -469,6 +469,7 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l include-done
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l hold -d 'Put each new match on hold (postsuper -h)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l delete -d 'Delete each new match (postsuper -d); see --backup'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s y -l yes -d 'Start without asking. Needed when not on a terminal (systemd, cron); on a terminal without it, the first round\'s preview is shown and confirmed once'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s n -l dry-run -d 'Each round, print what would be sent to postsuper; change nothing (try a rule)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l all -d 'Allow an empty selection (every new message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s q -l quiet -d 'Only errors and the closing summary (for systemd and cron)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l no-journal -d 'Keep no audit trail'

@@ -337,6 +337,97 @@ fn watch_holds_a_spammers_new_mail_within_two_rounds_and_nothing_else() {
     );
     assert!(events.iter().all(|e| e["run"]["verb"] == "hold"));
 
+    // --dry-run: erin's mail named on stdout, nothing changed, nothing journaled.
+    let journal_dry = instance.root.join("journal-dry");
+    let out = run(watch_cmd(
+        &instance,
+        &journal_dry,
+        &[
+            "--sasl-user",
+            "erin",
+            "--hold",
+            "--dry-run",
+            "--every",
+            "1s",
+            "--for",
+            "2s",
+        ],
+    )
+    .stdin(Stdio::null()));
+    assert_exit(&out, 0, "watch --dry-run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let erin: BTreeSet<&String> = others
+        .iter()
+        .filter(|id| stdout.contains(id.as_str()))
+        .collect();
+    assert_eq!(
+        erin.len(),
+        15,
+        "erin's 15 messages named by the dry run:\n{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped: --for elapsed"));
+    assert_eq!(held_state(&instance), state, "--dry-run changed the queue");
+    assert!(!journal_dry.exists(), "a dry run wrote a journal");
+
+    // --delete --backup, on the hold queue: trudy's held mail is deleted, with copies that
+    // `restore --dry-run` reads back; the watch ends when --for has elapsed.
+    let backup = instance.root.join("backup");
+    let journal_delete = instance.root.join("journal-delete");
+    let backup_arg = backup.display().to_string();
+    let out = run(watch_cmd(
+        &instance,
+        &journal_delete,
+        &[
+            "--sasl-user",
+            "trudy",
+            "--queue",
+            "hold",
+            "--delete",
+            "--backup",
+            &backup_arg,
+            "--every",
+            "1s",
+            "--for",
+            "2s",
+            "--yes",
+            "--quiet",
+        ],
+    )
+    .stdin(Stdio::null()));
+    assert_exit(&out, 0, "watch --delete --backup");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.stdout.is_empty(), "--quiet printed outcome lines");
+    assert!(
+        stderr.contains(&format!("{} deleted", spam.len()))
+            && stderr.contains("stopped: --for elapsed"),
+        "{stderr}"
+    );
+    let after_delete = held_state(&instance);
+    assert!(
+        spam.iter().all(|id| !after_delete.contains_key(id)),
+        "trudy's mail still queued"
+    );
+    for id in &others {
+        assert_eq!(
+            after_delete.get(id),
+            Some(&false),
+            "{id} (not trudy's) was touched by delete"
+        );
+    }
+    let out = run(qsurgeon()
+        .arg("-c")
+        .arg(&instance.config_dir)
+        .arg("restore")
+        .arg(&backup)
+        .arg("--dry-run"));
+    assert_exit(&out, 0, "restore --dry-run of the watch's backup");
+    let restorable = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        restorable.contains(&format!("would restore {} messages", spam.len())),
+        "{restorable}"
+    );
+    let state = after_delete;
+
     // --max: erin's 15 messages are more than 3: refused, nothing done, exit 3.
     let journal_max = instance.root.join("journal-max");
     let out = run(watch_cmd(

@@ -157,6 +157,8 @@ Examples:
                                                            mallory's new mail every 10 s
   qsurgeon watch --client 203.0.113.7 --delete --backup /var/backups/qsurgeon \\
       --for 30m --every 5s --max 2000 --yes --quiet        (systemd-run, cron)
+  qsurgeon watch --client 203.0.113.0/24 --hold --dry-run --for 5m
+                                                           try a rule: print, change nothing
 
 A stolen login's SMTP sessions stay open after its password is changed: the
 mail keeps coming. watch is the standing rule for that: every --every (10s) it

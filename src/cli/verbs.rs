@@ -81,6 +81,9 @@ pub struct WatchArgs {
     /// without it, the first round's preview is shown and confirmed once.
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Each round, print what would be sent to postsuper; change nothing (try a rule).
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
     /// Refuse a round that selects more than N messages: nothing is done and the watch
     /// stops (exit 3).
     #[arg(long, value_name = "N")]

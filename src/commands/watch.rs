@@ -89,7 +89,7 @@ impl Totals {
         }
     }
 
-    fn summary(&self, verb: Verb, elapsed: Duration, stop: Stop) -> String {
+    fn summary(&self, verb: Verb, elapsed: Duration, stop: Stop, dry_run: bool) -> String {
         let past = match verb {
             Verb::Hold => "held",
             Verb::Delete => "deleted",
@@ -121,6 +121,9 @@ impl Totals {
             if n > 0 {
                 text.push_str(&format!(", {n} {what}"));
             }
+        }
+        if dry_run {
+            text.push_str(" (dry run: nothing changed)");
         }
         text.push_str(&format!("; stopped: {why}"));
         text
@@ -164,7 +167,8 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
         config_dir: postfix.config_dir().map(Path::to_path_buf),
         command_line: std::env::args().collect(),
     };
-    let journal_path = (!args.no_journal).then_some(args.journal.as_path());
+    // A dry run journals nothing, as the verbs' (it changes nothing).
+    let journal_path = (!args.no_journal && !args.dry_run).then_some(args.journal.as_path());
     // Opened now so that a journal that is refused stops the watch before it starts, and
     // the refusals below are journaled.
     let open_journal = || -> Result<Option<Journal>> {
@@ -191,7 +195,7 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
         use std::io::IsTerminal;
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     };
-    if !args.yes && !on_terminal {
+    if !args.yes && !args.dry_run && !on_terminal {
         refuse(Refusal::NotATerminal, None)?;
         bail!("not on a terminal: add --yes to start the watch without asking");
     }
@@ -227,7 +231,7 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
     }
     let mut seen = Seen::default();
     let mut totals = Totals::default();
-    let mut confirmed = args.yes;
+    let mut confirmed = args.yes || args.dry_run;
     let stopped = loop {
         let round_start = Instant::now();
         let now = epoch_now();
@@ -268,29 +272,35 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
                 );
                 break Stop::Refused;
             }
-            if !args.quiet {
+            let what = if args.dry_run { "would " } else { "" };
+            if args.dry_run || !args.quiet {
                 eprintln!(
-                    "qsurgeon: round {}: {} {} new messages",
+                    "qsurgeon: round {}: {what}{} {} new messages",
                     totals.rounds,
                     verb.name(),
                     plan.len()
                 );
             }
-            match act_round(target, &mut executor, open_journal()?, &plan, &record, args) {
-                Ok(outcome) => {
-                    totals.add(&outcome);
-                    if outcome.interrupted {
-                        break if term.load(Ordering::SeqCst) {
-                            Stop::Terminated
-                        } else {
-                            Stop::Interrupted
-                        };
+            if args.dry_run {
+                ui::preview::print_dry_run(&plan, postfix.config_dir());
+                totals.selected += plan.len() as u64;
+            } else {
+                match act_round(target, &mut executor, open_journal()?, &plan, &record, args) {
+                    Ok(outcome) => {
+                        totals.add(&outcome);
+                        if outcome.interrupted {
+                            break if term.load(Ordering::SeqCst) {
+                                Stop::Terminated
+                            } else {
+                                Stop::Interrupted
+                            };
+                        }
                     }
-                }
-                Err(e) => {
-                    eprintln!("qsurgeon: error: {}", for_terminal_str(&format!("{e:#}")));
-                    totals.errors += 1;
-                    break Stop::Failed;
+                    Err(e) => {
+                        eprintln!("qsurgeon: error: {}", for_terminal_str(&format!("{e:#}")));
+                        totals.errors += 1;
+                        break Stop::Failed;
+                    }
                 }
             }
         }
@@ -300,7 +310,7 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
     };
     eprintln!(
         "qsurgeon: {}",
-        totals.summary(verb, started.elapsed(), stopped)
+        totals.summary(verb, started.elapsed(), stopped, args.dry_run)
     );
     Ok(match stopped {
         Stop::Interrupted => ExitStatus::Interrupted,
