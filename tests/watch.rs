@@ -292,9 +292,18 @@ fn watch_holds_a_spammers_new_mail_within_two_rounds_and_nothing_else() {
     // The summary: SIGTERM, every message held, more rounds than acting rounds.
     let summary = stderr
         .lines()
-        .find(|l| l.starts_with("qsurgeon: watch: "))
+        .find(|l| l.starts_with("qsurgeon: watch: ") && l.contains("stopped: "))
         .unwrap_or_else(|| panic!("no summary line:\n{stderr}"));
     assert!(summary.contains("stopped: SIGTERM"), "{summary}");
+    // The listing diff: each message read once, although Postfix moved each from incoming
+    // to active to deferred (or hold) while the watch ran.
+    let total = spam.len() + others.len();
+    assert!(
+        stderr.contains(&format!(
+            "qsurgeon: watch: {total} files read and evaluated;"
+        )),
+        "{total} messages in all:\n{stderr}"
+    );
     assert!(
         summary.contains(&format!("{} held", spam.len())),
         "{summary}"
@@ -487,4 +496,88 @@ fn watch_needs_hold_or_delete_and_a_real_instance() {
     let out = run(qsurgeon().args(["--demo", "watch", "--sasl-user", "x", "--hold", "--yes"]));
     assert_exit(&out, 2, "--demo watch");
     assert!(String::from_utf8_lossy(&out.stderr).contains("watch changes a queue"));
+}
+
+#[test]
+fn on_a_terminal_watch_shows_the_first_round_and_asks_once() {
+    use crate::act_live::{require_tmux, Pane};
+    use std::ffi::OsString;
+    if !require_postfix() || !require_tmux() {
+        return;
+    }
+    let instance = Instance::new_empty(IdStyle::Short);
+    instance.start();
+    let spam: BTreeSet<String> = session(&instance, "trudy", "203.0.113.77", 3, Duration::ZERO)
+        .into_iter()
+        .collect();
+    let others: BTreeSet<String> = session(&instance, "erin", "192.0.2.30", 2, Duration::ZERO)
+        .into_iter()
+        .collect();
+    let journal = instance.root.join("journal");
+    let args: Vec<OsString> = [
+        "-c",
+        &instance.config_dir.display().to_string(),
+        "watch",
+        "--sasl-user",
+        "trudy",
+        "--hold",
+        "--every",
+        "1s",
+        "--for",
+        "2s",
+        "--journal",
+        &journal.display().to_string(),
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    let qsurgeon = Path::new(env!("CARGO_BIN_EXE_qsurgeon"));
+    let question = "Hold these 3 messages and every new match for 2s? [y/N]";
+
+    // "n": the preview, then nothing done, exit 2, the refusal journaled.
+    let pane = Pane::start(&instance.root, "watch-no", qsurgeon, &args);
+    let screen = pane.wait_for_text(question);
+    assert!(screen.contains("  SASL users: trudy (3)"), "{screen}");
+    pane.send_keys("n");
+    let (status, screen) = pane.wait_for_exit();
+    drop(pane);
+    assert_eq!(status, 2, "{screen}");
+    assert!(screen.contains("not confirmed; nothing done"), "{screen}");
+    let state = held_state(&instance);
+    assert!(
+        spam.iter()
+            .chain(&others)
+            .all(|id| state.get(id) == Some(&false)),
+        "{state:?}"
+    );
+    let events = journal_events(&journal);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["reason"], "not-confirmed");
+
+    // "y": asked once, then the rule runs its course.
+    let pane = Pane::start(&instance.root, "watch-yes", qsurgeon, &args);
+    pane.wait_for_text(question);
+    pane.send_keys("y");
+    let (status, screen) = pane.wait_for_exit();
+    drop(pane);
+    assert_eq!(status, 0, "{screen}");
+    assert_eq!(
+        screen.matches("and every new match for 2s?").count(),
+        1,
+        "asked once:\n{screen}"
+    );
+    assert!(
+        screen.contains("3 held; stopped: --for elapsed"),
+        "{screen}"
+    );
+    let state = held_state(&instance);
+    assert!(
+        spam.iter().all(|id| state.get(id) == Some(&true)),
+        "{state:?}"
+    );
+    assert!(
+        others.iter().all(|id| state.get(id) == Some(&false)),
+        "{state:?}"
+    );
+    instance.stop();
 }

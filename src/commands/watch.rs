@@ -222,7 +222,7 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
     executor.stop = Arc::clone(&stop);
 
     let started = Instant::now();
-    let deadline = started + args.duration;
+    let mut deadline = started + args.duration;
     if !args.quiet {
         if let Some(name) = &target.label {
             eprintln!("qsurgeon: instance {name}:");
@@ -275,6 +275,8 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
                 return Ok(ExitStatus::Error);
             }
             confirmed = true;
+            // --for counts from the answer, not from the question.
+            deadline = Instant::now() + args.duration;
         }
         if !plan.is_empty() {
             if let Some(max) = args.max.filter(|max| plan.len() as u64 > *max) {
@@ -324,7 +326,7 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
     };
     if !args.quiet {
         eprintln!(
-            "qsurgeon: watch: {} files read; listing and reading took {} ms in the first round, at most {} ms in the later ones",
+            "qsurgeon: watch: {} files read and evaluated; listing and reading took {} ms in the first round, at most {} ms in the later ones",
             totals.files_read,
             totals.first_scan.as_millis(),
             totals.later_scan.as_millis()
@@ -424,7 +426,8 @@ fn ask(question: &str) -> bool {
 struct Seen {
     files: HashMap<u64, (Box<str>, u64)>,
     round: u64,
-    /// Files read in the last round (the new ones).
+    /// Files read and evaluated in the last round (the new ones; not those still being
+    /// written, which are read again next round).
     read: usize,
 }
 
@@ -453,7 +456,6 @@ impl Seen {
             let mut hash_dirs = Vec::new();
             self.list(fd, queue, depth, &mut hash_dirs, &mut new);
         }
-        self.read = new.len();
         // The new files are read in parallel (rayon's pool, the scan's threads): on a cold
         // cache the first round of a large queue waits on the disk, which needs many reads
         // in flight. Each worker folds its matches into its own plan share.
@@ -503,6 +505,7 @@ impl Seen {
                 },
             );
         let round = self.round;
+        self.read = read.len();
         self.files
             .extend(read.into_iter().map(|(inode, id)| (inode, (id, round))));
         self.files.retain(|_, (_, last)| *last == round);
