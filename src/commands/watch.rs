@@ -256,6 +256,19 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
             let line = format!("qsurgeon: error: {}: {}", u.path.display(), u.error);
             eprintln!("{}", for_terminal_str(&line));
         }
+        // Before the question, as the verbs: a round over --max is not asked about.
+        if let Some(max) = args.max.filter(|max| plan.len() as u64 > *max) {
+            eprintln!(
+                "qsurgeon: refused: round {}: {} new messages selected, more than --max {max}; nothing done in this round, the watch stops",
+                totals.rounds,
+                plan.len()
+            );
+            if let Err(e) = refuse(Refusal::OverMax { max }, Some(&plan)) {
+                eprintln!("qsurgeon: error: {}", for_terminal_str(&format!("{e:#}")));
+                totals.errors += 1;
+            }
+            break Stop::Refused;
+        }
         if !confirmed {
             // Once, at the start: what the first round holds and the rule, then one question.
             if plan.is_empty() {
@@ -279,15 +292,6 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
             deadline = Instant::now() + args.duration;
         }
         if !plan.is_empty() {
-            if let Some(max) = args.max.filter(|max| plan.len() as u64 > *max) {
-                refuse(Refusal::OverMax { max }, Some(&plan))?;
-                eprintln!(
-                    "qsurgeon: refused: round {}: {} new messages selected, more than --max {max}; nothing done in this round, the watch stops",
-                    totals.rounds,
-                    plan.len()
-                );
-                break Stop::Refused;
-            }
             let what = if args.dry_run { "would " } else { "" };
             if args.dry_run || !args.quiet {
                 eprintln!(
@@ -301,9 +305,16 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
                 ui::preview::print_dry_run(&plan, postfix.config_dir());
                 totals.selected += plan.len() as u64;
             } else {
-                match act_round(target, &mut executor, open_journal()?, &plan, &record, args) {
-                    Ok(outcome) => {
+                // A journal that cannot be opened any more (a full disk) ends the watch, with
+                // its summary: nothing is done unjournaled.
+                let round = open_journal().and_then(|journal| {
+                    act_round(target, &mut executor, journal, &plan, &record, args)
+                });
+                match round {
+                    Ok((outcome, unsettled)) => {
                         totals.add(&outcome);
+                        // Not settled: read and judged again next round, if still there.
+                        seen.forget(&unsettled);
                         if outcome.interrupted {
                             break if term.load(Ordering::SeqCst) {
                                 Stop::Terminated
@@ -345,8 +356,31 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
     })
 }
 
+/// The IDs a run settled: done, or nothing left to do (gone, already expired, the ID now
+/// another message's). The others (failed, not acted on, not backed up, unconfirmed, not
+/// started) are looked at again next round.
+#[derive(Default)]
+struct Settled(std::collections::HashSet<Box<str>>);
+
+impl Sink for Settled {
+    fn event(&mut self, event: &::act::Event<'_>) -> Result<(), ::act::Error> {
+        use ::act::Event;
+        match event {
+            Event::Done { id, .. }
+            | Event::AlreadyGone { id, .. }
+            | Event::AlreadyExpired { id, .. }
+            | Event::Reused { id, .. } => {
+                self.0.insert((*id).into());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// One round's run: journal `start`, the executor with the journal, syslog and terminal
-/// sinks (the journal's `end` comes with the executor's last event).
+/// sinks (the journal's `end` comes with the executor's last event). Returns the outcome
+/// and the IDs of the plan that were not settled.
 fn act_round(
     target: &Target,
     executor: &mut Executor,
@@ -354,7 +388,7 @@ fn act_round(
     plan: &Plan,
     record: &SelectionRecord,
     args: &WatchArgs,
-) -> Result<::act::Outcome> {
+) -> Result<(::act::Outcome, Vec<Box<str>>)> {
     if let Some(j) = &mut journal {
         j.start(plan, record)?;
     }
@@ -364,18 +398,25 @@ fn act_round(
         out: std::io::stdout().lock(),
     };
     let mut syslog = ::act::Syslog::default();
-    let mut sinks: Vec<&mut dyn Sink> = vec![&mut syslog, &mut terminal];
+    let mut settled = Settled::default();
+    let mut sinks: Vec<&mut dyn Sink> = vec![&mut syslog, &mut terminal, &mut settled];
     if let Some(j) = &mut journal {
         sinks.insert(0, j);
     }
     let outcome = executor.run(plan, &mut ::act::Tee(sinks));
+    let unsettled = plan
+        .messages
+        .iter()
+        .filter(|m| !settled.0.contains(&m.id))
+        .map(|m| m.id.clone())
+        .collect();
     if !args.quiet || !outcome.clean() {
         eprintln!("qsurgeon: {}", outcome.summary());
     }
     if let Some(error) = &outcome.error {
         eprintln!("qsurgeon: error: {}", for_terminal_str(error));
     }
-    Ok(outcome)
+    Ok((outcome, unsettled))
 }
 
 /// Waits until `next` (the next round) unless `deadline` comes first or a signal arrives:
@@ -512,6 +553,15 @@ impl Seen {
         builder
     }
 
+    /// Forgets `ids`: the next round reads them again (a message not acted on).
+    fn forget(&mut self, ids: &[Box<str>]) {
+        if ids.is_empty() {
+            return;
+        }
+        let ids: std::collections::HashSet<&str> = ids.iter().map(|id| &**id).collect();
+        self.files.retain(|_, (id, _)| !ids.contains(&**id));
+    }
+
     /// Lists one directory (and its hash subdirectories down to `depth`) by Postfix's rules,
     /// as the scan's listing does: one-character names are hash subdirectories, other names
     /// must be queue IDs where mail_queue_path() puts them (src/global/mail_queue.c).
@@ -620,6 +670,12 @@ mod tests {
         assert_eq!(seen.read, 1);
         let ids: Vec<&str> = third.messages.iter().map(|m| &*m.id).collect();
         assert_eq!(ids, [new_id]);
+
+        // Forgotten (not acted on): read again in the next round.
+        seen.forget(&[first.messages[0].id.clone()]);
+        let again = seen.round(&layout, &query).finish(Verb::Hold);
+        assert_eq!((again.len(), seen.read), (1, 1));
+        assert_eq!(again.messages[0].id, first.messages[0].id);
 
         // Gone: forgotten at the end of the round that no longer lists it.
         std::fs::remove_file(&dest).unwrap();
