@@ -466,6 +466,40 @@ fn watch_holds_a_spammers_new_mail_within_two_rounds_and_nothing_else() {
     assert_eq!(refused[0]["reason"], "max");
     assert_eq!(refused[0]["selected"], 15);
 
+    // Ctrl-C (SIGINT): stopped as the verbs are, exit 130, with the summary.
+    let child = watch_cmd(
+        &instance,
+        &journal_max,
+        &[
+            "--sasl-user",
+            "nobody",
+            "--hold",
+            "--every",
+            "1s",
+            "--for",
+            "5m",
+            "--yes",
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start qsurgeon watch");
+    thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let out = wait_bounded(child, Duration::from_secs(30));
+    assert_exit(&out, 130, "watch stopped by SIGINT");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("0 selected, 0 held; stopped: interrupted"),
+        "{stderr}"
+    );
+
     // Off a terminal without --yes: refused before any round, exit 2.
     let out = run(
         watch_cmd(&instance, &journal_max, &["--sasl-user", "erin", "--hold"]).stdin(Stdio::null()),
