@@ -228,10 +228,10 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
             eprintln!("qsurgeon: instance {name}:");
         }
         eprintln!(
-            "qsurgeon: watching {} for {}s, a round every {}s: {} new matches of {}",
+            "qsurgeon: watching {} for {}, a round every {}: {} new matches of {}",
             query.queues.join(", "),
-            args.duration.as_secs(),
-            args.every.as_secs(),
+            human(args.duration),
+            human(args.every),
             verb.name(),
             for_terminal_str(&record.expression),
         );
@@ -277,10 +277,10 @@ pub fn run(target: &Target, args: &WatchArgs) -> Result<ExitStatus> {
                 eprint!("{}", ui::preview::render(&plan, now));
             }
             let question = format!(
-                "{} these {} messages and every new match for {}s?",
+                "{} these {} messages and every new match for {}?",
                 capitalized(verb.name()),
                 plan.len(),
-                args.duration.as_secs()
+                human(args.duration)
             );
             if !ask(&question) {
                 refuse(Refusal::NotConfirmed, Some(&plan))?;
@@ -445,6 +445,17 @@ fn epoch_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `2h`, `90m`, `45s`: a duration as it would be typed (the largest unit that divides it).
+fn human(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 fn capitalized(word: &str) -> String {
@@ -637,6 +648,15 @@ mod tests {
 
     /// The demo queue (real Postfix files): every message read in the first round, none in
     /// the second; a new file is read in the next round, and a file gone is forgotten.
+    #[test]
+    fn durations_are_shown_as_typed() {
+        let h = |s| human(Duration::from_secs(s));
+        assert_eq!(
+            [h(10), h(60), h(5400), h(7200), h(86_400), h(90)],
+            ["10s", "1m", "90m", "2h", "1d", "90s"]
+        );
+    }
+
     #[test]
     fn each_round_reads_only_the_files_not_seen_before() {
         let demo = crate::demo::Demo::create().unwrap();
