@@ -430,6 +430,12 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l all-instance
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s h -l help -d 'Print help'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand flush" -s V -l version -d 'Print version'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l backup -d 'With --delete: copy each queue file and its logs to DIR first (see `qsurgeon restore`)' -r -F
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l for -d 'Stop after this long (unit required: s m h d w, e.g. 30m, 2h, 1d)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l every -d 'A round every DURATION: list the queues, read the files not seen yet, act on the matches' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l max -d 'Refuse a round that selects more than N messages: nothing is done and the watch stops (exit 3)' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l batch-size -d 'Queue IDs per postsuper process' -r
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l journal -d 'Append the audit trail to FILE (JSON lines): one run per round that acted' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l queue -d 'In one of these queues (maildrop, incoming, active, deferred, hold, corrupt)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l id -d 'This queue ID (letters, digits, _; as mailq prints it, without its * ! # marker)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l ids-from -d 'One of the queue IDs in FILE (`-` for stdin): one per line, or postqueue -p output as is' -r -F
@@ -451,21 +457,10 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l reason -d 'A
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l dsn-status -d 'A DSN status in the defer log (4.7.1, 4.7.*, 5.*)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l header -d 'A header test: \'Subject~regex\', \'X-Mailer=value\', \'Name!~regex\'' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l where -d 'An expression: \'age > 2d and (sasl_user = bob or client ~ /^203\\.0\\.113\\./)\'' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l backup -d 'With --delete: copy each queue file and its logs to DIR first (see `qsurgeon restore`)' -r -F
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l for -d 'Stop after this long (unit required: s m h d w, e.g. 30m, 2h, 1d)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l every -d 'A round every DURATION: list the queues, read the files not seen yet, act on the matches' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l max -d 'Refuse a round that selects more than N messages: nothing is done and the watch stops (exit 3)' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l batch-size -d 'Queue IDs per postsuper process' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l journal -d 'Append the audit trail to FILE (JSON lines): one run per round that acted' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s c -l config-dir -d 'Postfix configuration directory of the instance (as `postconf -c`)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l queue-dir -d 'Read this queue directory directly, without asking postconf (default hashing: deferred and defer, depth 1)' -r -F
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l instance -d 'Work on this instance of a multi-instance Postfix (a name from `postmulti -l`)' -r
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l threads -d 'Threads that read queue files [default: 2 per CPU, at least 32: on a cold cache the disk, not the CPU, sets the pace, and it needs many reads in flight]' -r
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l forced-expired -d 'Forced to expire (postsuper -e)'
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l null-sender -d 'The null sender (bounces)'
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l all-recipients -d 'Recipient tests need every to-do recipient to match, not any'
-complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l include-done -d 'Recipient tests look at done recipients too'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l hold -d 'Put each new match on hold (postsuper -h)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l delete -d 'Delete each new match (postsuper -d); see --backup'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s y -l yes -d 'Start without asking. Needed when not on a terminal (systemd, cron); on a terminal without it, the first round\'s preview is shown and confirmed once'
@@ -473,6 +468,11 @@ complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s n -l dry-run
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l all -d 'Allow an empty selection (every new message in the scanned queues)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s q -l quiet -d 'Only errors and the closing summary (for systemd and cron)'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l no-journal -d 'Keep no audit trail'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l forced-expired -d 'Forced to expire (postsuper -e)'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l null-sender -d 'The null sender (bounces)'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l nonexistent-local-sender -d 'The sender is in one of our domains but no such local user or alias exists (forged)'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l all-recipients -d 'Recipient tests need every to-do recipient to match, not any'
+complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l include-done -d 'Recipient tests look at done recipients too'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l all-instances -d 'Work on every instance `postmulti -l -a` lists; output names the instance'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -l demo -d 'Work on a private copy of the built-in demo queue (real Postfix queue files, in a fresh 0700 directory under $TMPDIR, removed at exit): try the read-only commands without a Postfix queue. The verbs that change a queue are refused'
 complete -c qsurgeon -n "__fish_qsurgeon_using_subcommand watch" -s h -l help -d 'Print help'

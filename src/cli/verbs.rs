@@ -60,8 +60,6 @@ pub struct DeleteArgs {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("action").required(true).args(["hold", "delete"])))]
 pub struct WatchArgs {
-    #[command(flatten)]
-    pub select: SelectArgs,
     /// Put each new match on hold (postsuper -h).
     #[arg(long)]
     pub hold: bool,
@@ -108,6 +106,10 @@ pub struct WatchArgs {
     /// Keep no audit trail.
     #[arg(long, conflicts_with = "journal")]
     pub no_journal: bool,
+    // Last, so that the options above are listed under "Options", not under the
+    // selection's heading.
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 /// `--for` and `--every`: a duration as `--older-than` reads it (`30s`, `2h`, `1d12h`), at
