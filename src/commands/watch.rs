@@ -388,7 +388,7 @@ fn act_round(
     plan: &Plan,
     record: &SelectionRecord,
     args: &WatchArgs,
-) -> Result<(::act::Outcome, Vec<Box<str>>)> {
+) -> Result<(::act::Outcome, Vec<(u64, Box<str>)>)> {
     if let Some(j) = &mut journal {
         j.start(plan, record)?;
     }
@@ -408,7 +408,7 @@ fn act_round(
         .messages
         .iter()
         .filter(|m| !settled.0.contains(&m.id))
-        .map(|m| m.id.clone())
+        .map(|m| (m.inode, m.id.clone()))
         .collect();
     if !args.quiet || !outcome.clean() {
         eprintln!("qsurgeon: {}", outcome.summary());
@@ -481,6 +481,8 @@ struct Seen {
     /// Files read and evaluated in the last round (the new ones; not those still being
     /// written, which are read again next round).
     read: usize,
+    /// The inodes of the files forgotten once to be retried ([`Seen::forget`]).
+    retried: std::collections::HashSet<u64>,
 }
 
 /// A file listed in this round that was not evaluated before.
@@ -561,16 +563,21 @@ impl Seen {
         self.files
             .extend(read.into_iter().map(|(inode, id)| (inode, (id, round))));
         self.files.retain(|_, (_, last)| *last == round);
+        let files = &self.files;
+        self.retried.retain(|inode| files.contains_key(inode));
         builder
     }
 
     /// Forgets `ids`: the next round reads them again (a message not acted on).
-    fn forget(&mut self, ids: &[Box<str>]) {
-        if ids.is_empty() {
-            return;
+    /// Once per file: a message postsuper keeps refusing (a `--hold` of mail already held,
+    /// named with `--queue hold`) is not retried, and journaled, every round.
+    fn forget(&mut self, unsettled: &[(u64, Box<str>)]) {
+        for (inode, id) in unsettled {
+            let same = self.files.get(inode).is_some_and(|(seen, _)| seen == id);
+            if same && self.retried.insert(*inode) {
+                self.files.remove(inode);
+            }
         }
-        let ids: std::collections::HashSet<&str> = ids.iter().map(|id| &**id).collect();
-        self.files.retain(|_, (id, _)| !ids.contains(&**id));
     }
 
     /// Lists one directory (and its hash subdirectories down to `depth`) by Postfix's rules,
@@ -692,10 +699,15 @@ mod tests {
         assert_eq!(ids, [new_id]);
 
         // Forgotten (not acted on): read again in the next round.
-        seen.forget(&[first.messages[0].id.clone()]);
+        let once = &first.messages[0];
+        seen.forget(&[(once.inode, once.id.clone())]);
         let again = seen.round(&layout, &query).finish(Verb::Hold);
         assert_eq!((again.len(), seen.read), (1, 1));
-        assert_eq!(again.messages[0].id, first.messages[0].id);
+        assert_eq!(again.messages[0].id, once.id);
+        // Only once: a second failure leaves it seen.
+        seen.forget(&[(once.inode, once.id.clone())]);
+        seen.round(&layout, &query);
+        assert_eq!(seen.read, 0);
 
         // Gone: forgotten at the end of the round that no longer lists it.
         std::fs::remove_file(&dest).unwrap();
