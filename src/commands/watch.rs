@@ -40,6 +40,9 @@ use crate::exit::ExitStatus;
 use crate::ui::sanitize::for_terminal_str;
 use crate::{selection, ui};
 
+/// A file as the listing diff knows it: its inode and its queue ID.
+type FileKey = (u64, Box<str>);
+
 /// How often the wait between rounds looks at the stop flag.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -388,7 +391,7 @@ fn act_round(
     plan: &Plan,
     record: &SelectionRecord,
     args: &WatchArgs,
-) -> Result<(::act::Outcome, Vec<(u64, Box<str>)>)> {
+) -> Result<(::act::Outcome, Vec<FileKey>)> {
     if let Some(j) = &mut journal {
         j.start(plan, record)?;
     }
@@ -514,7 +517,7 @@ impl Seen {
         // cache the first round of a large queue waits on the disk, which needs many reads
         // in flight. Each worker folds its matches into its own plan share.
         let now = query.ctx.now;
-        let read_one = |(mut builder, mut read): (PlanBuilder, Vec<(u64, Box<str>)>),
+        let read_one = |(mut builder, mut read): (PlanBuilder, Vec<FileKey>),
                         New { queue, id }: New| {
             let inode = queue_scan::read_one_with_limit(
                 layout,
@@ -571,7 +574,7 @@ impl Seen {
     /// Forgets `ids`: the next round reads them again (a message not acted on).
     /// Once per file: a message postsuper keeps refusing (a `--hold` of mail already held,
     /// named with `--queue hold`) is not retried, and journaled, every round.
-    fn forget(&mut self, unsettled: &[(u64, Box<str>)]) {
+    fn forget(&mut self, unsettled: &[FileKey]) {
         for (inode, id) in unsettled {
             let same = self.files.get(inode).is_some_and(|(seen, _)| seen == id);
             if same && self.retried.insert(*inode) {
