@@ -23,7 +23,9 @@ use clap::Parser;
 
 use crate::cli::{ActArgs, Command, GenerateWhat, Opts};
 use crate::commands::act::Verb;
-use crate::commands::{act, check, fallback, generate, metrics, restore, show, summary, triage};
+use crate::commands::{
+    act, check, fallback, generate, metrics, restore, show, summary, triage, watch,
+};
 use crate::config::{for_each_target, single_target};
 use crate::exit::{ExitStatus, PluginState};
 use crate::ui::sanitize;
@@ -114,6 +116,18 @@ fn run(mut opts: Opts) -> Result<ExitStatus> {
         Command::Delete(args) => act_on(&opts, Verb::Delete, &args.act, args.backup.as_ref()),
         Command::Expire(args) => act_on(&opts, Verb::Expire, args, None),
         Command::Flush(args) => act_on(&opts, Verb::Flush, args, None),
+        Command::Watch(args) => {
+            anyhow::ensure!(
+                !opts.all_instances,
+                "watch works on one instance: use --instance NAME (one watch per instance)"
+            );
+            if opts.queue_dir.is_some() {
+                anyhow::bail!("watch acts through postsuper, which needs the instance's configuration: use -c CONFIG_DIR or --instance NAME, not --queue-dir");
+            }
+            let target = single_target(&opts)?;
+            fallback::ensure_readable(&target, &args.select)?;
+            watch::run(&target, args)
+        }
         Command::Triage(args) => {
             anyhow::ensure!(
                 !opts.all_instances,
@@ -153,6 +167,7 @@ fn demo_copy(opts: &mut Opts) -> Result<demo::Demo> {
         Command::Expire(_) => Some("expire"),
         Command::Flush(_) => Some("flush"),
         Command::Restore(_) => Some("restore"),
+        Command::Watch(_) => Some("watch"),
         _ => None,
     };
     if let Some(verb) = changes {

@@ -62,14 +62,14 @@ const EXITED: &str = "[exited with status ";
 /// `#{pane_dead_status}` stays empty). The pane stays after the shell exits
 /// (`remain-on-exit`), so the last screen can still be read. Dropping it
 /// kills the server and with it the command.
-struct Pane {
+pub(crate) struct Pane {
     socket: PathBuf,
     config: PathBuf,
 }
 
 impl Pane {
     /// Starts `program args` in a 200x60 pane, with `TZ=UTC`.
-    fn start(dir: &Path, name: &str, program: &Path, args: &[OsString]) -> Pane {
+    pub(crate) fn start(dir: &Path, name: &str, program: &Path, args: &[OsString]) -> Pane {
         let config = dir.join(format!("tmux-{name}.conf"));
         // Set before the command starts, so that even a quick exit leaves the pane.
         std::fs::write(
@@ -105,7 +105,7 @@ impl Pane {
     }
 
     /// What the pane shows, scrollback included, wrapped lines joined.
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let out = run(self
             .tmux()
             .args(["capture-pane", "-p", "-J", "-S", "-", "-t", "qs"]));
@@ -114,7 +114,7 @@ impl Pane {
     }
 
     /// Waits until the screen shows `text`; returns the screen.
-    fn wait_for_text(&self, text: &str) -> String {
+    pub(crate) fn wait_for_text(&self, text: &str) -> String {
         let mut last = String::new();
         poll(SCREEN_WAIT, || {
             last = self.screen();
@@ -126,14 +126,14 @@ impl Pane {
     }
 
     /// Types keys (tmux key names: `y`, `n`, `Enter`).
-    fn send_keys(&self, keys: &str) {
+    pub(crate) fn send_keys(&self, keys: &str) {
         let out = run(self.tmux().args(["send-keys", "-t", "qs", keys]));
         assert_exit(&out, 0, "tmux send-keys");
     }
 
     /// Waits until the command has exited; returns its exit status and the
     /// last screen.
-    fn wait_for_exit(&self) -> (i32, String) {
+    pub(crate) fn wait_for_exit(&self) -> (i32, String) {
         let screen = self.wait_for_text(EXITED);
         let status = screen
             .rsplit_once(EXITED)
@@ -152,7 +152,7 @@ impl Drop for Pane {
 
 /// True when tmux can be run; otherwise says why the test is skipped (or
 /// fails under `QSURGEON_REQUIRE_POSTFIX=1`, as the bed's own checks do).
-fn require_tmux() -> bool {
+pub(crate) fn require_tmux() -> bool {
     if Command::new("tmux").arg("-V").output().is_ok() {
         return true;
     }

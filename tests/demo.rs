@@ -161,6 +161,7 @@ fn demo_refuses_what_changes_a_queue() {
         &["release", "--all", "--dry-run"],
         &["flush", "--all", "--yes"],
         &["restore", "/nonexistent"],
+        &["watch", "--sasl-user", "mallory", "--hold", "--yes"],
     ] {
         let output = run(demo_in(tmp.path()).args(args));
         assert_exit(&output, 2, &args.join(" "));

@@ -18,6 +18,8 @@ mod recipients;
 mod act;
 // The prompt on a real terminal, and purges racing a running Postfix.
 mod act_live;
+// `watch`: a standing hold rule while a spammer's SMTP session keeps sending.
+mod watch;
 // `triage` driven in a pseudo-terminal.
 mod triage;
 // Multi-instance: --instance and --all-instances.

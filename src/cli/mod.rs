@@ -15,7 +15,7 @@ mod verbs;
 pub use inspect::{ListArgs, SortField, SummaryArgs};
 pub use monitor::{CheckArgs, MetricsArgs};
 pub use select::SelectArgs;
-pub use verbs::{ActArgs, DeleteArgs, RestoreArgs, TriageArgs};
+pub use verbs::{ActArgs, DeleteArgs, RestoreArgs, TriageArgs, WatchArgs};
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -93,6 +93,9 @@ pub enum Command {
     /// Deliver the selected messages now (postqueue -i).
     #[command(after_help = ACT_EXAMPLES)]
     Flush(Box<ActArgs>),
+    /// A standing rule: hold or delete the selection's new mail as it arrives, for a while.
+    #[command(after_help = WATCH_EXAMPLES)]
+    Watch(Box<WatchArgs>),
     /// Interactive, full screen: see who fills the queue, drill in, look at messages, mark, act.
     #[command(after_help = TRIAGE_EXAMPLES)]
     Triage(Box<TriageArgs>),
@@ -147,6 +150,27 @@ Examples:
       --max 10000 --backup /var/backups/qsurgeon --yes --quiet      (cron)
 
 Exit status: 0 acted, 1 nothing matched, 2 error, 3 refused by --max.";
+
+const WATCH_EXAMPLES: &str = "\
+Examples:
+  qsurgeon watch --sasl-user mallory --hold --for 2h       preview, ask once, then hold
+                                                           mallory's new mail every 10 s
+  qsurgeon watch --client 203.0.113.7 --delete --backup /var/backups/qsurgeon \\
+      --for 30m --every 5s --max 2000 --yes --quiet        (systemd-run, cron)
+  qsurgeon watch --client 203.0.113.0/24 --hold --dry-run --for 5m
+                                                           try a rule: print, change nothing
+
+A stolen login's SMTP sessions stay open after its password is changed: the
+mail keeps coming. watch is the standing rule for that: every --every (10s) it
+lists the queues, reads only the files it has not seen yet (each message is
+judged once, when first seen), and holds or deletes the new matches through
+postsuper, with the verbs' re-check, --max (per round), --backup and journal
+(one run per round that acted). It stops after --for (default 1h), on Ctrl-C
+or SIGTERM (the batch in flight is finished), and prints what it did.
+Without --yes it asks once, on a terminal, after showing the first round.
+Exit status: 0 ran its course (SIGTERM included), 2 error (a round could not
+act on everything it selected), 3 refused by --max (the watch stops),
+130 Ctrl-C.";
 
 const SUMMARY_EXAMPLES: &str = "\
 Examples:

@@ -173,7 +173,7 @@ pub fn run_selection(
 
 /// Every selection flag as typed, the flags without a value included (so that
 /// `--nonexistent-local-sender` is not journaled as an empty selection).
-fn typed_flags(select: &SelectArgs, all: bool) -> Vec<String> {
+pub(crate) fn typed_flags(select: &SelectArgs, all: bool) -> Vec<String> {
     let mut flags: Vec<String> = select
         .valued_flags()
         .iter()
@@ -248,7 +248,7 @@ fn scan_plan(
 /// as for the default `/var/log/qsurgeon/journal` on a machine where qsurgeon was not
 /// installed by its package (whose postinst makes the directory). Only that one level:
 /// a mistyped path deeper down stays an error. The journal's own checks then apply.
-fn make_journal_dir(journal: &Path) -> Result<()> {
+pub(crate) fn make_journal_dir(journal: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());

@@ -11,3 +11,4 @@ pub mod restore;
 pub mod show;
 pub mod summary;
 pub mod triage;
+pub mod watch;
