@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use queue_scan::{QueueLayout, ScanError, ScanProgress};
 
-use crate::{Dimension, Fold, Interner, KeyList, MessageView, Query};
+use crate::{Dimension, Fold, Interner, KeyList, MessageView, Query, Rank};
 
 /// The single-valued dimensions, in `Facts::keys` order.
 const SINGLE: [Dimension; 6] = [
@@ -184,6 +184,12 @@ impl Snapshot {
     /// the messages in `set`; most messages first, then most bytes, then key
     /// number.
     pub fn tally(&self, set: &[u32], dim: Dimension) -> Vec<Row> {
+        self.tally_ranked(set, dim, Rank::Messages)
+    }
+
+    /// [`Snapshot::tally`], the rows in `rank` order (as `summary
+    /// --rank-by` orders them; ties by key number).
+    pub fn tally_ranked(&self, set: &[u32], dim: Dimension, rank: Rank) -> Vec<Row> {
         let mut map: HashMap<u32, Row> = HashMap::new();
         for &i in set {
             let f = &self.facts[i as usize];
@@ -205,10 +211,16 @@ impl Snapshot {
         }
         let mut rows: Vec<Row> = map.into_values().collect();
         rows.sort_by(|a, b| {
-            b.messages
-                .cmp(&a.messages)
-                .then(b.bytes.cmp(&a.bytes))
-                .then(a.key.cmp(&b.key))
+            match rank {
+                Rank::Messages => b.messages.cmp(&a.messages).then(b.bytes.cmp(&a.bytes)),
+                Rank::Recipients => b
+                    .recipients
+                    .cmp(&a.recipients)
+                    .then(b.messages.cmp(&a.messages))
+                    .then(b.bytes.cmp(&a.bytes)),
+                Rank::Bytes => b.bytes.cmp(&a.bytes).then(b.messages.cmp(&a.messages)),
+            }
+            .then(a.key.cmp(&b.key))
         });
         rows
     }

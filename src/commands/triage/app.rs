@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use query::snapshot::{Row, Snapshot, Step};
-use query::Dimension;
+use query::{Dimension, Rank};
 
 use crate::commands::act::Verb;
 
@@ -74,6 +74,9 @@ pub enum Sort {
     Age,
     /// Largest first.
     Size,
+    /// Most envelope recipients first (a burst's many-recipient messages
+    /// on top), then oldest first.
+    Recipients,
     /// By sender address, then oldest first.
     Sender,
 }
@@ -82,7 +85,8 @@ impl Sort {
     fn next(self) -> Sort {
         match self {
             Sort::Age => Sort::Size,
-            Sort::Size => Sort::Sender,
+            Sort::Size => Sort::Recipients,
+            Sort::Recipients => Sort::Sender,
             Sort::Sender => Sort::Age,
         }
     }
@@ -92,6 +96,7 @@ impl Sort {
         match self {
             Sort::Age => "age",
             Sort::Size => "size",
+            Sort::Recipients => "recipients",
             Sort::Sender => "sender",
         }
     }
@@ -237,6 +242,10 @@ pub struct App {
     pub view: View,
     pub overlay: Overlay,
     pub sort: Sort,
+    /// The dashboard tables' order (`s` on the dashboard cycles it): by
+    /// recipients, a login sending few messages to many recipients each
+    /// ranks above one with more single-recipient mail.
+    pub rank: Rank,
     /// Whether `set` is in `sort` order.
     sorted: bool,
     /// The selected message in the list.
@@ -289,6 +298,7 @@ impl App {
             view: View::Dashboard,
             overlay: Overlay::None,
             sort: Sort::Age,
+            rank: Rank::Messages,
             sorted: false,
             list_cursor: 0,
             list_offset: 0,
@@ -392,12 +402,13 @@ impl App {
         // One pass over the group per table, the tables on their own
         // threads: on a million messages each pass is tens of milliseconds.
         let set = &self.set;
+        let rank = self.rank;
         self.tables = std::thread::scope(|scope| {
             let handles: Vec<_> = TABLES
                 .iter()
                 .map(|&dim| {
                     scope.spawn(move || {
-                        let mut rows = snap.tally(set, dim);
+                        let mut rows = snap.tally_ranked(set, dim, rank);
                         let distinct = rows.len();
                         rows.truncate(TOP_N);
                         rows.shrink_to_fit();
@@ -443,6 +454,10 @@ impl App {
             Sort::Size => self
                 .set
                 .sort_by_key(|&i| (std::cmp::Reverse(snap.facts(i).size), i)),
+            Sort::Recipients => self.set.sort_by_key(|&i| {
+                let f = snap.facts(i);
+                (std::cmp::Reverse(f.recipients), f.arrival, i)
+            }),
             Sort::Sender => self.set.sort_by(|&a, &b| {
                 snap.single_key(a, Dimension::Sender)
                     .cmp(&snap.single_key(b, Dimension::Sender))
@@ -610,6 +625,16 @@ impl App {
             Key::Backspace | Key::Esc => self.back(),
             Key::Char('l') => self.open_list(),
             Key::Char('o') => self.older_than_cursor_bucket(),
+            Key::Char('s') => {
+                self.rank = match self.rank {
+                    Rank::Messages => Rank::Recipients,
+                    Rank::Recipients => Rank::Bytes,
+                    Rank::Bytes => Rank::Messages,
+                };
+                self.cursors = [0; TABLES.len()];
+                self.recompute();
+                self.status = format!("tables ranked by {}", self.rank.name());
+            }
             _ => {}
         }
     }
@@ -894,6 +919,20 @@ pub(crate) mod tests {
         let sizes: Vec<u64> = app.set.iter().map(|&i| app.snap.facts(i).size).collect();
         assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first");
         press(&mut app, &[Key::Char('s')]);
+        assert_eq!(app.sort, Sort::Recipients);
+        let counts: Vec<(u32, i64)> = app
+            .set
+            .iter()
+            .map(|&i| (app.snap.facts(i).recipients, app.snap.facts(i).arrival))
+            .collect();
+        assert!(
+            counts
+                .windows(2)
+                .all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 <= w[1].1)),
+            "most recipients first, then oldest: {counts:?}"
+        );
+        assert!(counts[0].0 > counts[counts.len() - 1].0, "{counts:?}");
+        press(&mut app, &[Key::Char('s')]);
         let senders: Vec<&[u8]> = app
             .set
             .iter()
@@ -963,5 +1002,78 @@ pub(crate) mod tests {
         // Another group: no change shown (the last scan counted another group).
         press(&mut app, &[Key::Backspace]);
         assert_eq!(app.total_delta(), None);
+    }
+
+    /// `s` on the dashboard ranks the tables by messages, recipients,
+    /// bytes, as `summary --rank-by` does; each table's rows follow.
+    #[test]
+    fn the_dashboard_ranks_by_recipients() {
+        #[rustfmt::skip]
+        let cases: &[(&[Key], Rank)] = &[
+            (&[], Rank::Messages),
+            (&[Key::Char('s')], Rank::Recipients),
+            (&[Key::Char('s'), Key::Char('s')], Rank::Bytes),
+            (&[Key::Char('s'), Key::Char('s'), Key::Char('s')], Rank::Messages),
+            // In the list, `s` sorts the list; the tables keep their rank.
+            (&[Key::Char('l'), Key::Char('s'), Key::Esc], Rank::Messages),
+            (&[Key::Char('s'), Key::Enter, Key::Backspace], Rank::Recipients),
+        ];
+        for (keys, rank) in cases {
+            let mut app = demo_app();
+            press(&mut app, keys);
+            assert_eq!(app.rank, *rank, "{keys:?}");
+            for table in &app.tables {
+                let by = |r: &Row| match rank {
+                    Rank::Messages => (r.messages, r.bytes),
+                    Rank::Recipients => (r.recipients, r.messages),
+                    Rank::Bytes => (r.bytes, r.messages),
+                };
+                assert!(
+                    table.rows.windows(2).all(|w| by(&w[0]) >= by(&w[1])),
+                    "{keys:?} {:?}",
+                    table.dim
+                );
+            }
+        }
+        // Each row's recipients are its messages' envelope recipients.
+        let app = demo_app();
+        for row in &app.tables[0].rows {
+            let sum: u64 = (0..app.snap.len() as u32)
+                .filter(|&i| {
+                    app.snap.single_key(i, Dimension::SaslUser) == Some(app.snap.key(row.key))
+                })
+                .map(|i| u64::from(app.snap.facts(i).recipients))
+                .sum();
+            assert_eq!(row.recipients, sum);
+        }
+    }
+
+    /// A recipients filter narrows from memory and shows as the exact
+    /// `--where` of `qsurgeon list`.
+    #[test]
+    fn the_filter_takes_recipient_counts() {
+        let mut app = demo_app();
+        let most = (0..app.snap.len() as u32)
+            .map(|i| app.snap.facts(i).recipients)
+            .max()
+            .unwrap();
+        assert!(most > 1, "the demo queue has a many-recipient message");
+        press(&mut app, &typed("recipients > 1"));
+        assert_eq!(app.command(), "qsurgeon list --where 'recipients > 1'");
+        let expected = (0..app.snap.len() as u32)
+            .filter(|&i| app.snap.facts(i).recipients > 1)
+            .count();
+        assert_eq!(app.set.len(), expected);
+        assert!(expected > 0 && expected < app.snap.len());
+        // The synonym reads back as the canonical name.
+        press(&mut app, &typed(&format!("nrcpt >= {most}")));
+        assert_eq!(
+            app.command(),
+            format!("qsurgeon list --where 'recipients >= {most}'")
+        );
+        assert!(app
+            .set
+            .iter()
+            .all(|&i| app.snap.facts(i).recipients == most));
     }
 }

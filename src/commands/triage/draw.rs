@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use query::Dimension;
+use query::{Dimension, Rank};
 
 use super::app::{App, Overlay, View, AGE_BUCKETS, TABLES};
 use super::view::{dimension_label, shorten, shown_key};
@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
         Some(s) => format!("scanning: {}/{} queue files", s.done, s.listed),
         None if !app.status.is_empty() => app.status.clone(),
         None => match app.view {
-            View::Dashboard => "Enter narrow  Bksp back  Tab table  l messages  o older  / filter  a act  r refresh  ? keys  q quit".into(),
+            View::Dashboard => "Enter narrow  Bksp back  Tab table  l messages  o older  s rank  / filter  a act  r refresh  ? keys  q quit".into(),
             View::Messages => "m mark  M mark all/none  s sort  / filter  a act  Esc dashboard  r refresh  ? keys  q quit".into(),
         },
     };
@@ -94,15 +94,21 @@ pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let snap = &app.snap;
     let bytes: u64 = app.set.iter().map(|&i| snap.facts(i).size).sum();
+    let recipients: u64 = app
+        .set
+        .iter()
+        .map(|&i| u64::from(snap.facts(i).recipients))
+        .sum();
     let oldest = app.set.iter().map(|&i| snap.facts(i).arrival).min();
     let newest = app.set.iter().map(|&i| snap.facts(i).arrival).max();
     let mut text = format!(
-        "qsurgeon triage: {} messages{}, {}",
+        "qsurgeon triage: {} messages{}, {} recipients, {}",
         app.set.len(),
         match app.total_delta() {
             Some(d) => format!(" ({})", delta_text(Some(d))),
             None => String::new(),
         },
+        recipients,
         human_size(bytes)
     );
     if let (Some(o), Some(n)) = (oldest, newest) {
@@ -129,13 +135,14 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_dashboard(frame: &mut Frame, app: &App, area: Rect) {
     let [left, right] =
-        Layout::horizontal([Constraint::Length(30), Constraint::Min(20)]).areas(area);
+        Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(area);
     let [queues, ages] = Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(left);
     // Queues.
     let rows = app.queues.iter().map(|row| {
         Row::new(vec![
             Cell::from(shown_key(Dimension::Queue, app.snap.key(row.key))),
             Cell::from(row.messages.to_string()),
+            Cell::from(row.recipients.to_string()),
             Cell::from(human_size(row.bytes)),
         ])
     });
@@ -143,12 +150,13 @@ fn draw_dashboard(frame: &mut Frame, app: &App, area: Rect) {
         Table::new(
             rows,
             [
-                Constraint::Length(10),
                 Constraint::Length(8),
+                Constraint::Length(7),
+                Constraint::Length(7),
                 Constraint::Length(7),
             ],
         )
-        .header(Row::new(vec!["queue", "msgs", "bytes"]).style(bold()))
+        .header(Row::new(vec!["queue", "msgs", "rcpt", "bytes"]).style(bold()))
         .block(Block::default().borders(Borders::ALL).title("queues")),
         queues,
     );
@@ -203,8 +211,8 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
     let cursor = app.cursors[t];
     let offset = (cursor + 1).saturating_sub(visible);
     // The key takes what the numbers leave.
-    // Widths of the number columns and the five gaps between columns.
-    let numbers = 6 + 5 + 6 + 4 + 4 + 5;
+    // Widths of the number columns and the six gaps between columns.
+    let numbers = 6 + 5 + 6 + 6 + 4 + 4 + 6;
     let key_width = (area.width as usize).saturating_sub(numbers + 2).max(8);
     let rows = table
         .rows
@@ -225,6 +233,7 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
                 )),
                 Cell::from(row.messages.to_string()),
                 Cell::from(delta_text(app.delta(t, row))),
+                Cell::from(row.recipients.to_string()),
                 Cell::from(human_size(row.bytes)),
                 Cell::from(human_age(app.snap.now - row.oldest)),
                 Cell::from(human_age(app.snap.now - row.newest)),
@@ -232,9 +241,14 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
             .style(style)
         });
     let title = format!(
-        "{} ({}){}",
+        "{} ({}){}{}",
         dimension_label(table.dim),
         table.distinct,
+        match app.rank {
+            Rank::Messages => "",
+            Rank::Recipients => " by recipients",
+            Rank::Bytes => " by bytes",
+        },
         if focused { " *" } else { "" }
     );
     let block = Block::default()
@@ -253,11 +267,12 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
                 Constraint::Length(6),
                 Constraint::Length(5),
                 Constraint::Length(6),
+                Constraint::Length(6),
                 Constraint::Length(4),
                 Constraint::Length(4),
             ],
         )
-        .header(Row::new(vec!["", "msgs", "Δ", "bytes", "old", "new"]).style(bold()))
+        .header(Row::new(vec!["", "msgs", "Δ", "rcpt", "bytes", "old", "new"]).style(bold()))
         .block(block),
         area,
     );
@@ -293,6 +308,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
                 )),
                 Cell::from(human_age(snap.now - f.arrival)),
                 Cell::from(human_size(f.size)),
+                Cell::from(f.recipients.to_string()),
                 Cell::from(shown_key(
                     Dimension::SaslUser,
                     snap.single_key(i, Dimension::SaslUser).unwrap_or_default(),
@@ -321,6 +337,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
                 Constraint::Length(9),
                 Constraint::Length(5),
                 Constraint::Length(7),
+                Constraint::Length(6),
                 Constraint::Length(20),
                 Constraint::Min(10),
             ],
@@ -332,6 +349,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
                 "queue",
                 "age",
                 "size",
+                "rcpt",
                 "SASL user",
                 "sender",
             ])
@@ -375,18 +393,20 @@ Dashboard
   Enter                   narrow the group to the row
   Backspace / Esc         one step back
   o                       narrow to older messages (one age bucket more)
+  s                       rank the tables by messages, recipients, bytes
   l                       the group's messages
 Messages
   ↑/↓ j/k PgUp/PgDn Home/End   move
   m / Space               mark or unmark (and move down)
   M                       mark all, or clear the marks
-  s                       sort by age, size, sender
+  s                       sort by age, size, recipients, sender
   J / K                   scroll the preview down / up
   Esc / Backspace / l     back to the dashboard
 Everywhere
   /                       filter with a --where expression (queue, id,
                           sender, sender_domain, sasl_user, client, size,
-                          age, arrival, null_sender); empty clears it
+                          age, arrival, recipients, null_sender), e.g.
+                          recipients > 20; empty clears it
   a                       act on the marks (or the whole group):
                           h hold, u release, r requeue, d delete,
                           b delete with a backup, e expire
@@ -424,8 +444,9 @@ fn draw_act_menu(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
     let input = for_terminal_str(&app.input).into_owned();
     let mut lines = vec![
-        Line::from("--where expression over queue, id, sender, sender_domain, sasl_user,"),
-        Line::from("client, size, age, arrival, null_sender (Enter applies, empty clears, Esc)"),
+        Line::from("--where expression over queue, id, sender, sender_domain, sasl_user, client,"),
+        Line::from("size, age, arrival, recipients, null_sender (e.g. recipients > 20)"),
+        Line::from("Enter applies, empty clears, Esc leaves"),
         Line::from(""),
         Line::from(vec![
             Span::styled("/ ", bold()),
@@ -450,7 +471,7 @@ fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
             paint(app, Color::Red).add_modifier(Modifier::BOLD),
         ));
     }
-    let rect = centered(area, area.width.saturating_sub(8).min(100), 9);
+    let rect = centered(area, area.width.saturating_sub(8).min(100), 10);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("filter")),
@@ -557,5 +578,40 @@ mod tests {
             text.contains("Act on the whole group: 29 messages"),
             "{text}"
         );
+    }
+
+    /// The recipients column: per table row, per queue, per message, and
+    /// the group's total in the header.
+    #[test]
+    fn recipients_are_shown_in_the_tables_and_the_list() {
+        let mut app = demo_app();
+        let text = screen(&app, 160, 40);
+        let total: u64 = (0..app.snap.len() as u32)
+            .map(|i| u64::from(app.snap.facts(i).recipients))
+            .sum();
+        assert!(text.contains(&format!(", {total} recipients, ")), "{text}");
+        assert!(text.contains("rcpt"), "{text}");
+        let top = app.tables[0].rows[0];
+        let line = text.lines().find(|l| l.contains("mallory")).unwrap();
+        assert!(
+            line.contains(&format!(" {} ", top.messages))
+                && line.contains(&format!(" {} ", top.recipients)),
+            "{line}"
+        );
+        // Ranked by recipients, the title says so.
+        app.on_key(Key::Char('s'));
+        assert!(screen(&app, 160, 40).contains("SASL users ("));
+        assert!(screen(&app, 160, 40).contains("by recipients"));
+        // The list, by recipients: the first row shows the most.
+        app.on_key(Key::Char('l'));
+        app.on_key(Key::Char('s'));
+        app.on_key(Key::Char('s'));
+        let first = app.set[0];
+        let most = app.snap.facts(first).recipients;
+        let text = screen(&app, 120, 30);
+        assert!(text.contains("by recipients"), "{text}");
+        let id = String::from_utf8_lossy(app.snap.id(first)).into_owned();
+        let row = text.lines().find(|l| l.contains(&id)).unwrap();
+        assert!(row.contains(&format!(" {most} ")), "{row}");
     }
 }
