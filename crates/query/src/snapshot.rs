@@ -34,7 +34,10 @@ const MULTI: [Dimension; 3] = [
 /// What a snapshot remembers of one message.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts {
+    /// Start of the queue ID in `Snapshot::ids`.
     id: u32,
+    /// Its length (a queue file name: at most NAME_MAX, 255 bytes).
+    id_len: u8,
     /// Arrival time (epoch seconds).
     pub arrival: i64,
     /// Message size, as showq reports it.
@@ -79,7 +82,10 @@ pub struct Row {
 #[derive(Default)]
 pub struct Snapshot {
     strings: Interner,
-    ids: Interner,
+    /// The queue IDs, one after the other (`Facts::id` and `id_len` say
+    /// where): an ID is unique to its message, so interning it would cost
+    /// two allocations and a map entry a message for nothing.
+    ids: Vec<u8>,
     facts: Vec<Facts>,
     multi: Vec<(u8, u32)>,
     /// "Now" of the scan, for ages.
@@ -121,7 +127,11 @@ impl Snapshot {
 
     /// The queue ID of message `i`.
     pub fn id(&self, i: u32) -> &[u8] {
-        self.ids.get(self.facts[i as usize].id)
+        let f = &self.facts[i as usize];
+        let start = f.id as usize;
+        self.ids
+            .get(start..start + usize::from(f.id_len))
+            .unwrap_or_default()
     }
 
     /// The bytes of key number `key`.
@@ -148,12 +158,18 @@ impl Snapshot {
         )
     }
 
-    /// About how many bytes the snapshot takes.
+    /// How many bytes the snapshot holds on the heap: the capacity (not
+    /// the length) of every vector, and the interner's map, lists and
+    /// strings with the allocator's per-allocation overhead
+    /// ([`Interner::bytes`]). What the process holds beyond it (the
+    /// program, the allocator's free lists, the screen) is the process's,
+    /// not the snapshot's: triage shows both.
     pub fn memory(&self) -> usize {
-        self.facts.len() * std::mem::size_of::<Facts>()
-            + self.multi.len() * std::mem::size_of::<(u8, u32)>()
+        self.facts.capacity() * std::mem::size_of::<Facts>()
+            + self.multi.capacity() * std::mem::size_of::<(u8, u32)>()
+            + self.ids.capacity()
             + self.strings.bytes()
-            + self.ids.bytes()
+            + self.errors.capacity() * std::mem::size_of::<ScanError>()
     }
 
     /// The messages on `path` (every step holds), by index.
@@ -255,9 +271,10 @@ impl Partial {
                 s.multi.push((index as u8, s.strings.intern(key)));
             }
         }
-        let id = s.ids.intern(msg.id.as_bytes());
+        let (id, id_len) = push_id(&mut s.ids, msg.id.as_bytes());
         s.facts.push(Facts {
             id,
+            id_len,
             arrival: msg.arrival_time(),
             size: msg.message_size(),
             recipients: view.recipient_count(),
@@ -288,16 +305,47 @@ impl Fold for Partial {
     }
 }
 
-/// Merges the workers' snapshots, re-numbering their interned keys.
-fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
+/// Appends a queue ID to the arena: where it starts and its length. A
+/// file name is at most 255 bytes (NAME_MAX) and a million IDs take some
+/// 20 MB, far from the 4 GB a `u32` offset reaches; past either, the ID is
+/// kept empty rather than wrong (and `show` then finds no such message).
+fn push_id(ids: &mut Vec<u8>, id: &[u8]) -> (u32, u8) {
+    match (u32::try_from(ids.len() + id.len()), u8::try_from(id.len())) {
+        (Ok(_), Ok(len)) => {
+            let start = ids.len() as u32;
+            ids.extend_from_slice(id);
+            (start, len)
+        }
+        _ => (0, 0),
+    }
+}
+
+/// Merges the workers' snapshots, re-numbering their interned keys. The
+/// vectors are sized once for all the shares (no doubling past the
+/// total), and each share is dropped as soon as it is copied, so the peak
+/// is about the merged snapshot plus one share.
+fn merge(mut parts: Vec<Snapshot>, now: i64) -> Snapshot {
     let mut all = Snapshot {
         now,
+        facts: Vec::with_capacity(parts.iter().map(|p| p.facts.len()).sum()),
+        multi: Vec::with_capacity(parts.iter().map(|p| p.multi.len()).sum()),
+        ids: Vec::with_capacity(parts.iter().map(|p| p.ids.len()).sum()),
         ..Snapshot::default()
     };
+    // Largest share first: its strings are numbered first, the others'
+    // mostly found.
+    parts.sort_by_key(|p| std::cmp::Reverse(p.facts.len()));
     for p in parts {
         let strings: Vec<u32> = p.strings.values().map(|v| all.strings.intern(v)).collect();
-        let ids: Vec<u32> = p.ids.values().map(|v| all.ids.intern(v)).collect();
         for f in p.facts {
+            let (id, id_len) = {
+                let start = f.id as usize;
+                let bytes = p
+                    .ids
+                    .get(start..start + usize::from(f.id_len))
+                    .unwrap_or_default();
+                push_id(&mut all.ids, bytes)
+            };
             let start = all.multi.len() as u32;
             let range = f.multi_start as usize..f.multi_start as usize + f.multi_len as usize;
             all.multi.extend(
@@ -306,7 +354,8 @@ fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
                     .map(|(d, k)| (*d, strings[*k as usize])),
             );
             all.facts.push(Facts {
-                id: ids[f.id as usize],
+                id,
+                id_len,
                 keys: f.keys.map(|k| strings[k as usize]),
                 multi_start: start,
                 ..f
@@ -316,6 +365,7 @@ fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
         let room = MAX_ERRORS.saturating_sub(all.errors.len());
         all.errors.extend(p.errors.into_iter().take(room));
     }
+    all.strings.shrink_to_fit();
     all
 }
 
@@ -327,9 +377,10 @@ mod tests {
     fn merging_renumbers_keys() {
         let mut a = Partial::default();
         let k = a.snapshot.strings.intern(b"mallory");
-        let id = a.snapshot.ids.intern(b"ABC");
+        let (id, id_len) = push_id(&mut a.snapshot.ids, b"ABC");
         a.snapshot.facts.push(Facts {
             id,
+            id_len,
             arrival: 1,
             size: 2,
             recipients: 3,
@@ -340,9 +391,11 @@ mod tests {
         let mut b = Partial::default();
         b.snapshot.strings.intern(b"other");
         let k = b.snapshot.strings.intern(b"mallory");
-        let id = b.snapshot.ids.intern(b"DEF");
+        push_id(&mut b.snapshot.ids, b"XYZ0");
+        let (id, id_len) = push_id(&mut b.snapshot.ids, b"DEF");
         b.snapshot.facts.push(Facts {
             id,
+            id_len,
             arrival: 1,
             size: 2,
             recipients: 3,
@@ -354,6 +407,7 @@ mod tests {
         assert_eq!(all.facts.len(), 2);
         assert_eq!(all.facts[0].keys[1], all.facts[1].keys[1]);
         assert_eq!(all.strings.get(all.facts[1].keys[1]), b"mallory");
-        assert_eq!(all.ids.get(all.facts[1].id), b"DEF");
+        assert_eq!(all.id(0), b"ABC");
+        assert_eq!(all.id(1), b"DEF");
     }
 }

@@ -208,6 +208,42 @@ impl Marks {
     }
 }
 
+/// The process's memory as the kernel counts it (`/proc/self/status`),
+/// beside the snapshot's own count, so that the screen does not pass the
+/// one off as the other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessMemory {
+    /// Resident now (VmRSS), bytes.
+    pub rss: u64,
+    /// The most resident so far (VmHWM), bytes.
+    pub peak: u64,
+    /// Resident before the first scan, bytes.
+    pub before: u64,
+}
+
+impl ProcessMemory {
+    /// Reads VmRSS and VmHWM; None where there is no `/proc` (the line
+    /// then shows the snapshot's count only).
+    pub fn read(before: u64) -> Option<ProcessMemory> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let kb = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            let n: u64 = line[name.len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(n * 1024)
+        };
+        Some(ProcessMemory {
+            rss: kb("VmRSS:")?,
+            peak: kb("VmHWM:")?,
+            before,
+        })
+    }
+}
+
 /// One dashboard table: a dimension's top rows over the group.
 pub struct Table {
     pub dim: Dimension,
@@ -279,6 +315,8 @@ pub struct App {
     previous_command: String,
     /// Colours (off with `NO_COLOR` or `TERM=dumb`).
     pub color: bool,
+    /// The process's memory, refreshed by the runner before each frame.
+    pub process: Option<ProcessMemory>,
 }
 
 impl App {
@@ -315,6 +353,7 @@ impl App {
             previous_total: None,
             previous_command: String::new(),
             color,
+            process: None,
         };
         app.recompute();
         app

@@ -121,12 +121,23 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if !app.marks.is_empty() {
         text.push_str(&format!(", {} marked", app.marks.len()));
     }
+    // The snapshot's own count, and the process as the kernel sees it
+    // (resident now, at most, and before the scan): the difference is the
+    // program, the allocator's free lists and the screen, not the queue.
     text.push_str(&format!(
-        "   (snapshot of {} messages, about {}; {} ms)",
+        "   (snapshot: {} messages in {}",
         snap.len(),
-        human_size(snap.memory() as u64),
-        app.last_compute.as_millis()
+        human_size(snap.memory() as u64)
     ));
+    if let Some(p) = app.process {
+        text.push_str(&format!(
+            "; process: {} resident, peak {}, {} before the scan",
+            human_size(p.rss),
+            human_size(p.peak),
+            human_size(p.before)
+        ));
+    }
+    text.push_str(&format!("; {} ms)", app.last_compute.as_millis()));
     frame.render_widget(
         Paragraph::new(text).style(Style::default().add_modifier(Modifier::BOLD)),
         area,
@@ -613,5 +624,29 @@ mod tests {
         let id = String::from_utf8_lossy(app.snap.id(first)).into_owned();
         let row = text.lines().find(|l| l.contains(&id)).unwrap();
         assert!(row.contains(&format!(" {most} ")), "{row}");
+    }
+
+    /// The memory line names the snapshot's own count and the process's
+    /// resident memory apart.
+    #[test]
+    fn the_memory_line_tells_the_snapshot_from_the_process() {
+        let mut app = demo_app();
+        let counted = human_size(app.snap.memory() as u64);
+        let text = screen(&app, 240, 30);
+        assert!(
+            text.contains(&format!("(snapshot: 29 messages in {counted}; ")),
+            "{text}"
+        );
+        assert!(!text.contains("process:"), "{text}");
+        app.process = Some(crate::commands::triage::app::ProcessMemory {
+            rss: 30 << 20,
+            peak: 34 << 20,
+            before: 7 << 20,
+        });
+        let text = screen(&app, 240, 30);
+        assert!(
+            text.contains("process: 30M resident, peak 34M, 7.0M before the scan"),
+            "{text}"
+        );
     }
 }

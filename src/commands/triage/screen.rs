@@ -25,7 +25,7 @@ use crate::cli::TriageArgs;
 use crate::config::Target;
 use crate::selection;
 
-use super::app::{Action, App, Key};
+use super::app::{Action, App, Key, ProcessMemory};
 use super::draw::{draw, draw_scanning, ScanState};
 use super::flags::command_line;
 use super::view::message_text;
@@ -96,6 +96,24 @@ fn to_key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
     })
 }
 
+/// Returns the allocator's free pages to the kernel (glibc's
+/// `malloc_trim`, which also trims the worker threads' arenas): after a
+/// scan, the workers' freed shares would otherwise stay resident, and the
+/// process would look to hold twice what the snapshot does.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim takes no pointers and is safe to call from
+        // any thread at any time (glibc's malloc(3)).
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Runs the full-screen session; prints the path's command line on exit.
 pub fn run(target: &Target, args: &TriageArgs) -> Result<()> {
     install_panic_hook();
@@ -128,6 +146,7 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
     let base = command_line(&args.select, &[]);
     let color = !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let layout = &target.instance.layout;
+    let before = ProcessMemory::read(0).map_or(0, |p| p.rss);
     std::thread::scope(|s| -> Result<String> {
         let start = move || -> Result<Pending<'_>> {
             let query = selection::query(
@@ -163,6 +182,10 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                     .handle
                     .join()
                     .map_err(|_| anyhow!("the scan stopped on an internal error"))?;
+                // The workers' shares are freed by now; give their pages
+                // back so that the process's resident memory is the
+                // snapshot's, not the allocator's free lists.
+                release_free_memory();
                 let errors = snap.error_count;
                 match &mut app {
                     Some(app) => app.replace_snapshot(snap),
@@ -182,6 +205,7 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             let size = term.size()?;
             match &mut app {
                 Some(app) => {
+                    app.process = ProcessMemory::read(before);
                     // The list takes half the body, less its border and header.
                     app.set_list_rows(
                         (size.height.saturating_sub(3) / 2).saturating_sub(3) as usize
