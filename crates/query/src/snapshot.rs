@@ -7,12 +7,17 @@
 //! workers' shares, renumbering their interned keys; [`Snapshot::members`]
 //! answers "which messages are on this path of narrowing steps", and
 //! [`Snapshot::tally`] "how many per key of this dimension".
+//!
+//! [`Live`]: while the scan runs, each worker publishes its counts every
+//! [`LIVE_BATCH`] messages into shared tallies (bounded: [`LIVE_MAX_KEYS`]
+//! keys per dimension), so that a dashboard fills as the gauge moves.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use queue_scan::{QueueLayout, ScanError, ScanProgress};
 
-use crate::{Dimension, Fold, Interner, KeyList, MessageView, Query, Rank};
+use crate::{Dimension, Fold, Interner, KeyList, MessageView, Query, Rank, Tables, Tally};
 
 /// The single-valued dimensions, in `Facts::keys` order.
 const SINGLE: [Dimension; 6] = [
@@ -100,11 +105,115 @@ pub struct Snapshot {
 /// How many scan errors a snapshot keeps.
 pub const MAX_ERRORS: usize = 1000;
 
+/// Messages a worker counts before publishing them to [`Live`] (a lock
+/// taken every few thousand messages, not per message).
+pub const LIVE_BATCH: u32 = 2048;
+
+/// Keys kept per dimension in [`Live`]: past them, a new key's messages
+/// count in the totals but get no row until the scan ends and the
+/// snapshot is complete.
+pub const LIVE_MAX_KEYS: usize = 20_000;
+
+/// What a scan under way has counted so far, for a dashboard shown while it
+/// runs. Cleared when the scan's messages are all counted, before the
+/// workers' shares are merged (so that it does not add to the merge's
+/// peak): the snapshot then answers.
+pub struct Live {
+    dims: Vec<Dimension>,
+    state: Mutex<LiveState>,
+}
+
+/// [`Live`]'s counts.
+pub struct LiveState {
+    /// Per key, for the dimensions [`Live::new`] was given.
+    pub tables: Tables,
+    /// Every message counted so far.
+    pub total: Tally,
+    /// True once the scan is over (the counts are then cleared).
+    pub done: bool,
+}
+
+impl Live {
+    /// Shared counts for a scan, per key of `dims`.
+    pub fn new(dims: &[Dimension]) -> Arc<Live> {
+        Arc::new(Live {
+            dims: dims.to_vec(),
+            state: Mutex::new(LiveState {
+                tables: Tables::new(dims),
+                total: Tally::default(),
+                done: false,
+            }),
+        })
+    }
+
+    /// Calls `f` on the counts so far (under the lock: copy out what to
+    /// show, and return).
+    pub fn read<R>(&self, f: impl FnOnce(&LiveState) -> R) -> R {
+        match self.state.lock() {
+            Ok(state) => f(&state),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    fn publish(&self, pending: &mut Pending) {
+        let tables = std::mem::replace(&mut pending.tables, Tables::new(&self.dims));
+        let mut state = match self.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !state.done {
+            state.tables.merge_capped(tables, LIVE_MAX_KEYS);
+            state.total.merge(&pending.total);
+        }
+        pending.total = Tally::default();
+        pending.count = 0;
+    }
+
+    fn finish(&self) {
+        let mut state = match self.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        state.done = true;
+        state.tables = Tables::new(&[]);
+    }
+}
+
+/// A worker's counts not yet published.
+struct Pending {
+    live: Arc<Live>,
+    tables: Tables,
+    total: Tally,
+    count: u32,
+}
+
 impl Snapshot {
     /// Scans the queues of `query` on `layout` and keeps every selected
     /// message's facts.
     pub fn scan(query: &Query, layout: &QueueLayout, progress: &ScanProgress) -> Snapshot {
-        let folded = query.run(layout, progress, Partial::default);
+        Snapshot::scan_live(query, layout, progress, None)
+    }
+
+    /// [`Snapshot::scan`], publishing the counts so far to `live` as the
+    /// scan goes.
+    pub fn scan_live(
+        query: &Query,
+        layout: &QueueLayout,
+        progress: &ScanProgress,
+        live: Option<&Arc<Live>>,
+    ) -> Snapshot {
+        let folded = query.run(layout, progress, || Partial {
+            pending: live.map(|live| Pending {
+                live: Arc::clone(live),
+                tables: Tables::new(&live.dims),
+                total: Tally::default(),
+                count: 0,
+            }),
+            ..Partial::default()
+        });
+        if let Some(live) = live {
+            live.finish();
+        }
         let mut parts = vec![folded.snapshot];
         parts.extend(folded.others);
         merge(parts, query.ctx.now)
@@ -250,6 +359,8 @@ struct Partial {
     /// Shares of other workers, folded in (see [`merge`]).
     others: Vec<Snapshot>,
     keys: KeyList,
+    /// Counts for [`Live`], when the scan publishes them.
+    pending: Option<Pending>,
 }
 
 impl Partial {
@@ -288,6 +399,19 @@ impl Partial {
 impl Fold for Partial {
     fn message(&mut self, view: &MessageView<'_, '_>) {
         self.add(view);
+        if let Some(p) = &mut self.pending {
+            p.tables.add(view);
+            p.total.add(
+                view.msg.message_size(),
+                u64::from(view.recipient_count()),
+                view.msg.arrival_time(),
+            );
+            p.count += 1;
+            if p.count >= LIVE_BATCH {
+                let live = Arc::clone(&p.live);
+                live.publish(p);
+            }
+        }
     }
 
     fn error(&mut self, error: ScanError) {
@@ -298,7 +422,13 @@ impl Fold for Partial {
         }
     }
 
-    fn merge(mut self, other: Self) -> Self {
+    fn merge(mut self, mut other: Self) -> Self {
+        // What the other share has not published yet goes now: the live
+        // counts then miss only what is still in a running worker.
+        if let Some(p) = &mut other.pending {
+            let live = Arc::clone(&p.live);
+            live.publish(p);
+        }
         self.others.push(other.snapshot);
         self.others.extend(other.others);
         self
@@ -409,5 +539,77 @@ mod tests {
         assert_eq!(all.strings.get(all.facts[1].keys[1]), b"mallory");
         assert_eq!(all.id(0), b"ABC");
         assert_eq!(all.id(1), b"DEF");
+    }
+
+    /// The counts a scan publishes, once every share has published, are the
+    /// snapshot's own; once the scan is over they are cleared.
+    #[test]
+    fn live_counts_add_up_to_the_snapshot() {
+        let layout = QueueLayout::with_defaults(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo-queue"),
+        );
+        let query = Query::for_spec(
+            &crate::SelectionSpec::default(),
+            queue_scan::ReadPlan {
+                headers: false,
+                defer_log: true,
+            },
+        )
+        .unwrap();
+        let dims = [
+            Dimension::Queue,
+            Dimension::SaslUser,
+            Dimension::RecipientDomain,
+        ];
+        let live = Live::new(&dims);
+        let progress = ScanProgress::default();
+        let mut folded = query.run(&layout, &progress, || Partial {
+            pending: Some(Pending {
+                live: Arc::clone(&live),
+                tables: Tables::new(&dims),
+                total: Tally::default(),
+                count: 0,
+            }),
+            ..Partial::default()
+        });
+        // The last share publishes what it holds (scan_live clears instead).
+        if let Some(p) = &mut folded.pending {
+            live.publish(p);
+        }
+        let mut parts = vec![folded.snapshot];
+        parts.extend(folded.others);
+        let snap = merge(parts, query.ctx.now);
+        assert_eq!(snap.len(), 29);
+        let all: Vec<u32> = (0..snap.len() as u32).collect();
+        live.read(|state| {
+            assert_eq!(state.total.messages, 29);
+            let recipients: u64 = all
+                .iter()
+                .map(|&i| u64::from(snap.facts(i).recipients))
+                .sum();
+            assert_eq!(state.total.recipients, recipients);
+            for dim in dims {
+                let mut from_live: Vec<(Vec<u8>, u64, u64)> = state
+                    .tables
+                    .table(dim)
+                    .map(|(k, t)| (k.to_vec(), t.messages, t.recipients))
+                    .collect();
+                from_live.sort();
+                let mut from_snap: Vec<(Vec<u8>, u64, u64)> = snap
+                    .tally(&all, dim)
+                    .iter()
+                    .map(|r| (snap.key(r.key).to_vec(), r.messages, r.recipients))
+                    .collect();
+                from_snap.sort();
+                assert_eq!(from_live, from_snap, "{dim:?}");
+            }
+        });
+        live.finish();
+        live.read(|state| assert!(state.done && state.tables.is_empty()));
+        // And scan_live leaves it so.
+        let again = Live::new(&dims);
+        let snap = Snapshot::scan_live(&query, &layout, &progress, Some(&again));
+        assert_eq!(snap.len(), 29);
+        again.read(|state| assert!(state.done && state.tables.is_empty()));
     }
 }

@@ -13,7 +13,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use query::{Dimension, Rank};
+use query::snapshot::Live;
+use query::{Dimension, Rank, Tally};
 
 use super::app::{App, Overlay, View, AGE_BUCKETS, TABLES};
 use super::view::{dimension_label, shorten, shown_key};
@@ -490,9 +491,113 @@ fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-/// The first scan, before there is anything else to show.
-pub fn draw_scanning(frame: &mut Frame, scan: ScanState) {
-    let area = centered(frame.area(), 60, 3);
+/// The first scan's counts so far, copied out of [`query::snapshot::Live`]
+/// (its lock is held only while copying).
+#[derive(Default)]
+pub struct LiveView {
+    /// Every message counted so far.
+    pub total: Tally,
+    /// Per dimension: distinct keys so far and the top rows.
+    pub tables: Vec<(Dimension, usize, Vec<(Vec<u8>, Tally)>)>,
+}
+
+impl LiveView {
+    /// The top `n` rows of each of `dims`, or None once the scan is over
+    /// (its counts are cleared then: the last copy stays on screen).
+    pub fn copy(live: &Live, dims: &[Dimension], n: usize) -> Option<LiveView> {
+        live.read(|state| {
+            (!state.done).then(|| LiveView {
+                total: state.total,
+                tables: dims
+                    .iter()
+                    .map(|&dim| {
+                        let rows = state
+                            .tables
+                            .top_by(dim, n, Rank::Messages)
+                            .into_iter()
+                            .map(|(k, t)| (k.to_vec(), *t))
+                            .collect();
+                        (dim, state.tables.distinct(dim), rows)
+                    })
+                    .collect(),
+            })
+        })
+    }
+}
+
+/// The first scan: the gauge, and the dashboard's tables as the counts
+/// come in.
+pub fn draw_scanning(frame: &mut Frame, scan: ScanState, live: &LiveView, now: i64) {
+    let [gauge, totals, body] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Min(3),
+    ])
+    .areas(frame.area());
+    draw_gauge(frame, scan, gauge);
+    frame.render_widget(
+        Paragraph::new(format!(
+            "so far: {} messages, {} recipients, {} (counting; the tables are final when the scan ends)",
+            live.total.messages,
+            live.total.recipients,
+            human_size(live.total.bytes)
+        ))
+        .style(bold()),
+        totals,
+    );
+    let across: u32 = if body.width >= 180 { 3 } else { 2 };
+    let count = live.tables.len() as u32;
+    let down = count.div_ceil(across).max(1);
+    let cells: Vec<Rect> = Layout::vertical(vec![Constraint::Ratio(1, down); down as usize])
+        .split(body)
+        .iter()
+        .flat_map(|band| {
+            Layout::horizontal(vec![Constraint::Ratio(1, across); across as usize])
+                .split(*band)
+                .to_vec()
+        })
+        .collect();
+    for ((dim, distinct, rows), cell) in live.tables.iter().zip(cells) {
+        let key_width = (cell.width as usize)
+            .saturating_sub(6 + 6 + 6 + 4 + 4 + 5 + 2)
+            .max(8);
+        let shown = rows
+            .iter()
+            .take(cell.height.saturating_sub(3) as usize)
+            .map(|(key, t)| {
+                Row::new(vec![
+                    Cell::from(shorten(&shown_key(*dim, key), key_width)),
+                    Cell::from(t.messages.to_string()),
+                    Cell::from(t.recipients.to_string()),
+                    Cell::from(human_size(t.bytes)),
+                    Cell::from(human_age(now - t.oldest)),
+                    Cell::from(human_age(now - t.newest)),
+                ])
+            });
+        frame.render_widget(
+            Table::new(
+                shown,
+                [
+                    Constraint::Length(key_width as u16),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
+                    Constraint::Length(4),
+                    Constraint::Length(4),
+                ],
+            )
+            .header(Row::new(vec!["", "msgs", "rcpt", "bytes", "old", "new"]).style(bold()))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!("{} ({distinct} so far)", dimension_label(*dim))),
+            ),
+            cell,
+        );
+    }
+}
+
+fn draw_gauge(frame: &mut Frame, scan: ScanState, area: Rect) {
     let ratio = if scan.listed == 0 {
         0.0
     } else {
@@ -648,5 +753,65 @@ mod tests {
             text.contains("process: 30M resident, peak 34M, 7.0M before the scan"),
             "{text}"
         );
+    }
+
+    /// During the first scan: the gauge, the totals so far and the tables
+    /// as the counts come in.
+    #[test]
+    fn the_first_scan_shows_the_counts_so_far() {
+        let tally = |messages, recipients| Tally {
+            messages,
+            bytes: 1000 * messages,
+            recipients,
+            oldest: 1000,
+            newest: 4000,
+        };
+        let live = LiveView {
+            total: tally(12, 60),
+            tables: vec![
+                (
+                    Dimension::Queue,
+                    1,
+                    vec![(b"deferred".to_vec(), tally(12, 60))],
+                ),
+                (
+                    Dimension::SaslUser,
+                    2,
+                    vec![
+                        (b"mallory".to_vec(), tally(10, 400)),
+                        (Vec::new(), tally(2, 2)),
+                    ],
+                ),
+            ],
+        };
+        let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
+        let scan = ScanState {
+            done: 40,
+            listed: 100,
+        };
+        terminal
+            .draw(|f| draw_scanning(f, scan, &live, 7600))
+            .unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let text: String = (0..20)
+            .map(|y| {
+                (0..120)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        assert!(text.contains("40/100 queue files"), "{text}");
+        assert!(
+            text.contains("so far: 12 messages, 60 recipients"),
+            "{text}"
+        );
+        assert!(text.contains("SASL users (2 so far)"), "{text}");
+        let line = text.lines().find(|l| l.contains("mallory")).unwrap();
+        assert!(
+            line.contains(" 10 ") && line.contains(" 400 ") && line.contains("110m"),
+            "{line}"
+        );
+        assert!(text.contains("(none)"), "{text}");
     }
 }

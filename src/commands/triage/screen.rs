@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
-use query::snapshot::Snapshot;
+use query::snapshot::{Live, Snapshot};
+use query::Dimension;
 use queue_scan::{ReadPlan, ScanProgress};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
@@ -26,11 +27,30 @@ use crate::config::Target;
 use crate::selection;
 
 use super::app::{Action, App, Key, ProcessMemory};
-use super::draw::{draw, draw_scanning, ScanState};
+use super::draw::{draw, draw_scanning, LiveView, ScanState};
 use super::flags::command_line;
 use super::view::message_text;
 
 type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
+
+/// What the first scan's dashboard counts: the queues and the dashboard's
+/// tables.
+const LIVE_DIMS: [Dimension; 7] = [
+    Dimension::Queue,
+    Dimension::SaslUser,
+    Dimension::Sender,
+    Dimension::Client,
+    Dimension::ClientNet,
+    Dimension::RecipientDomain,
+    Dimension::Reason,
+];
+
+/// How often the first scan's counts are copied for the screen (each copy
+/// sorts every table under the scan's lock: not every frame).
+const LIVE_EVERY: Duration = Duration::from_millis(300);
+
+/// Rows copied per table.
+const LIVE_ROWS: usize = 30;
 
 /// True when the full screen can run: stdin and stdout are terminals and
 /// `TERM` names one that can address the cursor (not `dumb`).
@@ -131,6 +151,8 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<()> {
 struct Pending<'s> {
     handle: std::thread::ScopedJoinHandle<'s, Snapshot>,
     progress: Arc<ScanProgress>,
+    /// The counts so far, for the dashboard shown during the first scan.
+    live: Arc<Live>,
 }
 
 impl Pending<'_> {
@@ -160,11 +182,21 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             )?;
             let progress = Arc::new(ScanProgress::default());
             let shared = Arc::clone(&progress);
-            let handle = s.spawn(move || Snapshot::scan(&query, layout, &shared));
-            Ok(Pending { handle, progress })
+            let live = Live::new(&LIVE_DIMS);
+            let publish = Arc::clone(&live);
+            let handle =
+                s.spawn(move || Snapshot::scan_live(&query, layout, &shared, Some(&publish)));
+            Ok(Pending {
+                handle,
+                progress,
+                live,
+            })
         };
         let mut pending = Some(start()?);
         let mut app: Option<App> = None;
+        // The first scan's counts, copied out a few times a second.
+        let mut live_view = LiveView::default();
+        let mut live_copied: Option<Instant> = None;
         let mut last_scan = Instant::now();
         // Raw mode turns Ctrl-C into a key; a SIGINT sent from elsewhere
         // (kill -INT) sets this flag, and the session ends as by `q`.
@@ -216,7 +248,18 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                     term.draw(|f| draw(f, app, scan))?;
                 }
                 None => {
-                    term.draw(|f| draw_scanning(f, scan.unwrap_or_default()))?;
+                    if let Some(p) = &pending {
+                        if live_copied.is_none_or(|t| t.elapsed() >= LIVE_EVERY) {
+                            if let Some(view) = LiveView::copy(&p.live, &LIVE_DIMS, LIVE_ROWS) {
+                                live_view = view;
+                            }
+                            live_copied = Some(Instant::now());
+                        }
+                    }
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    term.draw(|f| draw_scanning(f, scan.unwrap_or_default(), &live_view, now))?;
                 }
             }
             if !event::poll(Duration::from_millis(100))? {
