@@ -498,8 +498,12 @@ pub struct LiveView {
     /// Every message counted so far.
     pub total: Tally,
     /// Per dimension: distinct keys so far and the top rows.
-    pub tables: Vec<(Dimension, usize, Vec<(Vec<u8>, Tally)>)>,
+    pub tables: Vec<LiveTable>,
 }
+
+/// One table of [`LiveView`]: its dimension, distinct keys so far, and
+/// the top rows (key, counts).
+pub type LiveTable = (Dimension, usize, Vec<(Vec<u8>, Tally)>);
 
 impl LiveView {
     /// The top `n` rows of each of `dims`, or None once the scan is over

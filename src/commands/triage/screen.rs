@@ -249,7 +249,7 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                 }
                 None => {
                     if let Some(p) = &pending {
-                        if live_copied.is_none_or(|t| t.elapsed() >= LIVE_EVERY) {
+                        if !live_copied.is_some_and(|t| t.elapsed() < LIVE_EVERY) {
                             if let Some(view) = LiveView::copy(&p.live, &LIVE_DIMS, LIVE_ROWS) {
                                 live_view = view;
                             }
