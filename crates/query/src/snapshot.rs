@@ -281,6 +281,19 @@ impl Snapshot {
             + self.errors.capacity() * std::mem::size_of::<ScanError>()
     }
 
+    /// The distinct keys of `dim` over the whole snapshot, as bytes (for a
+    /// look-up per key rather than per message, e.g. the senders' local
+    /// check).
+    pub fn distinct_keys(&self, dim: Dimension) -> Vec<&[u8]> {
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.facts {
+            seen.extend(self.keys_of(f, dim));
+        }
+        let mut keys: Vec<u32> = seen.into_iter().collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|k| self.strings.get(k)).collect()
+    }
+
     /// The messages on `path` (every step holds), by index.
     pub fn members(&self, path: &[Step]) -> Vec<u32> {
         // Each key's number in this snapshot; a key it does not have selects

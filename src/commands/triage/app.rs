@@ -30,6 +30,10 @@ pub const TABLES: [Dimension; 6] = [
     Dimension::Reason,
 ];
 
+/// Table slots: [`TABLES`], then the nonexistent local senders when the
+/// instance can tell them.
+pub const SLOTS: usize = TABLES.len() + 1;
+
 /// Rows kept per table (the screen shows what fits, scrolling to the
 /// cursor).
 pub const TOP_N: usize = 100;
@@ -247,6 +251,8 @@ impl ProcessMemory {
 /// One dashboard table: a dimension's top rows over the group.
 pub struct Table {
     pub dim: Dimension,
+    /// A title other than the dimension's (the nonexistent local senders).
+    pub title: Option<&'static str>,
     pub rows: Vec<Row>,
     /// How many distinct keys the group has (rows beyond [`TOP_N`] are not kept).
     pub distinct: usize,
@@ -272,9 +278,13 @@ pub struct App {
     /// The table with the cursor.
     pub focus: usize,
     /// The cursor's row in each table.
-    pub cursors: [usize; TABLES.len()],
+    pub cursors: [usize; SLOTS],
     /// Focus and cursors of the levels above, restored by Backspace.
-    stack: Vec<(usize, [usize; TABLES.len()])>,
+    stack: Vec<(usize, [usize; SLOTS])>,
+    /// The senders the instance would refuse as recipients though their
+    /// domain is ours (`list --nonexistent-local-sender`), when it can
+    /// tell: they get a table of their own.
+    pub nonexistent: Option<std::collections::HashSet<Box<[u8]>>>,
     pub view: View,
     pub overlay: Overlay,
     pub sort: Sort,
@@ -331,8 +341,9 @@ impl App {
             ages: [0; AGE_BUCKETS.len()],
             tables: Vec::new(),
             focus: 0,
-            cursors: [0; TABLES.len()],
+            cursors: [0; SLOTS],
             stack: Vec::new(),
+            nonexistent: None,
             view: View::Dashboard,
             overlay: Overlay::None,
             sort: Sort::Age,
@@ -359,6 +370,13 @@ impl App {
         app
     }
 
+    /// Sets the nonexistent local senders (None: the instance cannot
+    /// tell) and recomputes the tables.
+    pub fn set_nonexistent(&mut self, nonexistent: Option<std::collections::HashSet<Box<[u8]>>>) {
+        self.nonexistent = nonexistent;
+        self.recompute();
+    }
+
     /// The `qsurgeon list` command that selects exactly the group.
     pub fn command(&self) -> String {
         let mut line = self.base.clone();
@@ -375,7 +393,14 @@ impl App {
     /// Replaces the snapshot by a new scan's, keeping the path, and
     /// remembers the old counts for the per-row change. Marks and the
     /// preview refer to the old snapshot's numbering: dropped.
-    pub fn replace_snapshot(&mut self, snap: Snapshot) {
+    /// `nonexistent` is the new scan's nonexistent local senders (None:
+    /// the instance cannot tell, no such table).
+    pub fn replace_snapshot_with(
+        &mut self,
+        snap: Snapshot,
+        nonexistent: Option<std::collections::HashSet<Box<[u8]>>>,
+    ) {
+        self.nonexistent = nonexistent;
         self.previous = self
             .tables
             .iter()
@@ -442,7 +467,25 @@ impl App {
         // threads: on a million messages each pass is tens of milliseconds.
         let set = &self.set;
         let rank = self.rank;
+        let nonexistent = self.nonexistent.as_ref();
         self.tables = std::thread::scope(|scope| {
+            // The nonexistent local senders: the senders' tally, only
+            // theirs kept.
+            let local = nonexistent.map(|senders| {
+                scope.spawn(move || {
+                    let mut rows = snap.tally_ranked(set, Dimension::Sender, rank);
+                    rows.retain(|row| senders.contains(snap.key(row.key)));
+                    let distinct = rows.len();
+                    rows.truncate(TOP_N);
+                    rows.shrink_to_fit();
+                    Table {
+                        dim: Dimension::Sender,
+                        title: Some("nonexistent local senders"),
+                        rows,
+                        distinct,
+                    }
+                })
+            });
             let handles: Vec<_> = TABLES
                 .iter()
                 .map(|&dim| {
@@ -453,24 +496,30 @@ impl App {
                         rows.shrink_to_fit();
                         Table {
                             dim,
+                            title: None,
                             rows,
                             distinct,
                         }
                     })
                 })
                 .collect();
-            handles
+            let empty = |dim| Table {
+                dim,
+                title: None,
+                rows: Vec::new(),
+                distinct: 0,
+            };
+            let mut tables: Vec<Table> = handles
                 .into_iter()
                 .zip(TABLES)
-                .map(|(h, dim)| {
-                    h.join().unwrap_or(Table {
-                        dim,
-                        rows: Vec::new(),
-                        distinct: 0,
-                    })
-                })
-                .collect()
+                .map(|(h, dim)| h.join().unwrap_or_else(|_| empty(dim)))
+                .collect();
+            if let Some(h) = local {
+                tables.push(h.join().unwrap_or_else(|_| empty(Dimension::Sender)));
+            }
+            tables
         });
+        self.focus = self.focus.min(self.tables.len().saturating_sub(1));
         for (cursor, table) in self.cursors.iter_mut().zip(&self.tables) {
             *cursor = (*cursor).min(table.rows.len().saturating_sub(1));
         }
@@ -658,8 +707,11 @@ impl App {
             Key::PageDown => *cursor = (*cursor + 10).min(rows.saturating_sub(1)),
             Key::Home => *cursor = 0,
             Key::End => *cursor = rows.saturating_sub(1),
-            Key::Tab | Key::Right => self.focus = (self.focus + 1) % TABLES.len(),
-            Key::BackTab | Key::Left => self.focus = (self.focus + TABLES.len() - 1) % TABLES.len(),
+            Key::Tab | Key::Right => self.focus = (self.focus + 1) % self.tables.len().max(1),
+            Key::BackTab | Key::Left => {
+                let n = self.tables.len().max(1);
+                self.focus = (self.focus + n - 1) % n;
+            }
             Key::Enter => self.narrow(),
             Key::Backspace | Key::Esc => self.back(),
             Key::Char('l') => self.open_list(),
@@ -670,7 +722,7 @@ impl App {
                     Rank::Recipients => Rank::Bytes,
                     Rank::Bytes => Rank::Messages,
                 };
-                self.cursors = [0; TABLES.len()];
+                self.cursors = [0; SLOTS];
                 self.recompute();
                 self.status = format!("tables ranked by {}", self.rank.name());
             }
@@ -735,7 +787,7 @@ impl App {
         let step = Step::Key(table.dim, self.snap.key(row.key).into());
         self.stack.push((self.focus, self.cursors));
         self.path.push(step);
-        self.cursors = [0; TABLES.len()];
+        self.cursors = [0; SLOTS];
         self.recompute();
     }
 
@@ -1031,11 +1083,11 @@ pub(crate) mod tests {
         let mut app = demo_app();
         press(&mut app, &[Key::Enter]);
         let before = app.set.len() as i64;
-        app.replace_snapshot(demo_snapshot());
+        app.replace_snapshot_with(demo_snapshot(), None);
         assert_eq!(app.total_delta(), Some(0));
         assert_eq!(app.delta(0, &app.tables[0].rows[0].clone()), Some(0));
         // An empty queue: the group is empty, every row went down.
-        app.replace_snapshot(Snapshot::default());
+        app.replace_snapshot_with(Snapshot::default(), None);
         assert!(app.set.is_empty());
         assert_eq!(app.total_delta(), Some(-before));
         // Another group: no change shown (the last scan counted another group).
@@ -1114,5 +1166,41 @@ pub(crate) mod tests {
             .set
             .iter()
             .all(|&i| app.snap.facts(i).recipients == most));
+    }
+
+    /// When the instance can tell the nonexistent local senders, they get
+    /// a table of their own after the others: Tab reaches it, Enter narrows
+    /// to the sender exactly.
+    #[test]
+    fn nonexistent_local_senders_get_a_table() {
+        let mut app = demo_app();
+        assert_eq!(app.tables.len(), TABLES.len(), "none without the check");
+        let senders = app.snap.distinct_keys(Dimension::Sender);
+        let forged: std::collections::HashSet<Box<[u8]>> = senders
+            .iter()
+            .filter(|s| s.len() == 20 && s.ends_with(b"@ourdomain.example") && s[0] == b'A')
+            .map(|s| Box::from(*s))
+            .collect();
+        assert!(forged.len() >= 2, "{forged:?}");
+        app.set_nonexistent(Some(forged.clone()));
+        let table = &app.tables[TABLES.len()];
+        assert_eq!(table.title, Some("nonexistent local senders"));
+        assert_eq!(table.distinct, forged.len());
+        assert!(table
+            .rows
+            .iter()
+            .all(|r| forged.contains(app.snap.key(r.key))));
+        let first = String::from_utf8_lossy(app.snap.key(table.rows[0].key)).into_owned();
+        let n = table.rows[0].messages as usize;
+        // Shift-Tab from the first table wraps to it.
+        press(&mut app, &[Key::BackTab, Key::Enter]);
+        assert_eq!(app.command(), format!("qsurgeon list --sender {first}"));
+        assert_eq!(app.set.len(), n);
+        press(&mut app, &[Key::Backspace]);
+        assert_eq!(app.focus, TABLES.len());
+        // A rescan where the instance cannot tell: the table goes.
+        app.replace_snapshot_with(demo_snapshot(), None);
+        assert_eq!(app.tables.len(), TABLES.len());
+        assert!(app.focus < TABLES.len());
     }
 }

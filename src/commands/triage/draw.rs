@@ -146,9 +146,31 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_dashboard(frame: &mut Frame, app: &App, area: Rect) {
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(area);
-    let [queues, ages] = Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(left);
+    let [left, right] = Layout::horizontal([
+        // Wider with the senders' table, for their addresses.
+        Constraint::Length(if app.tables.len() > TABLES.len() {
+            42
+        } else {
+            34
+        }),
+        Constraint::Min(20),
+    ])
+    .areas(area);
+    // The nonexistent local senders, when the instance can tell, under
+    // the histogram.
+    let [queues, ages, local] = Layout::vertical([
+        Constraint::Length(8),
+        if app.tables.len() > TABLES.len() {
+            Constraint::Length(AGE_BUCKETS.len() as u16 + 2)
+        } else {
+            Constraint::Min(3)
+        },
+        Constraint::Min(0),
+    ])
+    .areas(left);
+    if app.tables.len() > TABLES.len() && local.height > 0 {
+        draw_table(frame, app, TABLES.len(), local);
+    }
     // Queues.
     let rows = app.queues.iter().map(|row| {
         Row::new(vec![
@@ -223,8 +245,14 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
     let cursor = app.cursors[t];
     let offset = (cursor + 1).saturating_sub(visible);
     // The key takes what the numbers leave.
-    // Widths of the number columns and the six gaps between columns.
-    let numbers = 6 + 5 + 6 + 6 + 4 + 4 + 6;
+    // Widths of the number columns and the six gaps between columns; a
+    // narrow table (the left column's) shows messages and recipients only.
+    let compact = area.width < 50;
+    let numbers = if compact {
+        7 + 7 + 2
+    } else {
+        6 + 5 + 6 + 6 + 4 + 4 + 6
+    };
     let key_width = (area.width as usize).saturating_sub(numbers + 2).max(8);
     let rows = table
         .rows
@@ -238,11 +266,20 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
             } else {
                 Style::default()
             };
+            let key = Cell::from(shorten(
+                &shown_key(table.dim, app.snap.key(row.key)),
+                key_width,
+            ));
+            if compact {
+                return Row::new(vec![
+                    key,
+                    Cell::from(row.messages.to_string()),
+                    Cell::from(row.recipients.to_string()),
+                ])
+                .style(style);
+            }
             Row::new(vec![
-                Cell::from(shorten(
-                    &shown_key(table.dim, app.snap.key(row.key)),
-                    key_width,
-                )),
+                key,
                 Cell::from(row.messages.to_string()),
                 Cell::from(delta_text(app.delta(t, row))),
                 Cell::from(row.recipients.to_string()),
@@ -254,7 +291,7 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
         });
     let title = format!(
         "{} ({}){}{}",
-        dimension_label(table.dim),
+        table.title.unwrap_or(dimension_label(table.dim)),
         table.distinct,
         match app.rank {
             Rank::Messages => "",
@@ -271,10 +308,18 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
         } else {
             Style::default()
         });
-    frame.render_widget(
-        Table::new(
-            rows,
-            [
+    let (widths, header) = if compact {
+        (
+            vec![
+                Constraint::Length(key_width as u16),
+                Constraint::Length(7),
+                Constraint::Length(7),
+            ],
+            vec!["", "msgs", "rcpt"],
+        )
+    } else {
+        (
+            vec![
                 Constraint::Length(key_width as u16),
                 Constraint::Length(6),
                 Constraint::Length(5),
@@ -283,9 +328,13 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
                 Constraint::Length(4),
                 Constraint::Length(4),
             ],
+            vec!["", "msgs", "Δ", "rcpt", "bytes", "old", "new"],
         )
-        .header(Row::new(vec!["", "msgs", "Δ", "rcpt", "bytes", "old", "new"]).style(bold()))
-        .block(block),
+    };
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(bold()))
+            .block(block),
         area,
     );
 }
@@ -718,6 +767,15 @@ mod tests {
                 && line.contains(&format!(" {} ", top.recipients)),
             "{line}"
         );
+        // The nonexistent local senders, when known, under the histogram.
+        let forged: std::collections::HashSet<Box<[u8]>> =
+            [Box::from(&b"AA@ourdomain.example"[..])]
+                .into_iter()
+                .collect();
+        app.set_nonexistent(Some(forged));
+        let text = screen(&app, 160, 40);
+        assert!(text.contains("nonexistent local senders (1)"), "{text}");
+        assert!(text.contains("AA@ourdomain.example"), "{text}");
         // Ranked by recipients, the title says so.
         app.on_key(Key::Char('s'));
         assert!(screen(&app, 160, 40).contains("SASL users ("));

@@ -116,6 +116,29 @@ fn to_key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
     })
 }
 
+/// Senders, as the snapshot's keys.
+type Senders = HashSet<Box<[u8]>>;
+
+/// The snapshot's senders that the instance would refuse as recipients
+/// though their domain is ours, as `list --nonexistent-local-sender`
+/// decides (`postfix::LocalSenderCheck`: one `postmap -q -` per table for
+/// all the distinct senders at once, no process per message). None when
+/// the instance cannot tell (no configuration directory, or a lookup
+/// failed): the table is then not shown, rather than shown empty.
+fn nonexistent_senders(target: &Target, snap: &Snapshot) -> Option<Senders> {
+    let postfix = target.postfix.as_ref()?;
+    let mut check = postfix::LocalSenderCheck::from_postfix(postfix).ok()?;
+    let senders = snap.distinct_keys(Dimension::Sender);
+    check.resolve(senders.iter().copied()).ok()?;
+    Some(
+        senders
+            .into_iter()
+            .filter(|s| check.is_nonexistent(s))
+            .map(Box::from)
+            .collect(),
+    )
+}
+
 /// Returns the allocator's free pages to the kernel (glibc's
 /// `malloc_trim`, which also trims the worker threads' arenas): after a
 /// scan, the workers' freed shares would otherwise stay resident, and the
@@ -149,7 +172,7 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<()> {
 
 /// A scan under way on its own thread.
 struct Pending<'s> {
-    handle: std::thread::ScopedJoinHandle<'s, Snapshot>,
+    handle: std::thread::ScopedJoinHandle<'s, (Snapshot, Option<Senders>)>,
     progress: Arc<ScanProgress>,
     /// The counts so far, for the dashboard shown during the first scan.
     live: Arc<Live>,
@@ -184,8 +207,11 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             let shared = Arc::clone(&progress);
             let live = Live::new(&LIVE_DIMS);
             let publish = Arc::clone(&live);
-            let handle =
-                s.spawn(move || Snapshot::scan_live(&query, layout, &shared, Some(&publish)));
+            let handle = s.spawn(move || {
+                let snap = Snapshot::scan_live(&query, layout, &shared, Some(&publish));
+                let nonexistent = nonexistent_senders(target, &snap);
+                (snap, nonexistent)
+            });
             Ok(Pending {
                 handle,
                 progress,
@@ -210,7 +236,7 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             }
             if pending.as_ref().is_some_and(|p| p.handle.is_finished()) {
                 let done = pending.take().expect("checked above");
-                let snap = done
+                let (snap, nonexistent) = done
                     .handle
                     .join()
                     .map_err(|_| anyhow!("the scan stopped on an internal error"))?;
@@ -220,8 +246,14 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                 release_free_memory();
                 let errors = snap.error_count;
                 match &mut app {
-                    Some(app) => app.replace_snapshot(snap),
-                    None => app = Some(App::new(snap, base.clone(), color)),
+                    Some(app) => app.replace_snapshot_with(snap, nonexistent),
+                    None => {
+                        let mut first = App::new(snap, base.clone(), color);
+                        if nonexistent.is_some() {
+                            first.set_nonexistent(nonexistent);
+                        }
+                        app = Some(first);
+                    }
                 }
                 let app = app.as_mut().expect("set above");
                 app.status = if errors > 0 {
