@@ -160,6 +160,11 @@ impl Marks {
         self.count
     }
 
+    /// Bytes held (the bit set's capacity).
+    pub fn memory(&self) -> usize {
+        self.bits.capacity() * 8
+    }
+
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -375,6 +380,13 @@ impl App {
     pub fn set_nonexistent(&mut self, nonexistent: Option<std::collections::HashSet<Box<[u8]>>>) {
         self.nonexistent = nonexistent;
         self.recompute();
+    }
+
+    /// Bytes the session holds per message beside the snapshot: the
+    /// group's list of indices and the marks (the tables keep their top
+    /// rows only).
+    pub fn group_memory(&self) -> usize {
+        self.set.capacity() * std::mem::size_of::<u32>() + self.marks.memory()
     }
 
     /// The `qsurgeon list` command that selects exactly the group.

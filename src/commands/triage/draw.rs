@@ -126,9 +126,10 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     // (resident now, at most, and before the scan): the difference is the
     // program, the allocator's free lists and the screen, not the queue.
     text.push_str(&format!(
-        "   (snapshot: {} messages in {}",
+        "   (snapshot: {} messages in {}, the group's list {}",
         snap.len(),
-        human_size(snap.memory() as u64)
+        human_size(snap.memory() as u64),
+        human_size(app.group_memory() as u64)
     ));
     if let Some(p) = app.process {
         text.push_str(&format!(
@@ -801,7 +802,10 @@ mod tests {
         let counted = human_size(app.snap.memory() as u64);
         let text = screen(&app, 240, 30);
         assert!(
-            text.contains(&format!("(snapshot: 29 messages in {counted}; ")),
+            text.contains(&format!(
+                "(snapshot: 29 messages in {counted}, the group's list {}; ",
+                human_size(app.group_memory() as u64)
+            )),
             "{text}"
         );
         assert!(!text.contains("process:"), "{text}");

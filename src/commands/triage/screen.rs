@@ -240,10 +240,6 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                     .handle
                     .join()
                     .map_err(|_| anyhow!("the scan stopped on an internal error"))?;
-                // The workers' shares are freed by now; give their pages
-                // back so that the process's resident memory is the
-                // snapshot's, not the allocator's free lists.
-                release_free_memory();
                 let errors = snap.error_count;
                 match &mut app {
                     Some(app) => app.replace_snapshot_with(snap, nonexistent),
@@ -255,6 +251,11 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                         app = Some(first);
                     }
                 }
+                // The workers' shares and the tables' tallies are freed
+                // by now; give their pages back so that the process's
+                // resident memory is the snapshot's, not the allocator's
+                // free lists.
+                release_free_memory();
                 let app = app.as_mut().expect("set above");
                 app.status = if errors > 0 {
                     format!(
@@ -324,7 +325,13 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                 }
                 continue;
             };
-            match app.on_key(key) {
+            let action = app.on_key(key);
+            // A narrowing, sort or filter freed its tallies (on the
+            // tables' threads, whose arenas glibc keeps otherwise).
+            if !app.last_compute.is_zero() {
+                release_free_memory();
+            }
+            match action {
                 Action::None => {}
                 Action::Quit => {
                     if let Some(p) = &pending {
