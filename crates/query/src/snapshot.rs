@@ -464,20 +464,23 @@ fn push_id(ids: &mut Vec<u8>, id: &[u8]) -> (u32, u8) {
 }
 
 /// Merges the workers' snapshots, re-numbering their interned keys. The
-/// vectors are sized once for all the shares (no doubling past the
-/// total), and each share is dropped as soon as it is copied, so the peak
-/// is about the merged snapshot plus one share.
+/// largest share is the base, kept where it is (its keys keep their
+/// numbers); its vectors grow once to the total (a large block is
+/// remapped, not copied), and each other share is dropped as soon as it is
+/// copied, so the peak is about the merged snapshot plus the other shares,
+/// not twice the queue.
 fn merge(mut parts: Vec<Snapshot>, now: i64) -> Snapshot {
-    let mut all = Snapshot {
-        now,
-        facts: Vec::with_capacity(parts.iter().map(|p| p.facts.len()).sum()),
-        multi: Vec::with_capacity(parts.iter().map(|p| p.multi.len()).sum()),
-        ids: Vec::with_capacity(parts.iter().map(|p| p.ids.len()).sum()),
-        ..Snapshot::default()
-    };
-    // Largest share first: its strings are numbered first, the others'
-    // mostly found.
     parts.sort_by_key(|p| std::cmp::Reverse(p.facts.len()));
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    all.now = now;
+    let parts: Vec<Snapshot> = parts.collect();
+    all.facts
+        .reserve_exact(parts.iter().map(|p| p.facts.len()).sum());
+    all.multi
+        .reserve_exact(parts.iter().map(|p| p.multi.len()).sum());
+    all.ids
+        .reserve_exact(parts.iter().map(|p| p.ids.len()).sum());
     for p in parts {
         let strings: Vec<u32> = p.strings.values().map(|v| all.strings.intern(v)).collect();
         for f in p.facts {
@@ -508,6 +511,9 @@ fn merge(mut parts: Vec<Snapshot>, now: i64) -> Snapshot {
         let room = MAX_ERRORS.saturating_sub(all.errors.len());
         all.errors.extend(p.errors.into_iter().take(room));
     }
+    all.facts.shrink_to_fit();
+    all.multi.shrink_to_fit();
+    all.ids.shrink_to_fit();
     all.strings.shrink_to_fit();
     all
 }

@@ -336,7 +336,19 @@ pub struct App {
 
 impl App {
     /// A session over `snap`, at the top (no narrowing).
+    #[cfg(test)]
     pub fn new(snap: Snapshot, base: String, color: bool) -> App {
+        App::with_nonexistent(snap, base, color, None)
+    }
+
+    /// [`App::new`] with the nonexistent local senders (None: the
+    /// instance cannot tell), the tables computed once.
+    pub fn with_nonexistent(
+        snap: Snapshot,
+        base: String,
+        color: bool,
+        nonexistent: Option<std::collections::HashSet<Box<[u8]>>>,
+    ) -> App {
         let mut app = App {
             snap,
             base,
@@ -348,7 +360,7 @@ impl App {
             focus: 0,
             cursors: [0; SLOTS],
             stack: Vec::new(),
-            nonexistent: None,
+            nonexistent,
             view: View::Dashboard,
             overlay: Overlay::None,
             sort: Sort::Age,
@@ -377,6 +389,7 @@ impl App {
 
     /// Sets the nonexistent local senders (None: the instance cannot
     /// tell) and recomputes the tables.
+    #[cfg(test)]
     pub fn set_nonexistent(&mut self, nonexistent: Option<std::collections::HashSet<Box<[u8]>>>) {
         self.nonexistent = nonexistent;
         self.recompute();

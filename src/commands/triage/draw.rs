@@ -122,24 +122,26 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if !app.marks.is_empty() {
         text.push_str(&format!(", {} marked", app.marks.len()));
     }
-    // The snapshot's own count, and the process as the kernel sees it
-    // (resident now, at most, and before the scan): the difference is the
-    // program, the allocator's free lists and the screen, not the queue.
+    // How long the last narrowing, sort or filter took, before the memory
+    // (a narrow terminal cuts the end of the line).
+    text.push_str(&format!("  [{} ms]", app.last_compute.as_millis()));
+    // The snapshot's own count (and the group's list beside it), and the
+    // process as the kernel sees it (resident now, at most, and before the
+    // scan): the difference is the program, the allocator's free lists and
+    // the screen, not the queue.
     text.push_str(&format!(
-        "   (snapshot: {} messages in {}, the group's list {}",
-        snap.len(),
+        "  snapshot {} (+ list {})",
         human_size(snap.memory() as u64),
         human_size(app.group_memory() as u64)
     ));
     if let Some(p) = app.process {
         text.push_str(&format!(
-            "; process: {} resident, peak {}, {} before the scan",
+            ", process RSS {}, peak {}, {} at start",
             human_size(p.rss),
             human_size(p.peak),
             human_size(p.before)
         ));
     }
-    text.push_str(&format!("; {} ms)", app.last_compute.as_millis()));
     frame.render_widget(
         Paragraph::new(text).style(Style::default().add_modifier(Modifier::BOLD)),
         area,
@@ -803,12 +805,12 @@ mod tests {
         let text = screen(&app, 240, 30);
         assert!(
             text.contains(&format!(
-                "(snapshot: 29 messages in {counted}, the group's list {}; ",
+                "snapshot {counted} (+ list {})",
                 human_size(app.group_memory() as u64)
             )),
             "{text}"
         );
-        assert!(!text.contains("process:"), "{text}");
+        assert!(!text.contains("process"), "{text}");
         app.process = Some(crate::commands::triage::app::ProcessMemory {
             rss: 30 << 20,
             peak: 34 << 20,
@@ -816,7 +818,7 @@ mod tests {
         });
         let text = screen(&app, 240, 30);
         assert!(
-            text.contains("process: 30M resident, peak 34M, 7.0M before the scan"),
+            text.contains("process RSS 30M, peak 34M, 7.0M at start"),
             "{text}"
         );
     }

@@ -244,11 +244,12 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                 match &mut app {
                     Some(app) => app.replace_snapshot_with(snap, nonexistent),
                     None => {
-                        let mut first = App::new(snap, base.clone(), color);
-                        if nonexistent.is_some() {
-                            first.set_nonexistent(nonexistent);
-                        }
-                        app = Some(first);
+                        app = Some(App::with_nonexistent(
+                            snap,
+                            base.clone(),
+                            color,
+                            nonexistent,
+                        ))
                     }
                 }
                 // The workers' shares and the tables' tallies are freed
