@@ -159,6 +159,9 @@ fn the_full_screen_finds_narrows_marks_and_deletes_the_spammer() {
         text.contains(&format!("qsurgeon triage: {} messages", before.len())),
         "{text}"
     );
+    // The instance can tell the nonexistent local senders (its
+    // configuration is at hand): it has no local domain, so none.
+    assert!(text.contains("nonexistent local senders (0)"), "{text}");
     let first_row = regex::Regex::new(r"│([^│\s]+)\s+(\d+)\s").unwrap();
     let sasl_first = text
         .lines()
@@ -468,4 +471,83 @@ fn the_full_screen_escapes_hostile_text() {
 fn full_screen_text(raw: &[u8]) -> Vec<u8> {
     let own = regex::bytes::Regex::new(r"\x1b\[[0-9;?]*[A-HJKSTfhlmr]|\x1b[78]").unwrap();
     own.replace_all(raw, &b""[..]).into_owned()
+}
+
+/// With a local domain whose mailboxes are listed, the forged senders get
+/// the nonexistent-local-senders table: as many rows as the distinct
+/// senders `list --nonexistent-local-sender` selects, and Enter on its top
+/// row narrows to that sender exactly (the header counts that sender's
+/// messages among those `list` selects).
+#[test]
+fn the_nonexistent_local_senders_table_holds_the_forged_senders() {
+    if !require_postfix() {
+        return;
+    }
+    let instance = Instance::new_populated(IdStyle::Short);
+    // Nothing is delivered under the changed configuration.
+    instance.stop();
+    let mailboxes = instance.root.join("ls_local");
+    std::fs::write(&mailboxes, "alice x\nbob x\ncarol x\ndave x\npostfix x\n").unwrap();
+    let set = instance.run(
+        instance.postconf().args([
+            "-e",
+            "mydestination=ourdomain.example",
+            &format!("local_recipient_maps=texthash:{}", mailboxes.display()),
+        ]),
+        None,
+    );
+    assert!(set.status.success(), "{set:?}");
+    let listed = crate::util::run(crate::util::qsurgeon().args([
+        "-c",
+        &instance.config_dir.display().to_string(),
+        "list",
+        "--nonexistent-local-sender",
+        "--ids",
+    ]));
+    let ids: std::collections::HashSet<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let sender_of: std::collections::HashMap<String, String> = instance
+        .postqueue_json()
+        .iter()
+        .map(|m| {
+            (
+                m["queue_id"].as_str().unwrap().to_string(),
+                m["sender"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let senders: std::collections::HashSet<&String> =
+        ids.iter().filter_map(|id| sender_of.get(id)).collect();
+    assert!(senders.len() > 1, "the forged senders: {listed:?}");
+    assert!(senders.iter().all(|s| s.ends_with("@ourdomain.example")));
+
+    let command = format!(
+        "env TZ=UTC {} -c {} triage; sleep 60",
+        env!("CARGO_BIN_EXE_qsurgeon"),
+        instance.config_dir.display()
+    );
+    let screen = Screen::start(&command);
+    let text = screen.wait_for("scanned");
+    assert!(
+        text.contains(&format!("nonexistent local senders ({})", senders.len())),
+        "{text}"
+    );
+    // Shift-Tab from the first table wraps to the last, this one.
+    screen.keys(&["BTab", "Enter"]);
+    let text = screen.wait_for("path: qsurgeon list --sender ");
+    let path = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("path: qsurgeon list --sender "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(senders.contains(&path), "{path}\n{text}");
+    let n = ids.iter().filter(|id| sender_of[*id] == path).count();
+    assert!(
+        text.contains(&format!("qsurgeon triage: {n} messages")),
+        "{text}"
+    );
+    screen.keys(&["q"]);
 }

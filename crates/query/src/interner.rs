@@ -48,10 +48,35 @@ impl Interner {
         self.values.is_empty()
     }
 
-    /// About how many bytes the strings take (each is stored twice, in the
-    /// list and as the map's key, plus the boxes' and the map's overhead).
+    /// How many bytes the interner holds on the heap: the map's table at
+    /// its capacity (an entry and a control byte a slot; hashbrown keeps
+    /// its load at 7/8 at most, so capacity counts the slots in use), the
+    /// list at its capacity, and each string twice (the list's box and the
+    /// map's key) as the allocator hands it out: glibc's malloc rounds a
+    /// request plus its 8-byte header up to 16 bytes, 32 at least.
     pub fn bytes(&self) -> usize {
-        self.values.iter().map(|v| v.len() * 2 + 48).sum()
+        let chunk = |len: usize| {
+            if len == 0 {
+                0
+            } else {
+                (len + 8).div_ceil(16).max(2) * 16
+            }
+        };
+        let slots = (self.index.capacity() * 8 / 7).next_power_of_two();
+        let entry = std::mem::size_of::<(Box<[u8]>, u32)>() + 1;
+        slots * entry
+            + self.values.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self
+                .values
+                .iter()
+                .map(|v| 2 * chunk(v.len()))
+                .sum::<usize>()
+    }
+
+    /// Gives back the spare capacity of the map and the list.
+    pub fn shrink_to_fit(&mut self) {
+        self.index.shrink_to_fit();
+        self.values.shrink_to_fit();
     }
 
     /// Moves `other`'s strings into this one; the new number of each of

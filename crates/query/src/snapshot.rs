@@ -7,12 +7,17 @@
 //! workers' shares, renumbering their interned keys; [`Snapshot::members`]
 //! answers "which messages are on this path of narrowing steps", and
 //! [`Snapshot::tally`] "how many per key of this dimension".
+//!
+//! [`Live`]: while the scan runs, each worker publishes its counts every
+//! [`LIVE_BATCH`] messages into shared tallies (bounded: [`LIVE_MAX_KEYS`]
+//! keys per dimension), so that a dashboard fills as the gauge moves.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use queue_scan::{QueueLayout, ScanError, ScanProgress};
 
-use crate::{Dimension, Fold, Interner, KeyList, MessageView, Query};
+use crate::{Dimension, Fold, Interner, KeyList, MessageView, Query, Rank, Tables, Tally};
 
 /// The single-valued dimensions, in `Facts::keys` order.
 const SINGLE: [Dimension; 6] = [
@@ -34,7 +39,10 @@ const MULTI: [Dimension; 3] = [
 /// What a snapshot remembers of one message.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts {
+    /// Start of the queue ID in `Snapshot::ids`.
     id: u32,
+    /// Its length (a queue file name: at most NAME_MAX, 255 bytes).
+    id_len: u8,
     /// Arrival time (epoch seconds).
     pub arrival: i64,
     /// Message size, as showq reports it.
@@ -79,7 +87,10 @@ pub struct Row {
 #[derive(Default)]
 pub struct Snapshot {
     strings: Interner,
-    ids: Interner,
+    /// The queue IDs, one after the other (`Facts::id` and `id_len` say
+    /// where): an ID is unique to its message, so interning it would cost
+    /// two allocations and a map entry a message for nothing.
+    ids: Vec<u8>,
     facts: Vec<Facts>,
     multi: Vec<(u8, u32)>,
     /// "Now" of the scan, for ages.
@@ -94,11 +105,115 @@ pub struct Snapshot {
 /// How many scan errors a snapshot keeps.
 pub const MAX_ERRORS: usize = 1000;
 
+/// Messages a worker counts before publishing them to [`Live`] (a lock
+/// taken every few thousand messages, not per message).
+pub const LIVE_BATCH: u32 = 2048;
+
+/// Keys kept per dimension in [`Live`]: past them, a new key's messages
+/// count in the totals but get no row until the scan ends and the
+/// snapshot is complete.
+pub const LIVE_MAX_KEYS: usize = 20_000;
+
+/// What a scan under way has counted so far, for a dashboard shown while it
+/// runs. Cleared when the scan's messages are all counted, before the
+/// workers' shares are merged (so that it does not add to the merge's
+/// peak): the snapshot then answers.
+pub struct Live {
+    dims: Vec<Dimension>,
+    state: Mutex<LiveState>,
+}
+
+/// [`Live`]'s counts.
+pub struct LiveState {
+    /// Per key, for the dimensions [`Live::new`] was given.
+    pub tables: Tables,
+    /// Every message counted so far.
+    pub total: Tally,
+    /// True once the scan is over (the counts are then cleared).
+    pub done: bool,
+}
+
+impl Live {
+    /// Shared counts for a scan, per key of `dims`.
+    pub fn new(dims: &[Dimension]) -> Arc<Live> {
+        Arc::new(Live {
+            dims: dims.to_vec(),
+            state: Mutex::new(LiveState {
+                tables: Tables::new(dims),
+                total: Tally::default(),
+                done: false,
+            }),
+        })
+    }
+
+    /// Calls `f` on the counts so far (under the lock: copy out what to
+    /// show, and return).
+    pub fn read<R>(&self, f: impl FnOnce(&LiveState) -> R) -> R {
+        match self.state.lock() {
+            Ok(state) => f(&state),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    fn publish(&self, pending: &mut Pending) {
+        let tables = std::mem::replace(&mut pending.tables, Tables::new(&self.dims));
+        let mut state = match self.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !state.done {
+            state.tables.merge_capped(tables, LIVE_MAX_KEYS);
+            state.total.merge(&pending.total);
+        }
+        pending.total = Tally::default();
+        pending.count = 0;
+    }
+
+    fn finish(&self) {
+        let mut state = match self.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        state.done = true;
+        state.tables = Tables::new(&[]);
+    }
+}
+
+/// A worker's counts not yet published.
+struct Pending {
+    live: Arc<Live>,
+    tables: Tables,
+    total: Tally,
+    count: u32,
+}
+
 impl Snapshot {
     /// Scans the queues of `query` on `layout` and keeps every selected
     /// message's facts.
     pub fn scan(query: &Query, layout: &QueueLayout, progress: &ScanProgress) -> Snapshot {
-        let folded = query.run(layout, progress, Partial::default);
+        Snapshot::scan_live(query, layout, progress, None)
+    }
+
+    /// [`Snapshot::scan`], publishing the counts so far to `live` as the
+    /// scan goes.
+    pub fn scan_live(
+        query: &Query,
+        layout: &QueueLayout,
+        progress: &ScanProgress,
+        live: Option<&Arc<Live>>,
+    ) -> Snapshot {
+        let folded = query.run(layout, progress, || Partial {
+            pending: live.map(|live| Pending {
+                live: Arc::clone(live),
+                tables: Tables::new(&live.dims),
+                total: Tally::default(),
+                count: 0,
+            }),
+            ..Partial::default()
+        });
+        if let Some(live) = live {
+            live.finish();
+        }
         let mut parts = vec![folded.snapshot];
         parts.extend(folded.others);
         merge(parts, query.ctx.now)
@@ -121,7 +236,11 @@ impl Snapshot {
 
     /// The queue ID of message `i`.
     pub fn id(&self, i: u32) -> &[u8] {
-        self.ids.get(self.facts[i as usize].id)
+        let f = &self.facts[i as usize];
+        let start = f.id as usize;
+        self.ids
+            .get(start..start + usize::from(f.id_len))
+            .unwrap_or_default()
     }
 
     /// The bytes of key number `key`.
@@ -148,12 +267,31 @@ impl Snapshot {
         )
     }
 
-    /// About how many bytes the snapshot takes.
+    /// How many bytes the snapshot holds on the heap: the capacity (not
+    /// the length) of every vector, and the interner's map, lists and
+    /// strings with the allocator's per-allocation overhead
+    /// ([`Interner::bytes`]). What the process holds beyond it (the
+    /// program, the allocator's free lists, the screen) is the process's,
+    /// not the snapshot's: triage shows both.
     pub fn memory(&self) -> usize {
-        self.facts.len() * std::mem::size_of::<Facts>()
-            + self.multi.len() * std::mem::size_of::<(u8, u32)>()
+        self.facts.capacity() * std::mem::size_of::<Facts>()
+            + self.multi.capacity() * std::mem::size_of::<(u8, u32)>()
+            + self.ids.capacity()
             + self.strings.bytes()
-            + self.ids.bytes()
+            + self.errors.capacity() * std::mem::size_of::<ScanError>()
+    }
+
+    /// The distinct keys of `dim` over the whole snapshot, as bytes (for a
+    /// look-up per key rather than per message, e.g. the senders' local
+    /// check).
+    pub fn distinct_keys(&self, dim: Dimension) -> Vec<&[u8]> {
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.facts {
+            seen.extend(self.keys_of(f, dim));
+        }
+        let mut keys: Vec<u32> = seen.into_iter().collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|k| self.strings.get(k)).collect()
     }
 
     /// The messages on `path` (every step holds), by index.
@@ -184,6 +322,12 @@ impl Snapshot {
     /// the messages in `set`; most messages first, then most bytes, then key
     /// number.
     pub fn tally(&self, set: &[u32], dim: Dimension) -> Vec<Row> {
+        self.tally_ranked(set, dim, Rank::Messages)
+    }
+
+    /// [`Snapshot::tally`], the rows in `rank` order (as `summary
+    /// --rank-by` orders them; ties by key number).
+    pub fn tally_ranked(&self, set: &[u32], dim: Dimension, rank: Rank) -> Vec<Row> {
         let mut map: HashMap<u32, Row> = HashMap::new();
         for &i in set {
             let f = &self.facts[i as usize];
@@ -205,10 +349,16 @@ impl Snapshot {
         }
         let mut rows: Vec<Row> = map.into_values().collect();
         rows.sort_by(|a, b| {
-            b.messages
-                .cmp(&a.messages)
-                .then(b.bytes.cmp(&a.bytes))
-                .then(a.key.cmp(&b.key))
+            match rank {
+                Rank::Messages => b.messages.cmp(&a.messages).then(b.bytes.cmp(&a.bytes)),
+                Rank::Recipients => b
+                    .recipients
+                    .cmp(&a.recipients)
+                    .then(b.messages.cmp(&a.messages))
+                    .then(b.bytes.cmp(&a.bytes)),
+                Rank::Bytes => b.bytes.cmp(&a.bytes).then(b.messages.cmp(&a.messages)),
+            }
+            .then(a.key.cmp(&b.key))
         });
         rows
     }
@@ -222,6 +372,8 @@ struct Partial {
     /// Shares of other workers, folded in (see [`merge`]).
     others: Vec<Snapshot>,
     keys: KeyList,
+    /// Counts for [`Live`], when the scan publishes them.
+    pending: Option<Pending>,
 }
 
 impl Partial {
@@ -243,9 +395,10 @@ impl Partial {
                 s.multi.push((index as u8, s.strings.intern(key)));
             }
         }
-        let id = s.ids.intern(msg.id.as_bytes());
+        let (id, id_len) = push_id(&mut s.ids, msg.id.as_bytes());
         s.facts.push(Facts {
             id,
+            id_len,
             arrival: msg.arrival_time(),
             size: msg.message_size(),
             recipients: view.recipient_count(),
@@ -259,6 +412,19 @@ impl Partial {
 impl Fold for Partial {
     fn message(&mut self, view: &MessageView<'_, '_>) {
         self.add(view);
+        if let Some(p) = &mut self.pending {
+            p.tables.add(view);
+            p.total.add(
+                view.msg.message_size(),
+                u64::from(view.recipient_count()),
+                view.msg.arrival_time(),
+            );
+            p.count += 1;
+            if p.count >= LIVE_BATCH {
+                let live = Arc::clone(&p.live);
+                live.publish(p);
+            }
+        }
     }
 
     fn error(&mut self, error: ScanError) {
@@ -269,23 +435,63 @@ impl Fold for Partial {
         }
     }
 
-    fn merge(mut self, other: Self) -> Self {
+    fn merge(mut self, mut other: Self) -> Self {
+        // What the other share has not published yet goes now: the live
+        // counts then miss only what is still in a running worker.
+        if let Some(p) = &mut other.pending {
+            let live = Arc::clone(&p.live);
+            live.publish(p);
+        }
         self.others.push(other.snapshot);
         self.others.extend(other.others);
         self
     }
 }
 
-/// Merges the workers' snapshots, re-numbering their interned keys.
-fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
-    let mut all = Snapshot {
-        now,
-        ..Snapshot::default()
-    };
+/// Appends a queue ID to the arena: where it starts and its length. A
+/// file name is at most 255 bytes (NAME_MAX) and a million IDs take some
+/// 20 MB, far from the 4 GB a `u32` offset reaches; past either, the ID is
+/// kept empty rather than wrong (and `show` then finds no such message).
+fn push_id(ids: &mut Vec<u8>, id: &[u8]) -> (u32, u8) {
+    match (u32::try_from(ids.len() + id.len()), u8::try_from(id.len())) {
+        (Ok(_), Ok(len)) => {
+            let start = ids.len() as u32;
+            ids.extend_from_slice(id);
+            (start, len)
+        }
+        _ => (0, 0),
+    }
+}
+
+/// Merges the workers' snapshots, re-numbering their interned keys. The
+/// largest share is the base, kept where it is (its keys keep their
+/// numbers); its vectors grow once to the total (a large block is
+/// remapped, not copied), and each other share is dropped as soon as it is
+/// copied, so the peak is about the merged snapshot plus the other shares,
+/// not twice the queue.
+fn merge(mut parts: Vec<Snapshot>, now: i64) -> Snapshot {
+    parts.sort_by_key(|p| std::cmp::Reverse(p.facts.len()));
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    all.now = now;
+    let parts: Vec<Snapshot> = parts.collect();
+    all.facts
+        .reserve_exact(parts.iter().map(|p| p.facts.len()).sum());
+    all.multi
+        .reserve_exact(parts.iter().map(|p| p.multi.len()).sum());
+    all.ids
+        .reserve_exact(parts.iter().map(|p| p.ids.len()).sum());
     for p in parts {
         let strings: Vec<u32> = p.strings.values().map(|v| all.strings.intern(v)).collect();
-        let ids: Vec<u32> = p.ids.values().map(|v| all.ids.intern(v)).collect();
         for f in p.facts {
+            let (id, id_len) = {
+                let start = f.id as usize;
+                let bytes = p
+                    .ids
+                    .get(start..start + usize::from(f.id_len))
+                    .unwrap_or_default();
+                push_id(&mut all.ids, bytes)
+            };
             let start = all.multi.len() as u32;
             let range = f.multi_start as usize..f.multi_start as usize + f.multi_len as usize;
             all.multi.extend(
@@ -294,7 +500,8 @@ fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
                     .map(|(d, k)| (*d, strings[*k as usize])),
             );
             all.facts.push(Facts {
-                id: ids[f.id as usize],
+                id,
+                id_len,
                 keys: f.keys.map(|k| strings[k as usize]),
                 multi_start: start,
                 ..f
@@ -304,6 +511,10 @@ fn merge(parts: Vec<Snapshot>, now: i64) -> Snapshot {
         let room = MAX_ERRORS.saturating_sub(all.errors.len());
         all.errors.extend(p.errors.into_iter().take(room));
     }
+    all.facts.shrink_to_fit();
+    all.multi.shrink_to_fit();
+    all.ids.shrink_to_fit();
+    all.strings.shrink_to_fit();
     all
 }
 
@@ -315,9 +526,10 @@ mod tests {
     fn merging_renumbers_keys() {
         let mut a = Partial::default();
         let k = a.snapshot.strings.intern(b"mallory");
-        let id = a.snapshot.ids.intern(b"ABC");
+        let (id, id_len) = push_id(&mut a.snapshot.ids, b"ABC");
         a.snapshot.facts.push(Facts {
             id,
+            id_len,
             arrival: 1,
             size: 2,
             recipients: 3,
@@ -328,9 +540,11 @@ mod tests {
         let mut b = Partial::default();
         b.snapshot.strings.intern(b"other");
         let k = b.snapshot.strings.intern(b"mallory");
-        let id = b.snapshot.ids.intern(b"DEF");
+        push_id(&mut b.snapshot.ids, b"XYZ0");
+        let (id, id_len) = push_id(&mut b.snapshot.ids, b"DEF");
         b.snapshot.facts.push(Facts {
             id,
+            id_len,
             arrival: 1,
             size: 2,
             recipients: 3,
@@ -342,6 +556,79 @@ mod tests {
         assert_eq!(all.facts.len(), 2);
         assert_eq!(all.facts[0].keys[1], all.facts[1].keys[1]);
         assert_eq!(all.strings.get(all.facts[1].keys[1]), b"mallory");
-        assert_eq!(all.ids.get(all.facts[1].id), b"DEF");
+        assert_eq!(all.id(0), b"ABC");
+        assert_eq!(all.id(1), b"DEF");
+    }
+
+    /// The counts a scan publishes, once every share has published, are the
+    /// snapshot's own; once the scan is over they are cleared.
+    #[test]
+    fn live_counts_add_up_to_the_snapshot() {
+        let layout = QueueLayout::with_defaults(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo-queue"),
+        );
+        let query = Query::for_spec(
+            &crate::SelectionSpec::default(),
+            queue_scan::ReadPlan {
+                headers: false,
+                defer_log: true,
+            },
+        )
+        .unwrap();
+        let dims = [
+            Dimension::Queue,
+            Dimension::SaslUser,
+            Dimension::RecipientDomain,
+        ];
+        let live = Live::new(&dims);
+        let progress = ScanProgress::default();
+        let mut folded = query.run(&layout, &progress, || Partial {
+            pending: Some(Pending {
+                live: Arc::clone(&live),
+                tables: Tables::new(&dims),
+                total: Tally::default(),
+                count: 0,
+            }),
+            ..Partial::default()
+        });
+        // The last share publishes what it holds (scan_live clears instead).
+        if let Some(p) = &mut folded.pending {
+            live.publish(p);
+        }
+        let mut parts = vec![folded.snapshot];
+        parts.extend(folded.others);
+        let snap = merge(parts, query.ctx.now);
+        assert_eq!(snap.len(), 29);
+        let all: Vec<u32> = (0..snap.len() as u32).collect();
+        live.read(|state| {
+            assert_eq!(state.total.messages, 29);
+            let recipients: u64 = all
+                .iter()
+                .map(|&i| u64::from(snap.facts(i).recipients))
+                .sum();
+            assert_eq!(state.total.recipients, recipients);
+            for dim in dims {
+                let mut from_live: Vec<(Vec<u8>, u64, u64)> = state
+                    .tables
+                    .table(dim)
+                    .map(|(k, t)| (k.to_vec(), t.messages, t.recipients))
+                    .collect();
+                from_live.sort();
+                let mut from_snap: Vec<(Vec<u8>, u64, u64)> = snap
+                    .tally(&all, dim)
+                    .iter()
+                    .map(|r| (snap.key(r.key).to_vec(), r.messages, r.recipients))
+                    .collect();
+                from_snap.sort();
+                assert_eq!(from_live, from_snap, "{dim:?}");
+            }
+        });
+        live.finish();
+        live.read(|state| assert!(state.done && state.tables.is_empty()));
+        // And scan_live leaves it so.
+        let again = Live::new(&dims);
+        let snap = Snapshot::scan_live(&query, &layout, &progress, Some(&again));
+        assert_eq!(snap.len(), 29);
+        again.read(|state| assert!(state.done && state.tables.is_empty()));
     }
 }

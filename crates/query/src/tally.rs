@@ -161,6 +161,32 @@ impl Tables {
         }
     }
 
+    /// Adds what `other` counted, keeping at most `cap` keys per table: a
+    /// key first seen when its table is full is left out (its messages
+    /// still count in the tables of the other dimensions). For tallies
+    /// published while a scan runs, whose memory must stay bounded
+    /// whatever the queue holds.
+    pub fn merge_capped(&mut self, other: Tables, cap: usize) {
+        for (dim, table) in other.dims.into_iter().zip(other.tables) {
+            let Some(i) = self.dims.iter().position(|&d| d == dim) else {
+                continue;
+            };
+            let mine = &mut self.tables[i];
+            for (key, tally) in table {
+                if let Some(t) = mine.get_mut(&key) {
+                    t.merge(&tally);
+                } else if mine.len() < cap {
+                    mine.insert(key, tally);
+                }
+            }
+        }
+    }
+
+    /// True when no message was counted.
+    pub fn is_empty(&self) -> bool {
+        self.tables.iter().all(HashMap::is_empty)
+    }
+
     /// The table of `dim` (empty when `dim` was not asked for).
     pub fn table(&self, dim: Dimension) -> impl Iterator<Item = (&[u8], &Tally)> + '_ {
         self.get(dim)
@@ -253,5 +279,31 @@ mod tests {
         let mut tied: Vec<(&[u8], &Tally)> = vec![(b"b", &same), (b"a", &burst)];
         tied.sort_by(|a, b| Rank::Recipients.compare(*a, *b));
         assert_eq!(keys(&tied), ["a", "b"]);
+    }
+
+    #[test]
+    fn capped_merges_keep_known_keys_and_drop_new_ones_past_the_cap() {
+        let mut all = Tables::new(&[Dimension::SaslUser]);
+        let one = |key: &[u8], n: u64| {
+            let mut t = Tables::new(&[Dimension::SaslUser]);
+            let mut tally = Tally::default();
+            for _ in 0..n {
+                tally.add(10, 2, 100);
+            }
+            t.tables[0].insert(key.to_vec(), tally);
+            t
+        };
+        all.merge_capped(one(b"a", 1), 2);
+        all.merge_capped(one(b"b", 1), 2);
+        all.merge_capped(one(b"c", 5), 2);
+        all.merge_capped(one(b"a", 3), 2);
+        assert_eq!(all.distinct(Dimension::SaslUser), 2);
+        let rows: Vec<(&[u8], u64, u64)> = all
+            .top(Dimension::SaslUser, 10)
+            .into_iter()
+            .map(|(k, t)| (k, t.messages, t.recipients))
+            .collect();
+        assert_eq!(rows, [(&b"a"[..], 4, 8), (&b"b"[..], 1, 2)]);
+        assert!(!all.is_empty() && Tables::new(&[Dimension::Queue]).is_empty());
     }
 }

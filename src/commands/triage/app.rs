@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use query::snapshot::{Row, Snapshot, Step};
-use query::Dimension;
+use query::{Dimension, Rank};
 
 use crate::commands::act::Verb;
 
@@ -29,6 +29,10 @@ pub const TABLES: [Dimension; 6] = [
     Dimension::RecipientDomain,
     Dimension::Reason,
 ];
+
+/// Table slots: [`TABLES`], then the nonexistent local senders when the
+/// instance can tell them.
+pub const SLOTS: usize = TABLES.len() + 1;
 
 /// Rows kept per table (the screen shows what fits, scrolling to the
 /// cursor).
@@ -74,6 +78,9 @@ pub enum Sort {
     Age,
     /// Largest first.
     Size,
+    /// Most envelope recipients first (a burst's many-recipient messages
+    /// on top), then oldest first.
+    Recipients,
     /// By sender address, then oldest first.
     Sender,
 }
@@ -82,7 +89,8 @@ impl Sort {
     fn next(self) -> Sort {
         match self {
             Sort::Age => Sort::Size,
-            Sort::Size => Sort::Sender,
+            Sort::Size => Sort::Recipients,
+            Sort::Recipients => Sort::Sender,
             Sort::Sender => Sort::Age,
         }
     }
@@ -92,6 +100,7 @@ impl Sort {
         match self {
             Sort::Age => "age",
             Sort::Size => "size",
+            Sort::Recipients => "recipients",
             Sort::Sender => "sender",
         }
     }
@@ -151,6 +160,11 @@ impl Marks {
         self.count
     }
 
+    /// Bytes held (the bit set's capacity).
+    pub fn memory(&self) -> usize {
+        self.bits.capacity() * 8
+    }
+
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -203,9 +217,47 @@ impl Marks {
     }
 }
 
+/// The process's memory as the kernel counts it (`/proc/self/status`),
+/// beside the snapshot's own count, so that the screen does not pass the
+/// one off as the other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessMemory {
+    /// Resident now (VmRSS), bytes.
+    pub rss: u64,
+    /// The most resident so far (VmHWM), bytes.
+    pub peak: u64,
+    /// Resident before the first scan, bytes.
+    pub before: u64,
+}
+
+impl ProcessMemory {
+    /// Reads VmRSS and VmHWM; None where there is no `/proc` (the line
+    /// then shows the snapshot's count only).
+    pub fn read(before: u64) -> Option<ProcessMemory> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let kb = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            let n: u64 = line[name.len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(n * 1024)
+        };
+        Some(ProcessMemory {
+            rss: kb("VmRSS:")?,
+            peak: kb("VmHWM:")?,
+            before,
+        })
+    }
+}
+
 /// One dashboard table: a dimension's top rows over the group.
 pub struct Table {
     pub dim: Dimension,
+    /// A title other than the dimension's (the nonexistent local senders).
+    pub title: Option<&'static str>,
     pub rows: Vec<Row>,
     /// How many distinct keys the group has (rows beyond [`TOP_N`] are not kept).
     pub distinct: usize,
@@ -231,12 +283,20 @@ pub struct App {
     /// The table with the cursor.
     pub focus: usize,
     /// The cursor's row in each table.
-    pub cursors: [usize; TABLES.len()],
+    pub cursors: [usize; SLOTS],
     /// Focus and cursors of the levels above, restored by Backspace.
-    stack: Vec<(usize, [usize; TABLES.len()])>,
+    stack: Vec<(usize, [usize; SLOTS])>,
+    /// The senders the instance would refuse as recipients though their
+    /// domain is ours (`list --nonexistent-local-sender`), when it can
+    /// tell: they get a table of their own.
+    pub nonexistent: Option<std::collections::HashSet<Box<[u8]>>>,
     pub view: View,
     pub overlay: Overlay,
     pub sort: Sort,
+    /// The dashboard tables' order (`s` on the dashboard cycles it): by
+    /// recipients, a login sending few messages to many recipients each
+    /// ranks above one with more single-recipient mail.
+    pub rank: Rank,
     /// Whether `set` is in `sort` order.
     sorted: bool,
     /// The selected message in the list.
@@ -270,11 +330,25 @@ pub struct App {
     previous_command: String,
     /// Colours (off with `NO_COLOR` or `TERM=dumb`).
     pub color: bool,
+    /// The process's memory, refreshed by the runner before each frame.
+    pub process: Option<ProcessMemory>,
 }
 
 impl App {
     /// A session over `snap`, at the top (no narrowing).
+    #[cfg(test)]
     pub fn new(snap: Snapshot, base: String, color: bool) -> App {
+        App::with_nonexistent(snap, base, color, None)
+    }
+
+    /// [`App::new`] with the nonexistent local senders (None: the
+    /// instance cannot tell), the tables computed once.
+    pub fn with_nonexistent(
+        snap: Snapshot,
+        base: String,
+        color: bool,
+        nonexistent: Option<std::collections::HashSet<Box<[u8]>>>,
+    ) -> App {
         let mut app = App {
             snap,
             base,
@@ -284,11 +358,13 @@ impl App {
             ages: [0; AGE_BUCKETS.len()],
             tables: Vec::new(),
             focus: 0,
-            cursors: [0; TABLES.len()],
+            cursors: [0; SLOTS],
             stack: Vec::new(),
+            nonexistent,
             view: View::Dashboard,
             overlay: Overlay::None,
             sort: Sort::Age,
+            rank: Rank::Messages,
             sorted: false,
             list_cursor: 0,
             list_offset: 0,
@@ -305,9 +381,25 @@ impl App {
             previous_total: None,
             previous_command: String::new(),
             color,
+            process: None,
         };
         app.recompute();
         app
+    }
+
+    /// Sets the nonexistent local senders (None: the instance cannot
+    /// tell) and recomputes the tables.
+    #[cfg(test)]
+    pub fn set_nonexistent(&mut self, nonexistent: Option<std::collections::HashSet<Box<[u8]>>>) {
+        self.nonexistent = nonexistent;
+        self.recompute();
+    }
+
+    /// Bytes the session holds per message beside the snapshot: the
+    /// group's list of indices and the marks (the tables keep their top
+    /// rows only).
+    pub fn group_memory(&self) -> usize {
+        self.set.capacity() * std::mem::size_of::<u32>() + self.marks.memory()
     }
 
     /// The `qsurgeon list` command that selects exactly the group.
@@ -326,7 +418,14 @@ impl App {
     /// Replaces the snapshot by a new scan's, keeping the path, and
     /// remembers the old counts for the per-row change. Marks and the
     /// preview refer to the old snapshot's numbering: dropped.
-    pub fn replace_snapshot(&mut self, snap: Snapshot) {
+    /// `nonexistent` is the new scan's nonexistent local senders (None:
+    /// the instance cannot tell, no such table).
+    pub fn replace_snapshot_with(
+        &mut self,
+        snap: Snapshot,
+        nonexistent: Option<std::collections::HashSet<Box<[u8]>>>,
+    ) {
+        self.nonexistent = nonexistent;
         self.previous = self
             .tables
             .iter()
@@ -392,35 +491,60 @@ impl App {
         // One pass over the group per table, the tables on their own
         // threads: on a million messages each pass is tens of milliseconds.
         let set = &self.set;
+        let rank = self.rank;
+        let nonexistent = self.nonexistent.as_ref();
         self.tables = std::thread::scope(|scope| {
+            // The nonexistent local senders: the senders' tally, only
+            // theirs kept.
+            let local = nonexistent.map(|senders| {
+                scope.spawn(move || {
+                    let mut rows = snap.tally_ranked(set, Dimension::Sender, rank);
+                    rows.retain(|row| senders.contains(snap.key(row.key)));
+                    let distinct = rows.len();
+                    rows.truncate(TOP_N);
+                    rows.shrink_to_fit();
+                    Table {
+                        dim: Dimension::Sender,
+                        title: Some("nonexistent local senders"),
+                        rows,
+                        distinct,
+                    }
+                })
+            });
             let handles: Vec<_> = TABLES
                 .iter()
                 .map(|&dim| {
                     scope.spawn(move || {
-                        let mut rows = snap.tally(set, dim);
+                        let mut rows = snap.tally_ranked(set, dim, rank);
                         let distinct = rows.len();
                         rows.truncate(TOP_N);
                         rows.shrink_to_fit();
                         Table {
                             dim,
+                            title: None,
                             rows,
                             distinct,
                         }
                     })
                 })
                 .collect();
-            handles
+            let empty = |dim| Table {
+                dim,
+                title: None,
+                rows: Vec::new(),
+                distinct: 0,
+            };
+            let mut tables: Vec<Table> = handles
                 .into_iter()
                 .zip(TABLES)
-                .map(|(h, dim)| {
-                    h.join().unwrap_or(Table {
-                        dim,
-                        rows: Vec::new(),
-                        distinct: 0,
-                    })
-                })
-                .collect()
+                .map(|(h, dim)| h.join().unwrap_or_else(|_| empty(dim)))
+                .collect();
+            if let Some(h) = local {
+                tables.push(h.join().unwrap_or_else(|_| empty(Dimension::Sender)));
+            }
+            tables
         });
+        self.focus = self.focus.min(self.tables.len().saturating_sub(1));
         for (cursor, table) in self.cursors.iter_mut().zip(&self.tables) {
             *cursor = (*cursor).min(table.rows.len().saturating_sub(1));
         }
@@ -443,6 +567,10 @@ impl App {
             Sort::Size => self
                 .set
                 .sort_by_key(|&i| (std::cmp::Reverse(snap.facts(i).size), i)),
+            Sort::Recipients => self.set.sort_by_key(|&i| {
+                let f = snap.facts(i);
+                (std::cmp::Reverse(f.recipients), f.arrival, i)
+            }),
             Sort::Sender => self.set.sort_by(|&a, &b| {
                 snap.single_key(a, Dimension::Sender)
                     .cmp(&snap.single_key(b, Dimension::Sender))
@@ -604,12 +732,25 @@ impl App {
             Key::PageDown => *cursor = (*cursor + 10).min(rows.saturating_sub(1)),
             Key::Home => *cursor = 0,
             Key::End => *cursor = rows.saturating_sub(1),
-            Key::Tab | Key::Right => self.focus = (self.focus + 1) % TABLES.len(),
-            Key::BackTab | Key::Left => self.focus = (self.focus + TABLES.len() - 1) % TABLES.len(),
+            Key::Tab | Key::Right => self.focus = (self.focus + 1) % self.tables.len().max(1),
+            Key::BackTab | Key::Left => {
+                let n = self.tables.len().max(1);
+                self.focus = (self.focus + n - 1) % n;
+            }
             Key::Enter => self.narrow(),
             Key::Backspace | Key::Esc => self.back(),
             Key::Char('l') => self.open_list(),
             Key::Char('o') => self.older_than_cursor_bucket(),
+            Key::Char('s') => {
+                self.rank = match self.rank {
+                    Rank::Messages => Rank::Recipients,
+                    Rank::Recipients => Rank::Bytes,
+                    Rank::Bytes => Rank::Messages,
+                };
+                self.cursors = [0; SLOTS];
+                self.recompute();
+                self.status = format!("tables ranked by {}", self.rank.name());
+            }
             _ => {}
         }
     }
@@ -671,7 +812,7 @@ impl App {
         let step = Step::Key(table.dim, self.snap.key(row.key).into());
         self.stack.push((self.focus, self.cursors));
         self.path.push(step);
-        self.cursors = [0; TABLES.len()];
+        self.cursors = [0; SLOTS];
         self.recompute();
     }
 
@@ -894,6 +1035,20 @@ pub(crate) mod tests {
         let sizes: Vec<u64> = app.set.iter().map(|&i| app.snap.facts(i).size).collect();
         assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first");
         press(&mut app, &[Key::Char('s')]);
+        assert_eq!(app.sort, Sort::Recipients);
+        let counts: Vec<(u32, i64)> = app
+            .set
+            .iter()
+            .map(|&i| (app.snap.facts(i).recipients, app.snap.facts(i).arrival))
+            .collect();
+        assert!(
+            counts
+                .windows(2)
+                .all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 <= w[1].1)),
+            "most recipients first, then oldest: {counts:?}"
+        );
+        assert!(counts[0].0 > counts[counts.len() - 1].0, "{counts:?}");
+        press(&mut app, &[Key::Char('s')]);
         let senders: Vec<&[u8]> = app
             .set
             .iter()
@@ -953,15 +1108,124 @@ pub(crate) mod tests {
         let mut app = demo_app();
         press(&mut app, &[Key::Enter]);
         let before = app.set.len() as i64;
-        app.replace_snapshot(demo_snapshot());
+        app.replace_snapshot_with(demo_snapshot(), None);
         assert_eq!(app.total_delta(), Some(0));
         assert_eq!(app.delta(0, &app.tables[0].rows[0].clone()), Some(0));
         // An empty queue: the group is empty, every row went down.
-        app.replace_snapshot(Snapshot::default());
+        app.replace_snapshot_with(Snapshot::default(), None);
         assert!(app.set.is_empty());
         assert_eq!(app.total_delta(), Some(-before));
         // Another group: no change shown (the last scan counted another group).
         press(&mut app, &[Key::Backspace]);
         assert_eq!(app.total_delta(), None);
+    }
+
+    /// `s` on the dashboard ranks the tables by messages, recipients,
+    /// bytes, as `summary --rank-by` does; each table's rows follow.
+    #[test]
+    fn the_dashboard_ranks_by_recipients() {
+        #[rustfmt::skip]
+        let cases: &[(&[Key], Rank)] = &[
+            (&[], Rank::Messages),
+            (&[Key::Char('s')], Rank::Recipients),
+            (&[Key::Char('s'), Key::Char('s')], Rank::Bytes),
+            (&[Key::Char('s'), Key::Char('s'), Key::Char('s')], Rank::Messages),
+            // In the list, `s` sorts the list; the tables keep their rank.
+            (&[Key::Char('l'), Key::Char('s'), Key::Esc], Rank::Messages),
+            (&[Key::Char('s'), Key::Enter, Key::Backspace], Rank::Recipients),
+        ];
+        for (keys, rank) in cases {
+            let mut app = demo_app();
+            press(&mut app, keys);
+            assert_eq!(app.rank, *rank, "{keys:?}");
+            for table in &app.tables {
+                let by = |r: &Row| match rank {
+                    Rank::Messages => (r.messages, r.bytes),
+                    Rank::Recipients => (r.recipients, r.messages),
+                    Rank::Bytes => (r.bytes, r.messages),
+                };
+                assert!(
+                    table.rows.windows(2).all(|w| by(&w[0]) >= by(&w[1])),
+                    "{keys:?} {:?}",
+                    table.dim
+                );
+            }
+        }
+        // Each row's recipients are its messages' envelope recipients.
+        let app = demo_app();
+        for row in &app.tables[0].rows {
+            let sum: u64 = (0..app.snap.len() as u32)
+                .filter(|&i| {
+                    app.snap.single_key(i, Dimension::SaslUser) == Some(app.snap.key(row.key))
+                })
+                .map(|i| u64::from(app.snap.facts(i).recipients))
+                .sum();
+            assert_eq!(row.recipients, sum);
+        }
+    }
+
+    /// A recipients filter narrows from memory and shows as the exact
+    /// `--where` of `qsurgeon list`.
+    #[test]
+    fn the_filter_takes_recipient_counts() {
+        let mut app = demo_app();
+        let most = (0..app.snap.len() as u32)
+            .map(|i| app.snap.facts(i).recipients)
+            .max()
+            .unwrap();
+        assert!(most > 1, "the demo queue has a many-recipient message");
+        press(&mut app, &typed("recipients > 1"));
+        assert_eq!(app.command(), "qsurgeon list --where 'recipients > 1'");
+        let expected = (0..app.snap.len() as u32)
+            .filter(|&i| app.snap.facts(i).recipients > 1)
+            .count();
+        assert_eq!(app.set.len(), expected);
+        assert!(expected > 0 && expected < app.snap.len());
+        // The synonym reads back as the canonical name.
+        press(&mut app, &typed(&format!("nrcpt >= {most}")));
+        assert_eq!(
+            app.command(),
+            format!("qsurgeon list --where 'recipients >= {most}'")
+        );
+        assert!(app
+            .set
+            .iter()
+            .all(|&i| app.snap.facts(i).recipients == most));
+    }
+
+    /// When the instance can tell the nonexistent local senders, they get
+    /// a table of their own after the others: Tab reaches it, Enter narrows
+    /// to the sender exactly.
+    #[test]
+    fn nonexistent_local_senders_get_a_table() {
+        let mut app = demo_app();
+        assert_eq!(app.tables.len(), TABLES.len(), "none without the check");
+        let senders = app.snap.distinct_keys(Dimension::Sender);
+        let forged: std::collections::HashSet<Box<[u8]>> = senders
+            .iter()
+            .filter(|s| s.len() == 20 && s.ends_with(b"@ourdomain.example") && s[0] == b'A')
+            .map(|s| Box::from(*s))
+            .collect();
+        assert!(forged.len() >= 2, "{forged:?}");
+        app.set_nonexistent(Some(forged.clone()));
+        let table = &app.tables[TABLES.len()];
+        assert_eq!(table.title, Some("nonexistent local senders"));
+        assert_eq!(table.distinct, forged.len());
+        assert!(table
+            .rows
+            .iter()
+            .all(|r| forged.contains(app.snap.key(r.key))));
+        let first = String::from_utf8_lossy(app.snap.key(table.rows[0].key)).into_owned();
+        let n = table.rows[0].messages as usize;
+        // Shift-Tab from the first table wraps to it.
+        press(&mut app, &[Key::BackTab, Key::Enter]);
+        assert_eq!(app.command(), format!("qsurgeon list --sender {first}"));
+        assert_eq!(app.set.len(), n);
+        press(&mut app, &[Key::Backspace]);
+        assert_eq!(app.focus, TABLES.len());
+        // A rescan where the instance cannot tell: the table goes.
+        app.replace_snapshot_with(demo_snapshot(), None);
+        assert_eq!(app.tables.len(), TABLES.len());
+        assert!(app.focus < TABLES.len());
     }
 }

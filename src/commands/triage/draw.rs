@@ -13,7 +13,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use query::Dimension;
+use query::snapshot::Live;
+use query::{Dimension, Rank, Tally};
 
 use super::app::{App, Overlay, View, AGE_BUCKETS, TABLES};
 use super::view::{dimension_label, shorten, shown_key};
@@ -80,7 +81,7 @@ pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
         Some(s) => format!("scanning: {}/{} queue files", s.done, s.listed),
         None if !app.status.is_empty() => app.status.clone(),
         None => match app.view {
-            View::Dashboard => "Enter narrow  Bksp back  Tab table  l messages  o older  / filter  a act  r refresh  ? keys  q quit".into(),
+            View::Dashboard => "Enter narrow  Bksp back  Tab table  l messages  o older  s rank  / filter  a act  r refresh  ? keys  q quit".into(),
             View::Messages => "m mark  M mark all/none  s sort  / filter  a act  Esc dashboard  r refresh  ? keys  q quit".into(),
         },
     };
@@ -99,15 +100,21 @@ pub fn draw(frame: &mut Frame, app: &App, scan: Option<ScanState>) {
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let snap = &app.snap;
     let bytes: u64 = app.set.iter().map(|&i| snap.facts(i).size).sum();
+    let recipients: u64 = app
+        .set
+        .iter()
+        .map(|&i| u64::from(snap.facts(i).recipients))
+        .sum();
     let oldest = app.set.iter().map(|&i| snap.facts(i).arrival).min();
     let newest = app.set.iter().map(|&i| snap.facts(i).arrival).max();
     let mut text = format!(
-        "qsurgeon triage: {} messages{}, {}",
+        "qsurgeon triage: {} messages{}, {} recipients, {}",
         app.set.len(),
         match app.total_delta() {
             Some(d) => format!(" ({})", delta_text(Some(d))),
             None => String::new(),
         },
+        recipients,
         human_size(bytes)
     );
     if let (Some(o), Some(n)) = (oldest, newest) {
@@ -120,12 +127,26 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if !app.marks.is_empty() {
         text.push_str(&format!(", {} marked", app.marks.len()));
     }
+    // How long the last narrowing, sort or filter took, before the memory
+    // (a narrow terminal cuts the end of the line).
+    text.push_str(&format!("  [{} ms]", app.last_compute.as_millis()));
+    // The snapshot's own count (and the group's list beside it), and the
+    // process as the kernel sees it (resident now, at most, and before the
+    // scan): the difference is the program, the allocator's free lists and
+    // the screen, not the queue.
     text.push_str(&format!(
-        "   (snapshot of {} messages, about {}; {} ms)",
-        snap.len(),
+        "  snapshot {} (+ list {})",
         human_size(snap.memory() as u64),
-        app.last_compute.as_millis()
+        human_size(app.group_memory() as u64)
     ));
+    if let Some(p) = app.process {
+        text.push_str(&format!(
+            ", process RSS {}, peak {}, {} at start",
+            human_size(p.rss),
+            human_size(p.peak),
+            human_size(p.before)
+        ));
+    }
     frame.render_widget(
         Paragraph::new(text).style(Style::default().add_modifier(Modifier::BOLD)),
         area,
@@ -133,14 +154,37 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_dashboard(frame: &mut Frame, app: &App, area: Rect) {
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(30), Constraint::Min(20)]).areas(area);
-    let [queues, ages] = Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(left);
+    let [left, right] = Layout::horizontal([
+        // Wider with the senders' table, for their addresses.
+        Constraint::Length(if app.tables.len() > TABLES.len() {
+            42
+        } else {
+            34
+        }),
+        Constraint::Min(20),
+    ])
+    .areas(area);
+    // The nonexistent local senders, when the instance can tell, under
+    // the histogram.
+    let [queues, ages, local] = Layout::vertical([
+        Constraint::Length(8),
+        if app.tables.len() > TABLES.len() {
+            Constraint::Length(AGE_BUCKETS.len() as u16 + 2)
+        } else {
+            Constraint::Min(3)
+        },
+        Constraint::Min(0),
+    ])
+    .areas(left);
+    if app.tables.len() > TABLES.len() && local.height > 0 {
+        draw_table(frame, app, TABLES.len(), local);
+    }
     // Queues.
     let rows = app.queues.iter().map(|row| {
         Row::new(vec![
             Cell::from(shown_key(Dimension::Queue, app.snap.key(row.key))),
             Cell::from(row.messages.to_string()),
+            Cell::from(row.recipients.to_string()),
             Cell::from(human_size(row.bytes)),
         ])
     });
@@ -148,12 +192,13 @@ fn draw_dashboard(frame: &mut Frame, app: &App, area: Rect) {
         Table::new(
             rows,
             [
-                Constraint::Length(10),
                 Constraint::Length(8),
+                Constraint::Length(7),
+                Constraint::Length(7),
                 Constraint::Length(7),
             ],
         )
-        .header(Row::new(vec!["queue", "msgs", "bytes"]).style(bold()))
+        .header(Row::new(vec!["queue", "msgs", "rcpt", "bytes"]).style(bold()))
         .block(Block::default().borders(Borders::ALL).title("queues")),
         queues,
     );
@@ -208,8 +253,14 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
     let cursor = app.cursors[t];
     let offset = (cursor + 1).saturating_sub(visible);
     // The key takes what the numbers leave.
-    // Widths of the number columns and the five gaps between columns.
-    let numbers = 6 + 5 + 6 + 4 + 4 + 5;
+    // Widths of the number columns and the six gaps between columns; a
+    // narrow table (the left column's) shows messages and recipients only.
+    let compact = area.width < 50;
+    let numbers = if compact {
+        7 + 7 + 2
+    } else {
+        6 + 5 + 6 + 6 + 4 + 4 + 6
+    };
     let key_width = (area.width as usize).saturating_sub(numbers + 2).max(8);
     let rows = table
         .rows
@@ -223,13 +274,23 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
             } else {
                 Style::default()
             };
+            let key = Cell::from(shorten(
+                &shown_key(table.dim, app.snap.key(row.key)),
+                key_width,
+            ));
+            if compact {
+                return Row::new(vec![
+                    key,
+                    Cell::from(row.messages.to_string()),
+                    Cell::from(row.recipients.to_string()),
+                ])
+                .style(style);
+            }
             Row::new(vec![
-                Cell::from(shorten(
-                    &shown_key(table.dim, app.snap.key(row.key)),
-                    key_width,
-                )),
+                key,
                 Cell::from(row.messages.to_string()),
                 Cell::from(delta_text(app.delta(t, row))),
+                Cell::from(row.recipients.to_string()),
                 Cell::from(human_size(row.bytes)),
                 Cell::from(human_age(app.snap.now - row.oldest)),
                 Cell::from(human_age(app.snap.now - row.newest)),
@@ -237,9 +298,14 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
             .style(style)
         });
     let title = format!(
-        "{} ({}){}",
-        dimension_label(table.dim),
+        "{} ({}){}{}",
+        table.title.unwrap_or(dimension_label(table.dim)),
         table.distinct,
+        match app.rank {
+            Rank::Messages => "",
+            Rank::Recipients => " by recipients",
+            Rank::Bytes => " by bytes",
+        },
         if focused { " *" } else { "" }
     );
     let block = Block::default()
@@ -250,20 +316,33 @@ fn draw_table(frame: &mut Frame, app: &App, t: usize, area: Rect) {
         } else {
             Style::default()
         });
-    frame.render_widget(
-        Table::new(
-            rows,
-            [
+    let (widths, header) = if compact {
+        (
+            vec![
+                Constraint::Length(key_width as u16),
+                Constraint::Length(7),
+                Constraint::Length(7),
+            ],
+            vec!["", "msgs", "rcpt"],
+        )
+    } else {
+        (
+            vec![
                 Constraint::Length(key_width as u16),
                 Constraint::Length(6),
                 Constraint::Length(5),
                 Constraint::Length(6),
+                Constraint::Length(6),
                 Constraint::Length(4),
                 Constraint::Length(4),
             ],
+            vec!["", "msgs", "Δ", "rcpt", "bytes", "old", "new"],
         )
-        .header(Row::new(vec!["", "msgs", "Δ", "bytes", "old", "new"]).style(bold()))
-        .block(block),
+    };
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(bold()))
+            .block(block),
         area,
     );
 }
@@ -298,6 +377,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
                 )),
                 Cell::from(human_age(snap.now - f.arrival)),
                 Cell::from(human_size(f.size)),
+                Cell::from(f.recipients.to_string()),
                 Cell::from(shown_key(
                     Dimension::SaslUser,
                     snap.single_key(i, Dimension::SaslUser).unwrap_or_default(),
@@ -326,6 +406,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
                 Constraint::Length(9),
                 Constraint::Length(5),
                 Constraint::Length(7),
+                Constraint::Length(6),
                 Constraint::Length(20),
                 Constraint::Min(10),
             ],
@@ -337,6 +418,7 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
                 "queue",
                 "age",
                 "size",
+                "rcpt",
                 "SASL user",
                 "sender",
             ])
@@ -380,18 +462,20 @@ Dashboard
   Enter                   narrow the group to the row
   Backspace / Esc         one step back
   o                       narrow to older messages (one age bucket more)
+  s                       rank the tables by messages, recipients, bytes
   l                       the group's messages
 Messages
   ↑/↓ j/k PgUp/PgDn Home/End   move
   m / Space               mark or unmark (and move down)
   M                       mark all, or clear the marks
-  s                       sort by age, size, sender
+  s                       sort by age, size, recipients, sender
   J / K                   scroll the preview down / up
   Esc / Backspace / l     back to the dashboard
 Everywhere
   /                       filter with a --where expression (queue, id,
                           sender, sender_domain, sasl_user, client, size,
-                          age, arrival, null_sender); empty clears it
+                          age, arrival, recipients, null_sender), e.g.
+                          recipients > 20; empty clears it
   a                       act on the marks (or the whole group):
                           h hold, u release, r requeue, d delete,
                           b delete with a backup, e expire
@@ -429,8 +513,9 @@ fn draw_act_menu(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
     let input = for_terminal_str(&app.input).into_owned();
     let mut lines = vec![
-        Line::from("--where expression over queue, id, sender, sender_domain, sasl_user,"),
-        Line::from("client, size, age, arrival, null_sender (Enter applies, empty clears, Esc)"),
+        Line::from("--where expression over queue, id, sender, sender_domain, sasl_user, client,"),
+        Line::from("size, age, arrival, recipients, null_sender (e.g. recipients > 20)"),
+        Line::from("Enter applies, empty clears, Esc leaves"),
         Line::from(""),
         Line::from(vec![
             Span::styled("/ ", bold()),
@@ -455,7 +540,7 @@ fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
             paint(app, Color::Red).add_modifier(Modifier::BOLD),
         ));
     }
-    let rect = centered(area, area.width.saturating_sub(8).min(100), 9);
+    let rect = centered(area, area.width.saturating_sub(8).min(100), 10);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("filter")),
@@ -463,9 +548,117 @@ fn draw_filter(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-/// The first scan, before there is anything else to show.
-pub fn draw_scanning(frame: &mut Frame, scan: ScanState) {
-    let area = centered(frame.area(), 60, 3);
+/// The first scan's counts so far, copied out of [`query::snapshot::Live`]
+/// (its lock is held only while copying).
+#[derive(Default)]
+pub struct LiveView {
+    /// Every message counted so far.
+    pub total: Tally,
+    /// Per dimension: distinct keys so far and the top rows.
+    pub tables: Vec<LiveTable>,
+}
+
+/// One table of [`LiveView`]: its dimension, distinct keys so far, and
+/// the top rows (key, counts).
+pub type LiveTable = (Dimension, usize, Vec<(Vec<u8>, Tally)>);
+
+impl LiveView {
+    /// The top `n` rows of each of `dims`, or None once the scan is over
+    /// (its counts are cleared then: the last copy stays on screen).
+    pub fn copy(live: &Live, dims: &[Dimension], n: usize) -> Option<LiveView> {
+        live.read(|state| {
+            (!state.done).then(|| LiveView {
+                total: state.total,
+                tables: dims
+                    .iter()
+                    .map(|&dim| {
+                        let rows = state
+                            .tables
+                            .top_by(dim, n, Rank::Messages)
+                            .into_iter()
+                            .map(|(k, t)| (k.to_vec(), *t))
+                            .collect();
+                        (dim, state.tables.distinct(dim), rows)
+                    })
+                    .collect(),
+            })
+        })
+    }
+}
+
+/// The first scan: the gauge, and the dashboard's tables as the counts
+/// come in.
+pub fn draw_scanning(frame: &mut Frame, scan: ScanState, live: &LiveView, now: i64) {
+    let [gauge, totals, body] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Min(3),
+    ])
+    .areas(frame.area());
+    draw_gauge(frame, scan, gauge);
+    frame.render_widget(
+        Paragraph::new(format!(
+            "so far: {} messages, {} recipients, {} (counting; the tables are final when the scan ends)",
+            live.total.messages,
+            live.total.recipients,
+            human_size(live.total.bytes)
+        ))
+        .style(bold()),
+        totals,
+    );
+    let across: u32 = if body.width >= 180 { 3 } else { 2 };
+    let count = live.tables.len() as u32;
+    let down = count.div_ceil(across).max(1);
+    let cells: Vec<Rect> = Layout::vertical(vec![Constraint::Ratio(1, down); down as usize])
+        .split(body)
+        .iter()
+        .flat_map(|band| {
+            Layout::horizontal(vec![Constraint::Ratio(1, across); across as usize])
+                .split(*band)
+                .to_vec()
+        })
+        .collect();
+    for ((dim, distinct, rows), cell) in live.tables.iter().zip(cells) {
+        let key_width = (cell.width as usize)
+            .saturating_sub(6 + 6 + 6 + 4 + 4 + 5 + 2)
+            .max(8);
+        let shown = rows
+            .iter()
+            .take(cell.height.saturating_sub(3) as usize)
+            .map(|(key, t)| {
+                Row::new(vec![
+                    Cell::from(shorten(&shown_key(*dim, key), key_width)),
+                    Cell::from(t.messages.to_string()),
+                    Cell::from(t.recipients.to_string()),
+                    Cell::from(human_size(t.bytes)),
+                    Cell::from(human_age(now - t.oldest)),
+                    Cell::from(human_age(now - t.newest)),
+                ])
+            });
+        frame.render_widget(
+            Table::new(
+                shown,
+                [
+                    Constraint::Length(key_width as u16),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
+                    Constraint::Length(4),
+                    Constraint::Length(4),
+                ],
+            )
+            .header(Row::new(vec!["", "msgs", "rcpt", "bytes", "old", "new"]).style(bold()))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!("{} ({distinct} so far)", dimension_label(*dim))),
+            ),
+            cell,
+        );
+    }
+}
+
+fn draw_gauge(frame: &mut Frame, scan: ScanState, area: Rect) {
     let ratio = if scan.listed == 0 {
         0.0
     } else {
@@ -589,5 +782,136 @@ mod tests {
             text.contains("Act on the whole group: 29 messages"),
             "{text}"
         );
+    }
+
+    /// The recipients column: per table row, per queue, per message, and
+    /// the group's total in the header.
+    #[test]
+    fn recipients_are_shown_in_the_tables_and_the_list() {
+        let mut app = demo_app();
+        let text = screen(&app, 160, 40);
+        let total: u64 = (0..app.snap.len() as u32)
+            .map(|i| u64::from(app.snap.facts(i).recipients))
+            .sum();
+        assert!(text.contains(&format!(", {total} recipients, ")), "{text}");
+        assert!(text.contains("rcpt"), "{text}");
+        let top = app.tables[0].rows[0];
+        let line = text.lines().find(|l| l.contains("mallory")).unwrap();
+        assert!(
+            line.contains(&format!(" {} ", top.messages))
+                && line.contains(&format!(" {} ", top.recipients)),
+            "{line}"
+        );
+        // The nonexistent local senders, when known, under the histogram.
+        let forged: std::collections::HashSet<Box<[u8]>> =
+            [Box::from(&b"AA@ourdomain.example"[..])]
+                .into_iter()
+                .collect();
+        app.set_nonexistent(Some(forged));
+        let text = screen(&app, 160, 40);
+        assert!(text.contains("nonexistent local senders (1)"), "{text}");
+        assert!(text.contains("AA@ourdomain.example"), "{text}");
+        // Ranked by recipients, the title says so.
+        app.on_key(Key::Char('s'));
+        assert!(screen(&app, 160, 40).contains("SASL users ("));
+        assert!(screen(&app, 160, 40).contains("by recipients"));
+        // The list, by recipients: the first row shows the most.
+        app.on_key(Key::Char('l'));
+        app.on_key(Key::Char('s'));
+        app.on_key(Key::Char('s'));
+        let first = app.set[0];
+        let most = app.snap.facts(first).recipients;
+        let text = screen(&app, 120, 30);
+        assert!(text.contains("by recipients"), "{text}");
+        let id = String::from_utf8_lossy(app.snap.id(first)).into_owned();
+        let row = text.lines().find(|l| l.contains(&id)).unwrap();
+        assert!(row.contains(&format!(" {most} ")), "{row}");
+    }
+
+    /// The memory line names the snapshot's own count and the process's
+    /// resident memory apart.
+    #[test]
+    fn the_memory_line_tells_the_snapshot_from_the_process() {
+        let mut app = demo_app();
+        let counted = human_size(app.snap.memory() as u64);
+        let text = screen(&app, 240, 30);
+        assert!(
+            text.contains(&format!(
+                "snapshot {counted} (+ list {})",
+                human_size(app.group_memory() as u64)
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("process"), "{text}");
+        app.process = Some(crate::commands::triage::app::ProcessMemory {
+            rss: 30 << 20,
+            peak: 34 << 20,
+            before: 7 << 20,
+        });
+        let text = screen(&app, 240, 30);
+        assert!(
+            text.contains("process RSS 30M, peak 34M, 7.0M at start"),
+            "{text}"
+        );
+    }
+
+    /// During the first scan: the gauge, the totals so far and the tables
+    /// as the counts come in.
+    #[test]
+    fn the_first_scan_shows_the_counts_so_far() {
+        let tally = |messages, recipients| Tally {
+            messages,
+            bytes: 1000 * messages,
+            recipients,
+            oldest: 1000,
+            newest: 4000,
+        };
+        let live = LiveView {
+            total: tally(12, 60),
+            tables: vec![
+                (
+                    Dimension::Queue,
+                    1,
+                    vec![(b"deferred".to_vec(), tally(12, 60))],
+                ),
+                (
+                    Dimension::SaslUser,
+                    2,
+                    vec![
+                        (b"mallory".to_vec(), tally(10, 400)),
+                        (Vec::new(), tally(2, 2)),
+                    ],
+                ),
+            ],
+        };
+        let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
+        let scan = ScanState {
+            done: 40,
+            listed: 100,
+        };
+        terminal
+            .draw(|f| draw_scanning(f, scan, &live, 7600))
+            .unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let text: String = (0..20)
+            .map(|y| {
+                (0..120)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        assert!(text.contains("40/100 queue files"), "{text}");
+        assert!(
+            text.contains("so far: 12 messages, 60 recipients"),
+            "{text}"
+        );
+        assert!(text.contains("SASL users (2 so far)"), "{text}");
+        let line = text.lines().find(|l| l.contains("mallory")).unwrap();
+        assert!(
+            line.contains(" 10 ") && line.contains(" 400 ") && line.contains("110m"),
+            "{line}"
+        );
+        assert!(text.contains("(none)"), "{text}");
     }
 }

@@ -1,11 +1,14 @@
 //! The `/` filter: the `--where` language evaluated from the snapshot's
 //! memory, not by reading the queue again. The snapshot keeps, per message,
-//! its queue, ID, sender, SASL login, client address, size and arrival
-//! time, so expressions over those (and what the language derives from
-//! them: `sender_domain`, `null_sender`, `age`) are answered exactly as
-//! `qsurgeon list --where` would answer them; an expression over anything
-//! else (recipients, headers, reasons…) is refused with the name of the
-//! attribute, rather than answered wrongly.
+//! its queue, ID, sender, SASL login, client address, size, arrival time
+//! and envelope recipient count (`recipients`, Postfix's `nrcpt`: every
+//! `R`, `D` and `/` record, as `MessageView::recipient_count` counts it for
+//! `list --where`), so expressions over those (and what the language
+//! derives from them: `sender_domain`, `null_sender`, `age`) are answered
+//! exactly as `qsurgeon list --where` would answer them; an expression over
+//! anything else (recipient addresses, `todo_recipients`, headers,
+//! reasons…) is refused with the name of the attribute, rather than
+//! answered wrongly.
 
 use query::snapshot::Snapshot;
 use query::Dimension;
@@ -45,6 +48,7 @@ impl Fields for InMemory<'_> {
         match field {
             Field::Size => i64::try_from(facts.size).ok(),
             Field::Arrival => Some(facts.arrival),
+            Field::Recipients => Some(i64::from(facts.recipients)),
             _ => None,
         }
     }
@@ -67,6 +71,7 @@ fn kept(attr: &Attribute) -> bool {
             | Attribute::Age
             | Attribute::Size
             | Attribute::Arrival
+            | Attribute::Recipients
     )
 }
 
@@ -127,6 +132,11 @@ mod tests {
             "sasl_user = \"\"",
             "client = \"\"",
             "sender = <>",
+            // Envelope recipient counts (a burst: few messages, many
+            // recipients each).
+            "recipients > 1",
+            "recipients >= 3 and sasl_user = mallory",
+            "not recipients = 1",
         ] {
             let (_, selection) = compile(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
             let ctx = select::Context::at(snap.now);
@@ -162,6 +172,10 @@ mod tests {
         assert_eq!(column, 0);
         assert!(message.contains("recipient_domain"), "{message}");
         assert!(compile("header.subject ~ /prize/").is_err());
+        // Counted to do and done alike in memory; the to-do count is not kept.
+        let (_, message) = compile("todo_recipients > 2").unwrap_err();
+        assert!(message.contains("todo_recipients"), "{message}");
+        assert_eq!(compile("nrcpt > 20").unwrap().0, "recipients > 20");
         let (canonical, _) = compile("sasl_user=mallory").unwrap();
         assert_eq!(compile(&canonical).unwrap().0, canonical, "reads back");
     }

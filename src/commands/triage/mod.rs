@@ -98,9 +98,14 @@ fn run_prompts(target: &Target, args: &TriageArgs) -> Result<ExitStatus> {
     );
     let mut snap = scan(target, args)?;
     eprintln!(
-        "qsurgeon: triage holds {} messages in about {} of memory",
+        "qsurgeon: triage's snapshot holds {} messages in {}{}",
         snap.len(),
-        human_size(snap.memory() as u64)
+        human_size(snap.memory() as u64),
+        app::ProcessMemory::read(0).map_or_else(String::new, |p| format!(
+            " (the process: {} resident, peak {})",
+            human_size(p.rss),
+            human_size(p.peak)
+        ))
     );
     let mut path: Vec<Step> = Vec::new();
     let theme = dialoguer::theme::SimpleTheme;

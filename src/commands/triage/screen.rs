@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
-use query::snapshot::Snapshot;
+use query::snapshot::{Live, Snapshot};
+use query::Dimension;
 use queue_scan::{ReadPlan, ScanProgress};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
@@ -25,12 +26,31 @@ use crate::cli::TriageArgs;
 use crate::config::Target;
 use crate::selection;
 
-use super::app::{Action, App, Key};
-use super::draw::{draw, draw_scanning, ScanState};
+use super::app::{Action, App, Key, ProcessMemory};
+use super::draw::{draw, draw_scanning, LiveView, ScanState};
 use super::flags::command_line;
 use super::view::message_text;
 
 type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
+
+/// What the first scan's dashboard counts: the queues and the dashboard's
+/// tables.
+const LIVE_DIMS: [Dimension; 7] = [
+    Dimension::Queue,
+    Dimension::SaslUser,
+    Dimension::Sender,
+    Dimension::Client,
+    Dimension::ClientNet,
+    Dimension::RecipientDomain,
+    Dimension::Reason,
+];
+
+/// How often the first scan's counts are copied for the screen (each copy
+/// sorts every table under the scan's lock: not every frame).
+const LIVE_EVERY: Duration = Duration::from_millis(300);
+
+/// Rows copied per table.
+const LIVE_ROWS: usize = 30;
 
 /// True when the full screen can run: stdin and stdout are terminals and
 /// `TERM` names one that can address the cursor (not `dumb`).
@@ -96,6 +116,47 @@ fn to_key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
     })
 }
 
+/// Senders, as the snapshot's keys.
+type Senders = HashSet<Box<[u8]>>;
+
+/// The snapshot's senders that the instance would refuse as recipients
+/// though their domain is ours, as `list --nonexistent-local-sender`
+/// decides (`postfix::LocalSenderCheck`: one `postmap -q -` per table for
+/// all the distinct senders at once, no process per message). None when
+/// the instance cannot tell (no configuration directory, or a lookup
+/// failed): the table is then not shown, rather than shown empty.
+fn nonexistent_senders(target: &Target, snap: &Snapshot) -> Option<Senders> {
+    let postfix = target.postfix.as_ref()?;
+    let mut check = postfix::LocalSenderCheck::from_postfix(postfix).ok()?;
+    let senders = snap.distinct_keys(Dimension::Sender);
+    check.resolve(senders.iter().copied()).ok()?;
+    Some(
+        senders
+            .into_iter()
+            .filter(|s| check.is_nonexistent(s))
+            .map(Box::from)
+            .collect(),
+    )
+}
+
+/// Returns the allocator's free pages to the kernel (glibc's
+/// `malloc_trim`, which also trims the worker threads' arenas): after a
+/// scan, the workers' freed shares would otherwise stay resident, and the
+/// process would look to hold twice what the snapshot does.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim takes no pointers and is safe to call from
+        // any thread at any time (glibc's malloc(3)).
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Runs the full-screen session; prints the path's command line on exit.
 pub fn run(target: &Target, args: &TriageArgs) -> Result<()> {
     install_panic_hook();
@@ -111,8 +172,10 @@ pub fn run(target: &Target, args: &TriageArgs) -> Result<()> {
 
 /// A scan under way on its own thread.
 struct Pending<'s> {
-    handle: std::thread::ScopedJoinHandle<'s, Snapshot>,
+    handle: std::thread::ScopedJoinHandle<'s, (Snapshot, Option<Senders>)>,
     progress: Arc<ScanProgress>,
+    /// The counts so far, for the dashboard shown during the first scan.
+    live: Arc<Live>,
 }
 
 impl Pending<'_> {
@@ -128,6 +191,7 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
     let base = command_line(&args.select, &[]);
     let color = !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let layout = &target.instance.layout;
+    let before = ProcessMemory::read(0).map_or(0, |p| p.rss);
     std::thread::scope(|s| -> Result<String> {
         let start = move || -> Result<Pending<'_>> {
             let query = selection::query(
@@ -141,11 +205,24 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             )?;
             let progress = Arc::new(ScanProgress::default());
             let shared = Arc::clone(&progress);
-            let handle = s.spawn(move || Snapshot::scan(&query, layout, &shared));
-            Ok(Pending { handle, progress })
+            let live = Live::new(&LIVE_DIMS);
+            let publish = Arc::clone(&live);
+            let handle = s.spawn(move || {
+                let snap = Snapshot::scan_live(&query, layout, &shared, Some(&publish));
+                let nonexistent = nonexistent_senders(target, &snap);
+                (snap, nonexistent)
+            });
+            Ok(Pending {
+                handle,
+                progress,
+                live,
+            })
         };
         let mut pending = Some(start()?);
         let mut app: Option<App> = None;
+        // The first scan's counts, copied out a few times a second.
+        let mut live_view = LiveView::default();
+        let mut live_copied: Option<Instant> = None;
         let mut last_scan = Instant::now();
         // Raw mode turns Ctrl-C into a key; a SIGINT sent from elsewhere
         // (kill -INT) sets this flag, and the session ends as by `q`.
@@ -159,15 +236,27 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             }
             if pending.as_ref().is_some_and(|p| p.handle.is_finished()) {
                 let done = pending.take().expect("checked above");
-                let snap = done
+                let (snap, nonexistent) = done
                     .handle
                     .join()
                     .map_err(|_| anyhow!("the scan stopped on an internal error"))?;
                 let errors = snap.error_count;
                 match &mut app {
-                    Some(app) => app.replace_snapshot(snap),
-                    None => app = Some(App::new(snap, base.clone(), color)),
+                    Some(app) => app.replace_snapshot_with(snap, nonexistent),
+                    None => {
+                        app = Some(App::with_nonexistent(
+                            snap,
+                            base.clone(),
+                            color,
+                            nonexistent,
+                        ))
+                    }
                 }
+                // The workers' shares and the tables' tallies are freed
+                // by now; give their pages back so that the process's
+                // resident memory is the snapshot's, not the allocator's
+                // free lists.
+                release_free_memory();
                 let app = app.as_mut().expect("set above");
                 app.status = if errors > 0 {
                     format!(
@@ -182,6 +271,7 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
             let size = term.size()?;
             match &mut app {
                 Some(app) => {
+                    app.process = ProcessMemory::read(before);
                     // The list takes half the body, less its border and header.
                     app.set_list_rows(
                         (size.height.saturating_sub(3) / 2).saturating_sub(3) as usize
@@ -192,7 +282,18 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                     term.draw(|f| draw(f, app, scan))?;
                 }
                 None => {
-                    term.draw(|f| draw_scanning(f, scan.unwrap_or_default()))?;
+                    if let Some(p) = &pending {
+                        if !live_copied.is_some_and(|t| t.elapsed() < LIVE_EVERY) {
+                            if let Some(view) = LiveView::copy(&p.live, &LIVE_DIMS, LIVE_ROWS) {
+                                live_view = view;
+                            }
+                            live_copied = Some(Instant::now());
+                        }
+                    }
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    term.draw(|f| draw_scanning(f, scan.unwrap_or_default(), &live_view, now))?;
                 }
             }
             if !event::poll(Duration::from_millis(100))? {
@@ -225,7 +326,13 @@ fn session(term: &mut Term, target: &Target, args: &TriageArgs) -> Result<String
                 }
                 continue;
             };
-            match app.on_key(key) {
+            let action = app.on_key(key);
+            // A narrowing, sort or filter freed its tallies (on the
+            // tables' threads, whose arenas glibc keeps otherwise).
+            if !app.last_compute.is_zero() {
+                release_free_memory();
+            }
+            match action {
                 Action::None => {}
                 Action::Quit => {
                     if let Some(p) = &pending {
