@@ -59,9 +59,9 @@ commands=(
         awk -F, '/task-clock/ {printf "CPU %.2f s", $1/1000} /user_time/ {printf ", user %.2f s", $1/1e9} /system_time/ {printf ", system %.2f s\n", $1/1e9}' "$tmp/stat"
         perf record -q -F 999 -o "$tmp/perf.data" $cmd >/dev/null 2>&1
         echo "samples by object:"
-        perf report -q -i "$tmp/perf.data" --no-children --sort dso 2>/dev/null | awk 'NF && $1 ~ /%/ {printf "  %s\n", $0}' | head -4
+        perf report -q -i "$tmp/perf.data" --no-children --sort dso 2>/dev/null | awk 'NF && $1 ~ /%/ && ++n <= 4 {printf "  %s\n", $0}'
         echo "top symbols:"
-        perf report -q -i "$tmp/perf.data" --no-children --sort dso,sym 2>/dev/null | awk 'NF && $1 ~ /%/ {printf "  %s\n", $0}' | head -25
+        perf report -q -i "$tmp/perf.data" --no-children --sort dso,sym 2>/dev/null | awk 'NF && $1 ~ /%/ && ++n <= 25 {printf "  %s\n", $0}'
         strace -f -c -o "$tmp/strace" $cmd >/dev/null 2>&1
         echo "syscalls per file ($n files; strace -f -c):"
         awk -v n="$n" '$NF ~ /^(openat|openat2|newfstatat|fstat|statx|read|pread64|close|getdents64)$/ {printf "  %-11s %6.2f\n", $NF, $4 / n}' "$tmp/strace"

@@ -276,8 +276,10 @@ Examples:
 
 On a terminal (stdin and stdout, TERM not `dumb`) triage is full screen: the
 totals per queue, an age histogram and the top SASL users, senders, clients,
-/24 networks, recipient domains and delay reasons. Enter narrows to a row,
-Backspace goes back, l lists the group's messages with a preview (m marks),
+/24 networks, recipient domains, delay reasons and nonexistent local senders,
+with messages, recipients and bytes per row (filled while the scan runs).
+Enter narrows to a row, Backspace goes back, s ranks by messages, recipients
+or bytes, l lists the group's messages with a preview (s sorts, m marks),
 / filters with a --where expression, a acts (hold, release, requeue, delete,
 expire: the verb's preview and confirmation follow), r scans again, ? shows
 every key, q quits.
