@@ -410,7 +410,8 @@ impl App {
             line.push_str(&flag);
         }
         if let Some((expr, _)) = &self.filter {
-            line.push_str(&format!(" --where '{}'", expr.replace('\'', r"'\''")));
+            // Typed by the user, but pasted into any shell: quoted as the path is.
+            line.push_str(&format!(" --where {}", super::flags::shell_quote(expr)));
         }
         line
     }
@@ -1162,6 +1163,26 @@ pub(crate) mod tests {
                 .sum();
             assert_eq!(row.recipients, sum);
         }
+    }
+
+    /// The filter joins the command line quoted as the path's values are:
+    /// a backslash before the closing quote would leave fish's quote open.
+    #[test]
+    fn a_typed_filter_is_quoted_for_every_shell() {
+        let mut app = demo_app();
+        press(&mut app, &typed(r"sender ~ /x\\/"));
+        let (expr, _) = app.filter.as_ref().expect("the filter compiles");
+        assert!(expr.contains(r"\\"), "{expr}");
+        let command = app.command();
+        assert_eq!(
+            command,
+            format!(
+                "qsurgeon list --where {}",
+                super::super::flags::shell_quote(expr)
+            )
+        );
+        // Not `'…\\…'`, which fish reads as an escaped backslash.
+        assert!(command.contains(r#"'"\\"'"#), "{command}");
     }
 
     /// A recipients filter narrows from memory and shows as the exact
