@@ -17,7 +17,6 @@
 //! executor stops between batches), then the summary is printed.
 
 use std::collections::HashMap;
-use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,10 +28,8 @@ use ::act::plan::PlanBuilder;
 use ::act::{Executor, Journal, Plan, RunInfo, SelectionRecord, Sink, Verb};
 use anyhow::{bail, Context, Result};
 use query::Query;
-use queue_scan::layout::hash_prefix_matches;
-use queue_scan::{is_valid_queue_id, QueueLayout, ReadPlan};
+use queue_scan::{QueueLayout, ReadPlan};
 use rayon::prelude::*;
-use rustix::fs::{FileType, Mode, OFlags};
 
 use crate::cli::WatchArgs;
 use crate::config::Target;
@@ -499,20 +496,18 @@ impl Seen {
     /// selection accepts to the plan; forgets the files no longer listed.
     fn round(&mut self, layout: &QueueLayout, query: &Query) -> PlanBuilder {
         self.round += 1;
+        let round = self.round;
         let mut new = Vec::new();
-        for &queue in &query.queues {
-            let dir = layout.queue_dir.join(queue);
-            let depth = if layout.is_hashed(queue) {
-                layout.hash_queue_depth
-            } else {
-                0
-            };
-            let Ok(fd) = open_dir_at(None, &dir) else {
-                continue; // A missing queue directory lists nothing (as showq).
-            };
-            let mut hash_dirs = Vec::new();
-            self.list(fd, queue, depth, &mut hash_dirs, &mut new);
-        }
+        let files = &mut self.files;
+        queue_scan::list_queues(layout, &query.queues, |queue, name, inode| {
+            match files.get_mut(&inode) {
+                Some((id, last)) if **id == *name => *last = round,
+                _ => new.push(New {
+                    queue,
+                    id: name.into(),
+                }),
+            }
+        });
         // The new files are read in parallel (rayon's pool, the scan's threads): on a cold
         // cache the first round of a large queue waits on the disk, which needs many reads
         // in flight. Each worker folds its matches into its own plan share.
@@ -561,7 +556,6 @@ impl Seen {
                     (a, read_a)
                 },
             );
-        let round = self.round;
         self.read = read.len();
         self.files
             .extend(read.into_iter().map(|(inode, id)| (inode, (id, round))));
@@ -581,73 +575,6 @@ impl Seen {
                 self.files.remove(inode);
             }
         }
-    }
-
-    /// Lists one directory (and its hash subdirectories down to `depth`) by Postfix's rules,
-    /// as the scan's listing does: one-character names are hash subdirectories, other names
-    /// must be queue IDs where mail_queue_path() puts them (src/global/mail_queue.c).
-    fn list(
-        &mut self,
-        fd: OwnedFd,
-        queue: &'static str,
-        depth: usize,
-        hash_dirs: &mut Vec<u8>,
-        new: &mut Vec<New>,
-    ) {
-        let Ok(mut entries) = rustix::fs::Dir::read_from(&fd) else {
-            return;
-        };
-        let mut subdirs = Vec::new();
-        while let Some(Ok(entry)) = entries.read() {
-            let Ok(name) = entry.file_name().to_str() else {
-                continue;
-            };
-            if name == "." || name == ".." {
-                continue;
-            }
-            if name.len() == 1 {
-                if hash_dirs.len() < depth
-                    && matches!(entry.file_type(), FileType::Directory | FileType::Unknown)
-                {
-                    subdirs.push(name.as_bytes()[0]);
-                }
-                continue;
-            }
-            if !is_valid_queue_id(name)
-                || hash_dirs.len() != depth
-                || !hash_prefix_matches(name, hash_dirs)
-            {
-                continue;
-            }
-            match self.files.get_mut(&entry.ino()) {
-                Some((id, last)) if **id == *name => *last = self.round,
-                _ => new.push(New {
-                    queue,
-                    id: name.into(),
-                }),
-            }
-        }
-        for sub in subdirs {
-            let name = [sub];
-            let Ok(name) = std::str::from_utf8(&name) else {
-                continue;
-            };
-            let Ok(sub_fd) = open_dir_at(Some(&fd), Path::new(name)) else {
-                continue;
-            };
-            hash_dirs.push(sub);
-            self.list(sub_fd, queue, depth, hash_dirs, new);
-            hash_dirs.pop();
-        }
-    }
-}
-
-/// Opens a directory without following a symlink (a queue's hash subdirectory is never one).
-fn open_dir_at(at: Option<&OwnedFd>, path: &Path) -> rustix::io::Result<OwnedFd> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    match at {
-        Some(fd) => rustix::fs::openat(fd, path, flags, Mode::empty()),
-        None => rustix::fs::open(path, flags, Mode::empty()),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod scan;
 
 pub use config::InstanceConfig;
 pub use layout::{is_valid_queue_id, LayoutError, QueueLayout, MESSAGE_QUEUES};
+pub use listing::list_queues;
 pub use open::{FileInfo, OpenError, OpenErrorKind, DEFAULT_QUEUE_FILE_LIMIT};
 pub use scan::{
     default_threads, read_one, read_one_with_limit, scan, scan_ordered, scan_reduce, set_threads,

@@ -86,6 +86,28 @@ impl DirListing {
     }
 }
 
+/// Lists `queues` of `layout` as a scan lists them, reading no file: each
+/// directory once, hash subdirectories where met, only the names that are
+/// queue IDs where `mail_queue_path()` puts them. Calls `f` with the queue,
+/// the queue ID and its inode (`d_ino`) of every file, in showq's order.
+/// A queue that cannot be listed lists nothing (a missing one, as showq).
+pub fn list_queues(
+    layout: &QueueLayout,
+    queues: &[&'static str],
+    mut f: impl FnMut(&'static str, &str, u64),
+) {
+    let progress = ScanProgress::default();
+    let mut listing = Listing::default();
+    for &queue in queues {
+        listing.add_queue(layout, queue, &progress);
+    }
+    for d in &listing.dirs {
+        for i in 0..d.len() {
+            f(d.queue, d.name(i), d.inodes[i]);
+        }
+    }
+}
+
 /// Every directory of the scanned queues, in showq's order, and what
 /// could not be listed.
 #[derive(Default)]
